@@ -1,0 +1,2 @@
+//! placeholder
+pub use shiren_ram as ram;

@@ -1,1 +1,135 @@
-fn main() {}
+//! RAM evaluation benches: a typical request against 10 attached policies of 5
+//! statements, 10,000 attached statements, the same question asked of Cedar in the same
+//! run, and policy parse throughput.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "benchmark harness")]
+
+use std::hint::black_box;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use shiren::ram::{
+    Caller, ContextValue, Decision, ParseOptions, Policy, PolicyInputs, PolicySet, Request, Scope, authorize,
+    keys, system_policy_text,
+};
+
+fn statement_block(i: usize) -> String {
+    format!(
+        r#"{{"Version":"1","Statement":[
+            {{"Effect":"Allow","Action":["antcloudauth:Describe*","antcloudauth:List*"],"Resource":"*"}},
+            {{"Effect":"Allow","Action":"oss:GetObject","Resource":"acs:oss:*:*:bucket-{i}/*"}},
+            {{"Effect":"Deny","Action":"antcloudauth:Delete*","Resource":"*","Condition":{{"NotIpAddress":{{"acs:SourceIp":"10.0.0.0/8"}}}}}},
+            {{"Effect":"Allow","Action":"antcloudauth:InitFaceVerify","Resource":"*","Condition":{{"Bool":{{"acs:SecureTransport":"true"}}}}}},
+            {{"Effect":"Allow","Action":"ram:Get*","Resource":"*"}}]}}"#
+    )
+}
+
+fn ten_policies() -> PolicySet {
+    PolicySet::new((0..10).map(|i| {
+        Arc::new(Policy::parse(&format!("policy-{i}"), &statement_block(i), &ParseOptions::identity()).unwrap())
+    }))
+}
+
+/// 2,000 policies × 5 statements = 10,000 statements on the same service, with exact
+/// and wildcard actions, conditions and resources.
+fn ten_thousand_statements() -> PolicySet {
+    PolicySet::new((0..2_000).map(|i| {
+        let text = format!(
+            r#"{{"Version":"1","Statement":[
+                {{"Effect":"Allow","Action":"antcloudauth:Operation{i}","Resource":"*"}},
+                {{"Effect":"Allow","Action":"antcloudauth:Op{i}*","Resource":"acs:oss:*:*:bucket-{i}/*"}},
+                {{"Effect":"Deny","Action":"antcloudauth:Delete{i}","Resource":"*","Condition":{{"NotIpAddress":{{"acs:SourceIp":"10.0.0.0/8"}}}}}},
+                {{"Effect":"Allow","Action":"ram:Get{i}","Resource":"*"}},
+                {{"Effect":"Allow","Action":"oss:Put{i}*","Resource":"*"}}]}}"#
+        );
+        Arc::new(Policy::parse(&format!("p{i}"), &text, &ParseOptions::identity()).unwrap())
+    })
+    .chain([Arc::new(Policy::parse("init", &statement_block(0), &ParseOptions::identity()).unwrap())]))
+}
+
+/// The same ten policies in Cedar. Cedar has no action wildcards, so each wildcard
+/// becomes the list of concrete actions it covers in this service.
+fn cedar_policies() -> cedar_policy::PolicySet {
+    let mut src = String::new();
+    for i in 0..10 {
+        src.push_str(&format!(
+            r#"
+            permit(principal == User::"alice", action in [Action::"DescribeFaceVerify", Action::"DescribeOssStatus", Action::"ListScenes"], resource);
+            permit(principal == User::"alice", action == Action::"GetObject", resource == Bucket::"bucket-{i}");
+            forbid(principal == User::"alice", action in [Action::"DeleteFaceVerifyResult", Action::"DeleteScene"], resource)
+                unless {{ context.source_ip.isInRange(ip("10.0.0.0/8")) }};
+            permit(principal == User::"alice", action == Action::"InitFaceVerify", resource) when {{ context.secure }};
+            permit(principal == User::"alice", action == Action::"GetUser", resource);
+            "#
+        ));
+    }
+    src.parse().unwrap()
+}
+
+fn evaluate(c: &mut Criterion) {
+    let ctx = [(keys::SOURCE_IP, ContextValue::Str("10.1.2.3")), (keys::SECURE_TRANSPORT, ContextValue::Bool(true))];
+    let request = Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx);
+
+    let ten = ten_policies();
+    assert_eq!(ten.statement_count(), 50);
+    assert_eq!(ten.evaluate(Scope::Identity, &request).decision(), Decision::Allow);
+    let big = ten_thousand_statements();
+    assert_eq!(big.statement_count(), 10_005);
+    assert_eq!(big.evaluate(Scope::Identity, &request).decision(), Decision::Allow);
+
+    let mut group = c.benchmark_group("ram");
+    group.bench_function("evaluate_10_policies_x_5_statements", |b| {
+        b.iter(|| ten.evaluate(Scope::Identity, black_box(&request)).decision())
+    });
+    group.bench_function("authorize_pipeline_10x5", |b| {
+        let inputs = PolicyInputs::identity(&ten);
+        b.iter(|| authorize(Caller::RamIdentity, &inputs, black_box(&request)).decision())
+    });
+    group.bench_function("evaluate_10000_statements", |b| {
+        b.iter(|| big.evaluate(Scope::Identity, black_box(&request)).decision())
+    });
+
+    // The same question in Cedar, in the same run.
+    let cedar_set = cedar_policies();
+    let authorizer = cedar_policy::Authorizer::new();
+    let entities = cedar_policy::Entities::empty();
+    let context = cedar_policy::Context::from_pairs([
+        ("source_ip".to_string(), cedar_policy::RestrictedExpression::new_ip("10.1.2.3")),
+        ("secure".to_string(), cedar_policy::RestrictedExpression::new_bool(true)),
+    ])
+    .unwrap();
+    let cedar_request = cedar_policy::Request::new(
+        cedar_policy::EntityUid::from_str(r#"User::"alice""#).unwrap(),
+        cedar_policy::EntityUid::from_str(r#"Action::"InitFaceVerify""#).unwrap(),
+        cedar_policy::EntityUid::from_str(r#"Service::"antcloudauth""#).unwrap(),
+        context,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        authorizer.is_authorized(&cedar_request, &cedar_set, &entities).decision(),
+        cedar_policy::Decision::Allow
+    );
+    group.bench_function("cedar_same_question_10x5", |b| {
+        b.iter(|| authorizer.is_authorized(black_box(&cedar_request), &cedar_set, &entities).decision())
+    });
+    group.finish();
+}
+
+fn parse(c: &mut Criterion) {
+    let read_only = system_policy_text("AliyunAntCloudAuthReadOnlyAccess").unwrap();
+    let five = statement_block(7);
+    let mut group = c.benchmark_group("ram_parse");
+    group.throughput(Throughput::Bytes(read_only.len() as u64));
+    group.bench_function("system_read_only", |b| {
+        b.iter(|| Policy::parse("r", black_box(read_only), &ParseOptions::identity()).unwrap())
+    });
+    group.throughput(Throughput::Bytes(five.len() as u64));
+    group.bench_function("five_statements_with_conditions", |b| {
+        b.iter(|| Policy::parse("f", black_box(&five), &ParseOptions::identity()).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, parse);
+criterion_main!(benches);

@@ -26,7 +26,9 @@ fn statement_block(i: usize) -> String {
 
 fn ten_policies() -> PolicySet {
     PolicySet::new((0..10).map(|i| {
-        Arc::new(Policy::parse(&format!("policy-{i}"), &statement_block(i), &ParseOptions::identity()).unwrap())
+        Arc::new(
+            Policy::parse(&format!("policy-{i}"), &statement_block(i), &ParseOptions::identity()).unwrap(),
+        )
     }))
 }
 
@@ -67,7 +69,10 @@ fn cedar_policies() -> cedar_policy::PolicySet {
 }
 
 fn evaluate(c: &mut Criterion) {
-    let ctx = [(keys::SOURCE_IP, ContextValue::Str("10.1.2.3")), (keys::SECURE_TRANSPORT, ContextValue::Bool(true))];
+    let ctx = [
+        (keys::SOURCE_IP, ContextValue::Str("10.1.2.3")),
+        (keys::SECURE_TRANSPORT, ContextValue::Bool(true)),
+    ];
     let request = Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx);
 
     let ten = ten_policies();

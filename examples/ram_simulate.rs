@@ -73,7 +73,11 @@ enum Owned {
     Number(f64),
 }
 
-fn context_values(key: &str, value: &serde_json::Value, out: &mut Vec<(String, Owned)>) -> anyhow::Result<()> {
+fn context_values(
+    key: &str,
+    value: &serde_json::Value,
+    out: &mut Vec<(String, Owned)>,
+) -> anyhow::Result<()> {
     match value {
         serde_json::Value::String(s) => out.push((key.into(), Owned::Str(s.clone()))),
         serde_json::Value::Bool(b) => out.push((key.into(), Owned::Bool(*b))),
@@ -115,7 +119,8 @@ fn try_main() -> anyhow::Result<()> {
     }
     let set = |scope: &str| by_scope.get(scope).map(|p| PolicySet::new(p.iter().cloned()));
     let identity = set("identity").unwrap_or_default();
-    let (control, session, group, resource) = (set("control"), set("session"), set("resource_group"), set("resource"));
+    let (control, session, group, resource) =
+        (set("control"), set("session"), set("resource_group"), set("resource"));
     let inputs = PolicyInputs {
         control: control.as_ref(),
         session: session.as_ref(),

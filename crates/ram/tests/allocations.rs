@@ -31,7 +31,10 @@ fn the_counter_sees_allocations() {
 #[test]
 fn evaluation_does_not_allocate() {
     let set = ten_policies();
-    let ctx = [(keys::SOURCE_IP, ContextValue::Str("10.1.2.3")), (keys::SECURE_TRANSPORT, ContextValue::Bool(true))];
+    let ctx = [
+        (keys::SOURCE_IP, ContextValue::Str("10.1.2.3")),
+        (keys::SECURE_TRANSPORT, ContextValue::Bool(true)),
+    ];
     let request = Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx);
     assert_eq!(set.evaluate(Scope::Identity, &request).decision(), Decision::Allow);
     let info = allocation_counter::measure(|| {

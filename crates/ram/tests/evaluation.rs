@@ -98,7 +98,10 @@ fn star_crosses_slash_and_colon_in_resources() {
     let set = PolicySet::new([policy(
         r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"acs:oss:*:*:bucket/*"}]}"#,
     )]);
-    assert_eq!(decide(&set, "oss:GetObject", "acs:oss:cn-shanghai:1:bucket/verify/a/b:c.jpeg"), Decision::Allow);
+    assert_eq!(
+        decide(&set, "oss:GetObject", "acs:oss:cn-shanghai:1:bucket/verify/a/b:c.jpeg"),
+        Decision::Allow
+    );
     assert_eq!(decide(&set, "oss:GetObject", "acs:oss:cn-shanghai:1:other/x"), Decision::ImplicitDeny);
 }
 
@@ -150,7 +153,8 @@ fn bool_deny_does_not_fail_open_on_string_context() {
     )]);
     let check = |value: ContextValue<'_>| {
         let ctx = [(keys::SECURE_TRANSPORT, value)];
-        set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx)).decision()
+        set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx))
+            .decision()
     };
     assert_eq!(check(ContextValue::Bool(false)), Decision::ExplicitDeny);
     assert_eq!(check(ContextValue::Str("false")), Decision::ExplicitDeny);
@@ -200,7 +204,8 @@ fn conditions_are_and_across_operators_and_keys_or_across_values() {
             (keys::MFA_PRESENT, ContextValue::Bool(mfa)),
             (keys::CURRENT_TIME, ContextValue::Date(time)),
         ];
-        set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx)).decision()
+        set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx))
+            .decision()
     };
     assert_eq!(ask("192.168.1.9", true, now), Decision::Allow);
     assert_eq!(ask("10.9.9.9", true, now), Decision::Allow);
@@ -263,7 +268,12 @@ fn response_names_determining_statements_and_explains() {
 #[test]
 fn many_determining_statements_are_counted() {
     let statements: Vec<String> = (0..12)
-        .map(|i| format!(r#"{{"Effect":"Allow","Action":"antcloudauth:Init{}","Resource":"*"}}"#, "*".repeat(i % 2 + 1)))
+        .map(|i| {
+            format!(
+                r#"{{"Effect":"Allow","Action":"antcloudauth:Init{}","Resource":"*"}}"#,
+                "*".repeat(i % 2 + 1)
+            )
+        })
         .collect();
     let text = format!(r#"{{"Version":"1","Statement":[{}]}}"#, statements.join(","));
     let set = PolicySet::new([policy(&text)]);
@@ -333,8 +343,10 @@ fn role_assumption_needs_identity_and_trust() {
         r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"acs:ram::2222:role/kyc-*"}]}"#,
     )]);
     let request = Request::new("sts:AssumeRole", "acs:ram::2222:role/kyc-operator");
-    let same_account = TrustedCaller { arn: Some("acs:ram::1111:user/alice"), account: Some("1111"), ..Default::default() };
-    let other_account = TrustedCaller { arn: Some("acs:ram::3333:user/eve"), account: Some("3333"), ..Default::default() };
+    let same_account =
+        TrustedCaller { arn: Some("acs:ram::1111:user/alice"), account: Some("1111"), ..Default::default() };
+    let other_account =
+        TrustedCaller { arn: Some("acs:ram::3333:user/eve"), account: Some("3333"), ..Default::default() };
     let inputs = PolicyInputs::identity(&may_assume);
     let ok = authorize_assume_role(Caller::RamIdentity, &inputs, &trust, &same_account, &request);
     assert_eq!((ok.decision(), ok.reasons().next().unwrap().scope), (Decision::Allow, Scope::Trust));
@@ -367,7 +379,8 @@ fn user_policies_include_groups() {
     let mut dir = directory();
     dir.create_user("alice").unwrap();
     dir.create_group("auditors").unwrap();
-    dir.attach_policy(Target::Group("auditors"), PolicyType::System, "AliyunAntCloudAuthReadOnlyAccess").unwrap();
+    dir.attach_policy(Target::Group("auditors"), PolicyType::System, "AliyunAntCloudAuthReadOnlyAccess")
+        .unwrap();
     dir.add_user_to_group("alice", "auditors").unwrap();
     let set = dir.user_policies("alice").unwrap();
     assert_eq!(decide(&set, "antcloudauth:DescribeFaceVerify", "*"), Decision::Allow);
@@ -386,7 +399,8 @@ fn quotas_are_enforced_with_clear_errors() {
         dir.attach_policy(Target::User("bob"), PolicyType::System, name).unwrap();
     }
     let before = dir.clone();
-    let err = dir.attach_policy(Target::User("bob"), PolicyType::System, "AliyunYundunSAFFullAccess").unwrap_err();
+    let err =
+        dir.attach_policy(Target::User("bob"), PolicyType::System, "AliyunYundunSAFFullAccess").unwrap_err();
     assert_eq!(err.to_string(), "quota exceeded: at most 2 system policies per user");
     assert_eq!(dir, before, "a refused operation changes nothing");
     // Re-attaching is a no-op, not a quota error.
@@ -429,7 +443,10 @@ fn twenty_first_system_policy_is_refused() {
 #[test]
 fn directory_errors_name_the_problem() {
     let mut dir = directory();
-    assert_eq!(dir.create_user("").unwrap_err().to_string().split(':').next().unwrap(), "invalid user name ``");
+    assert_eq!(
+        dir.create_user("").unwrap_err().to_string().split(':').next().unwrap(),
+        "invalid user name ``"
+    );
     dir.create_user("erin").unwrap();
     assert!(matches!(dir.create_user("ERIN"), Err(DirectoryError::AlreadyExists { .. })));
     assert_eq!(
@@ -448,7 +465,10 @@ fn access_keys_have_no_secret_and_a_status() {
     let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     dir.create_access_key("svc", "LTAI4Fexample", t).unwrap();
     dir.create_access_key("svc", "LTAI4Fexample2", t).unwrap();
-    assert!(matches!(dir.create_access_key("svc", "LTAI4Fexample3", t), Err(DirectoryError::QuotaExceeded { .. })));
+    assert!(matches!(
+        dir.create_access_key("svc", "LTAI4Fexample3", t),
+        Err(DirectoryError::QuotaExceeded { .. })
+    ));
     dir.set_access_key_status("LTAI4Fexample", AccessKeyStatus::Inactive).unwrap();
     let (user, key) = dir.access_key("LTAI4Fexample").unwrap();
     assert_eq!((user.name.as_str(), key.status), ("svc", AccessKeyStatus::Inactive));
@@ -495,7 +515,8 @@ fn directory_snapshot_round_trips_and_still_evaluates() {
     assert_eq!(serde_json::to_string(&back).unwrap(), json, "byte-identical second snapshot");
     let set = back.user_policies("alice").unwrap();
     let ctx = [(keys::SOURCE_IP, ContextValue::Str("10.0.0.1"))];
-    let r = set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx));
+    let r =
+        set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx));
     assert_eq!(r.decision(), Decision::Allow);
     let (_, trust) = back.role_policies("kyc").unwrap();
     assert_eq!(trust.statement_count(), 1);

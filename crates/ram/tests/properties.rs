@@ -48,8 +48,10 @@ struct Stmt {
 
 impl Stmt {
     fn json(&self) -> String {
-        let actions: Vec<String> = self.actions.iter().map(|&a| format!("{:?}", ACTION_PATTERNS[a])).collect();
-        let resources: Vec<String> = self.resources.iter().map(|&r| format!("{:?}", RESOURCE_PATTERNS[r])).collect();
+        let actions: Vec<String> =
+            self.actions.iter().map(|&a| format!("{:?}", ACTION_PATTERNS[a])).collect();
+        let resources: Vec<String> =
+            self.resources.iter().map(|&r| format!("{:?}", RESOURCE_PATTERNS[r])).collect();
         format!(
             r#"{{"Effect":"{}","{}":[{}],"Resource":[{}]{}}}"#,
             if self.deny { "Deny" } else { "Allow" },
@@ -133,8 +135,10 @@ fn oracle(policies: &[Vec<Stmt>], r: Req) -> Decision {
     let in_ten = IPS[r.ip].map(|ip| ip.starts_with("10."));
     let mut allow = false;
     for s in policies.iter().flatten() {
-        let action_hit = s.actions.iter().any(|&a| glob(ACTION_PATTERNS[a], ACTIONS[r.action], true)) != s.not_action;
-        let resource_hit = s.resources.iter().any(|&p| glob(RESOURCE_PATTERNS[p], RESOURCES[r.resource], false));
+        let action_hit =
+            s.actions.iter().any(|&a| glob(ACTION_PATTERNS[a], ACTIONS[r.action], true)) != s.not_action;
+        let resource_hit =
+            s.resources.iter().any(|&p| glob(RESOURCE_PATTERNS[p], RESOURCES[r.resource], false));
         let condition = match s.condition {
             0 => true,
             1 => in_ten == Some(true),
@@ -262,22 +266,46 @@ proptest! {
 fn arbitrary_json() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value as J;
     let names = prop::sample::select(vec![
-        "Version", "Statement", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition",
-        "Principal", "RAM", "IpAddress", "Bool", "StringLike", "DateLessThan", "acs:SourceIp", "x",
+        "Version",
+        "Statement",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+        "Principal",
+        "RAM",
+        "IpAddress",
+        "Bool",
+        "StringLike",
+        "DateLessThan",
+        "acs:SourceIp",
+        "x",
     ]);
     let leaf = prop_oneof![
         Just(J::Null),
         any::<bool>().prop_map(J::Bool),
         any::<i32>().prop_map(|n| J::from(n)),
-        prop::sample::select(vec!["1", "Allow", "Deny", "*", "antcloudauth:*", "10.0.0.0/8", "acs:a:b:c:d", ""])
-            .prop_map(|s| J::String(s.into())),
+        prop::sample::select(vec![
+            "1",
+            "Allow",
+            "Deny",
+            "*",
+            "antcloudauth:*",
+            "10.0.0.0/8",
+            "acs:a:b:c:d",
+            ""
+        ])
+        .prop_map(|s| J::String(s.into())),
         ".{0,12}".prop_map(J::String),
     ];
     leaf.prop_recursive(5, 64, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(J::Array),
-            prop::collection::vec((names.clone(), inner), 0..5)
-                .prop_map(|members| J::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::vec((names.clone(), inner), 0..5).prop_map(|members| J::Object(
+                members.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
         ]
     })
 }

@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod account;
+mod codes;
+mod pack;
+mod product;
+mod resident_id;
+mod solution;
+
+pub use crate::account::{AccountId, InvalidAccountId};
+pub use crate::codes::{CallCode, SubCode};
+pub use crate::pack::{PACK_CATALOG, PackSpec, PackType, UnknownPack, pack_spec};
+pub use crate::product::{
+    Api, LivenessModel, ProductCode, SolutionTab, UnknownLivenessModel, UnknownProductCode,
+    UnknownSolutionTab,
+};
+pub use crate::resident_id::{ResidentId, ResidentIdError};
+pub use crate::solution::{MeteringBasis, NoPrice, Pricing, Solution, SolutionFacts};

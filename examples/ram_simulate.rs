@@ -2,6 +2,8 @@
 //! prints one JSON line per request with the decision, the statements that decided and
 //! an explanation. The file formats are documented in `crates/ram/README.md`.
 
+#![allow(clippy::disallowed_methods, reason = "an example is edge code: it reads the files it is given")]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub use shiren_catalog as catalog;
 pub use shiren_ram as ram;
+pub use shiren_scene as scene;

@@ -286,7 +286,7 @@ fn arbitrary_json() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(J::Null),
         any::<bool>().prop_map(J::Bool),
-        any::<i32>().prop_map(|n| J::from(n)),
+        any::<i32>().prop_map(J::from),
         prop::sample::select(vec![
             "1",
             "Allow",

@@ -1,0 +1,10 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod registry;
+mod scene;
+
+pub use crate::registry::{Authorization, InMemoryRegistry, SceneRegistry};
+pub use crate::scene::{
+    NameRules, NewScene, PhotoStorage, Scene, SceneError, SceneId, SceneStatus, Unusable,
+};

@@ -209,57 +209,62 @@ impl PolicyDocument {
     /// The canonical JSON value: `Version` "1", members sorted by name, every value
     /// list written as a JSON list of strings.
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::{Map, Value as J};
+        use serde_json::Value as J;
         let list = |items: &[String]| J::Array(items.iter().cloned().map(J::String).collect());
         let statements = self
             .statements
             .iter()
             .map(|s| {
-                let mut m = Map::new();
+                let mut members: Vec<(String, J)> = Vec::new();
                 let effect = match s.effect {
                     Effect::Allow => "Allow",
                     Effect::Deny => "Deny",
                 };
-                m.insert("Effect".into(), J::String(effect.into()));
-                match &s.action {
-                    ActionSpec::Action(a) => m.insert("Action".into(), list(a)),
-                    ActionSpec::NotAction(a) => m.insert("NotAction".into(), list(a)),
-                };
+                members.push(("Effect".into(), J::String(effect.into())));
+                members.push(match &s.action {
+                    ActionSpec::Action(a) => ("Action".into(), list(a)),
+                    ActionSpec::NotAction(a) => ("NotAction".into(), list(a)),
+                });
                 match &s.resource {
-                    Some(ResourceSpec::Resource(r)) => m.insert("Resource".into(), list(r)),
-                    Some(ResourceSpec::NotResource(r)) => m.insert("NotResource".into(), list(r)),
-                    None => None,
-                };
+                    Some(ResourceSpec::Resource(r)) => members.push(("Resource".into(), list(r))),
+                    Some(ResourceSpec::NotResource(r)) => members.push(("NotResource".into(), list(r))),
+                    None => {}
+                }
                 if let Some(p) = &s.principal {
-                    let mut pm = Map::new();
-                    for (name, items) in
-                        [("RAM", &p.ram), ("Service", &p.service), ("Federated", &p.federated)]
-                    {
-                        if !items.is_empty() {
-                            pm.insert(name.into(), list(items));
-                        }
-                    }
-                    m.insert("Principal".into(), J::Object(pm));
+                    let principal = [("RAM", &p.ram), ("Service", &p.service), ("Federated", &p.federated)]
+                        .into_iter()
+                        .filter(|(_, items)| !items.is_empty())
+                        .map(|(name, items)| (name.to_owned(), list(items)))
+                        .collect();
+                    members.push(("Principal".into(), sorted_object(principal)));
                 }
                 if !s.condition.is_empty() {
-                    let ops = s
+                    let operators = s
                         .condition
                         .iter()
                         .map(|(op, keys)| {
                             let keys = keys.iter().map(|(k, v)| (k.clone(), list(v))).collect();
-                            (op.clone(), J::Object(keys))
+                            (op.clone(), sorted_object(keys))
                         })
                         .collect();
-                    m.insert("Condition".into(), J::Object(ops));
+                    members.push(("Condition".into(), sorted_object(operators)));
                 }
-                J::Object(m)
+                sorted_object(members)
             })
             .collect();
-        let mut doc = Map::new();
-        doc.insert("Statement".into(), J::Array(statements));
-        doc.insert("Version".into(), J::String("1".into()));
-        J::Object(doc)
+        sorted_object(vec![
+            ("Statement".into(), J::Array(statements)),
+            ("Version".into(), J::String("1".into())),
+        ])
     }
+}
+
+/// A JSON object with its members in byte order of their names. Built explicitly so
+/// the canonical form does not depend on whether some other crate in the build turned
+/// on serde_json's `preserve_order` feature.
+fn sorted_object(mut members: Vec<(String, serde_json::Value)>) -> serde_json::Value {
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    serde_json::Value::Object(members.into_iter().collect())
 }
 
 impl fmt::Display for PolicyDocument {

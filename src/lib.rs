@@ -2,5 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub use shiren_catalog as catalog;
+pub use shiren_meter as meter;
 pub use shiren_ram as ram;
 pub use shiren_scene as scene;

@@ -7,6 +7,7 @@ mod pack;
 mod product;
 mod resident_id;
 mod solution;
+mod zone;
 
 pub use crate::account::{AccountId, InvalidAccountId};
 pub use crate::codes::{CallCode, SubCode};
@@ -17,3 +18,4 @@ pub use crate::product::{
 };
 pub use crate::resident_id::{ResidentId, ResidentIdError};
 pub use crate::solution::{MeteringBasis, NoPrice, Pricing, Solution, SolutionFacts};
+pub use crate::zone::BillingZone;

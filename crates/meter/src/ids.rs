@@ -1,0 +1,190 @@
+//! Identifiers: pack IDs (`cloudauthflowbag-` + 32 digits, minted through an injected
+//! `IdSource`) and certify IDs (32 hex characters, stored as 16 bytes).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The prefix of every pack ID.
+pub const PACK_ID_PREFIX: &str = "cloudauthflowbag-";
+const TEN_TO_32: u128 = 100_000_000_000_000_000_000_000_000_000_000;
+
+/// Where new pack numbers come from. The meter never draws randomness itself: a service
+/// passes a source backed by its RNG; tests pass [`SequentialIds`].
+pub trait IdSource {
+    /// A number for the next pack; only its last 32 decimal digits are used.
+    fn next_pack_number(&mut self) -> u128;
+}
+
+/// Deterministic pack numbers 1, 2, 3, … from a starting point.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequentialIds {
+    /// The next number handed out.
+    pub next: u128,
+}
+
+impl IdSource for SequentialIds {
+    fn next_pack_number(&mut self) -> u128 {
+        self.next = self.next.wrapping_add(1);
+        self.next
+    }
+}
+
+/// A pack ID: `cloudauthflowbag-` and 32 digits.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PackId(String);
+
+/// Not a pack ID.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a pack ID (`cloudauthflowbag-` followed by 32 digits)")]
+pub struct InvalidPackId(pub String);
+
+impl PackId {
+    /// The pack ID for `number` (its last 32 decimal digits, zero-padded).
+    pub fn from_number(number: u128) -> PackId {
+        PackId(format!("{PACK_ID_PREFIX}{:032}", number % TEN_TO_32))
+    }
+
+    /// The ID text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PackId {
+    type Err = InvalidPackId;
+    fn from_str(text: &str) -> Result<PackId, InvalidPackId> {
+        match text.strip_prefix(PACK_ID_PREFIX) {
+            Some(digits) if digits.len() == 32 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(PackId(text.to_owned()))
+            }
+            _ => Err(InvalidPackId(text.to_owned())),
+        }
+    }
+}
+
+impl TryFrom<String> for PackId {
+    type Error = InvalidPackId;
+    fn try_from(text: String) -> Result<PackId, InvalidPackId> {
+        text.parse()
+    }
+}
+
+impl From<PackId> for String {
+    fn from(id: PackId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for PackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A verification's certify ID: 32 hex characters, kept as 16 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CertifyId([u8; 16]);
+
+/// Not a certify ID.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a certify ID (32 hex characters)")]
+pub struct InvalidCertifyId(pub String);
+
+impl CertifyId {
+    /// From 16 raw bytes.
+    pub const fn from_bytes(bytes: [u8; 16]) -> CertifyId {
+        CertifyId(bytes)
+    }
+
+    /// The 16 bytes.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0
+    }
+}
+
+impl FromStr for CertifyId {
+    type Err = InvalidCertifyId;
+    /// Parses 32 hex characters in either case.
+    fn from_str(text: &str) -> Result<CertifyId, InvalidCertifyId> {
+        let err = || InvalidCertifyId(text.to_owned());
+        if text.len() != 32 {
+            return Err(err());
+        }
+        let mut bytes = [0u8; 16];
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+            let hex = std::str::from_utf8(pair).map_err(|_| err())?;
+            *byte = u8::from_str_radix(hex, 16).map_err(|_| err())?;
+            if !pair.iter().all(u8::is_ascii_hexdigit) {
+                return Err(err());
+            }
+        }
+        Ok(CertifyId(bytes))
+    }
+}
+
+impl fmt::Display for CertifyId {
+    /// Lower-case hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for CertifyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CertifyId({self})")
+    }
+}
+
+impl Serialize for CertifyId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CertifyId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_ids() {
+        let id = PackId::from_number(42);
+        assert_eq!(id.as_str(), "cloudauthflowbag-00000000000000000000000000000042");
+        assert_eq!(id.as_str().parse::<PackId>().unwrap(), id);
+        assert_eq!(PackId::from_number(u128::MAX).as_str().len(), PACK_ID_PREFIX.len() + 32);
+        for bad in [
+            "",
+            "cloudauthflowbag-1",
+            "flowbag-00000000000000000000000000000042",
+            "cloudauthflowbag-0000000000000000000000000000004x",
+        ] {
+            assert!(bad.parse::<PackId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn certify_ids() {
+        let text = "0123456789abcdefABCDEF0123456789";
+        let id: CertifyId = text.parse().unwrap();
+        assert_eq!(id.to_string(), text.to_lowercase());
+        for bad in [
+            "",
+            "0123",
+            "0123456789abcdefABCDEF012345678g",
+            "+123456789abcdefABCDEF0123456789",
+            "é123456789abcdefABCDEF012345678",
+        ] {
+            assert!(bad.parse::<CertifyId>().is_err(), "{bad}");
+        }
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<CertifyId>(&json).unwrap(), id);
+    }
+}

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use shiren_catalog::{AccountId, Solution, SubCode};
 
 use crate::ids::CertifyId;
-use crate::seen::Fnv1a;
+use std::hash::Hasher;
+
+use crate::seen::WordHasher;
 
 /// One verification session, as the meter sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,17 +35,29 @@ impl UsageEvent {
 
     /// A stable 32-bit fingerprint of everything but the key (no allocation).
     pub(crate) fn fingerprint(&self) -> u32 {
-        let mut h = Fnv1a::default();
+        let mut h = WordHasher::default();
         h.write(self.account.as_str().as_bytes());
-        h.write(&[0xFF]);
-        h.write(self.solution.title().as_bytes());
-        h.write(&[0xFF]);
-        match self.sub_code {
-            Some(code) => h.write(&code.code().to_le_bytes()),
-            None => h.write(&[0xFF, 0xFF, 0xFF]),
-        }
-        h.write(&self.time.timestamp().to_le_bytes());
-        h.write(&self.time.timestamp_subsec_nanos().to_le_bytes());
-        h.0
+        let sub = self.sub_code.map_or(u64::from(u16::MAX) + 1, |c| u64::from(c.code()));
+        let account_len = self.account.as_str().len() as u64;
+        h.write_u64(account_len | u64::from(solution_tag(self.solution)) << 8 | sub << 16);
+        h.write_u64(self.time.timestamp() as u64);
+        h.write_u64(u64::from(self.time.timestamp_subsec_nanos()));
+        let x = h.finish();
+        (x ^ (x >> 32)) as u32
+    }
+}
+
+/// A fixed tag per solution for fingerprints; append new solutions, never renumber.
+fn solution_tag(solution: Solution) -> u8 {
+    match solution {
+        Solution::App => 1,
+        Solution::H5 => 2,
+        Solution::ServerSide => 3,
+        Solution::AlipayMiniProgram => 4,
+        Solution::AlipayH5 => 5,
+        Solution::LivenessFaceVerification => 6,
+        Solution::LivenessDetection => 7,
+        Solution::FaceComparison => 8,
+        Solution::LegacyFinancial => 9,
     }
 }

@@ -31,10 +31,11 @@ impl IdSource for SequentialIds {
     }
 }
 
-/// A pack ID: `cloudauthflowbag-` and 32 digits.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A pack ID: `cloudauthflowbag-` and 32 digits. Stored as the number (so it is
+/// `Copy`); ordering by number equals ordering the fixed-width text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct PackId(String);
+pub struct PackId(u128);
 
 /// Not a pack ID.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -44,12 +45,12 @@ pub struct InvalidPackId(pub String);
 impl PackId {
     /// The pack ID for `number` (its last 32 decimal digits, zero-padded).
     pub fn from_number(number: u128) -> PackId {
-        PackId(format!("{PACK_ID_PREFIX}{:032}", number % TEN_TO_32))
+        PackId(number % TEN_TO_32)
     }
 
-    /// The ID text.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The 32-digit number after the prefix.
+    pub fn number(self) -> u128 {
+        self.0
     }
 }
 
@@ -58,7 +59,7 @@ impl FromStr for PackId {
     fn from_str(text: &str) -> Result<PackId, InvalidPackId> {
         match text.strip_prefix(PACK_ID_PREFIX) {
             Some(digits) if digits.len() == 32 && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                Ok(PackId(text.to_owned()))
+                digits.parse().map(PackId).map_err(|_| InvalidPackId(text.to_owned()))
             }
             _ => Err(InvalidPackId(text.to_owned())),
         }
@@ -74,13 +75,13 @@ impl TryFrom<String> for PackId {
 
 impl From<PackId> for String {
     fn from(id: PackId) -> String {
-        id.0
+        id.to_string()
     }
 }
 
 impl fmt::Display for PackId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "{PACK_ID_PREFIX}{:032}", self.0)
     }
 }
 
@@ -157,9 +158,10 @@ mod tests {
     #[test]
     fn pack_ids() {
         let id = PackId::from_number(42);
-        assert_eq!(id.as_str(), "cloudauthflowbag-00000000000000000000000000000042");
-        assert_eq!(id.as_str().parse::<PackId>().unwrap(), id);
-        assert_eq!(PackId::from_number(u128::MAX).as_str().len(), PACK_ID_PREFIX.len() + 32);
+        assert_eq!(id.to_string(), "cloudauthflowbag-00000000000000000000000000000042");
+        assert_eq!(id.to_string().parse::<PackId>().unwrap(), id);
+        assert_eq!(PackId::from_number(u128::MAX).to_string().len(), PACK_ID_PREFIX.len() + 32);
+        assert!(PackId::from_number(9) < PackId::from_number(10));
         for bad in [
             "",
             "cloudauthflowbag-1",

@@ -19,9 +19,9 @@ use shiren_catalog::{AccountId, BillingZone, PACK_CATALOG, PackSpec, PackType, S
 use crate::event::UsageEvent;
 use crate::ids::{CertifyId, IdSource, PackId};
 use crate::pack::{AlertSetting, Pack, PackStatus, RefundQuote, expiry_of};
-use crate::seen::{Seen, SeenSet};
+use crate::seen::{Seen, SeenSet, WordHasher};
 
-type FixedState = BuildHasherDefault<std::hash::DefaultHasher>;
+type FastState = BuildHasherDefault<WordHasher>;
 
 /// Counted and pack-covered units of one solution on one natural day.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -188,7 +188,7 @@ pub struct Meter {
     catalog: Vec<PackSpec>,
     packs: Vec<Pack>,
     pack_index: BTreeMap<PackId, usize>,
-    accounts: HashMap<AccountId, AccountState, FixedState>,
+    accounts: HashMap<AccountId, AccountState, FastState>,
     seen: SeenSet,
 }
 
@@ -245,7 +245,7 @@ impl Meter {
             return Err(PurchaseError::DuplicatePackId(id));
         }
         let pack = Pack {
-            id: id.clone(),
+            id,
             account: account.clone(),
             spec,
             paid,
@@ -301,7 +301,7 @@ impl Meter {
             return Err(PackError::Threshold(threshold));
         }
         let pack = self.pack_mut(account, pack)?;
-        pack.alert = Some(AlertSetting { threshold, fired: false });
+        pack.alert = Some(AlertSetting::armed(threshold, pack.spec.units));
         Ok(check_alert(pack))
     }
 
@@ -321,7 +321,7 @@ impl Meter {
             .get(id)
             .and_then(|&i| self.packs.get(i))
             .filter(|p| &p.account == account)
-            .ok_or_else(|| PackError::NotFound(id.clone()))
+            .ok_or(PackError::NotFound(*id))
     }
 
     fn pack_mut(&mut self, account: &AccountId, id: &PackId) -> Result<&mut Pack, PackError> {
@@ -329,7 +329,7 @@ impl Meter {
             .get(id)
             .and_then(|&i| self.packs.get_mut(i))
             .filter(|p| &p.account == account)
-            .ok_or_else(|| PackError::NotFound(id.clone()))
+            .ok_or(PackError::NotFound(*id))
     }
 
     /// The account's packs as the console lists them, in purchase order.
@@ -340,7 +340,7 @@ impl Meter {
             .map(|p| PackView {
                 name: p.spec.pack_type.title().to_owned(),
                 pack_type: p.spec.pack_type,
-                id: p.id.clone(),
+                id: p.id,
                 status: p.status(now),
                 total: p.spec.units,
                 remaining: p.remaining,
@@ -414,7 +414,7 @@ fn draw(state: &mut AccountState, packs: &mut [Pack], event: &UsageEvent, day: N
             let Some(pack) = packs.get_mut(index) else { continue };
             if pack.remaining > 0 && pack.covers(event.time) {
                 pack.remaining -= 1;
-                applied = Applied::Drawn { pack: pack.id.clone(), alert: check_alert(pack) };
+                applied = Applied::Drawn { pack: pack.id, alert: check_alert(pack) };
                 break;
             }
         }
@@ -429,14 +429,14 @@ fn draw(state: &mut AccountState, packs: &mut [Pack], event: &UsageEvent, day: N
 
 /// Fires the pack's alert if armed and crossed.
 fn check_alert(pack: &mut Pack) -> Option<Alert> {
-    let share = pack.remaining_share();
+    let remaining = pack.remaining;
     let setting = pack.alert.as_mut()?;
-    if setting.fired || share > setting.threshold {
+    if setting.fired || remaining > setting.threshold_units {
         return None;
     }
     setting.fired = true;
     Some(Alert {
-        pack: pack.id.clone(),
+        pack: pack.id,
         account: pack.account.clone(),
         threshold: setting.threshold,
         remaining: pack.remaining,
@@ -446,7 +446,7 @@ fn check_alert(pack: &mut Pack) -> Option<Alert> {
 
 fn insert_in_draw_order(packs: &[Pack], order: &mut [Vec<usize>; 3], index: usize) {
     let Some(pack) = packs.get(index) else { return };
-    let key = |p: &Pack| (p.expiry, p.effective, p.id.clone());
+    let key = |p: &Pack| (p.expiry, p.effective, p.id);
     let Some(list) = order.get_mut(type_slot(pack.spec.pack_type)) else { return };
     let new_key = key(pack);
     let at = list.partition_point(|&i| packs.get(i).is_some_and(|p| key(p) < new_key));
@@ -542,7 +542,7 @@ impl<'de> Deserialize<'de> for Meter {
                 )));
             }
             let index = meter.packs.len();
-            if meter.pack_index.insert(pack.id.clone(), index).is_some() {
+            if meter.pack_index.insert(pack.id, index).is_some() {
                 return Err(D::Error::custom(format!("pack `{}` appears twice", pack.id)));
             }
             let account = pack.account.clone();

@@ -24,8 +24,19 @@ pub enum PackStatus {
 pub struct AlertSetting {
     /// Fire when remaining / total falls to or below this share (0–1).
     pub threshold: Decimal,
+    /// The same threshold in units: fire when `remaining ≤ threshold_units`
+    /// (`remaining / total ≤ t` ⇔ `remaining ≤ ⌊t · total⌋` for whole units).
+    pub threshold_units: u64,
     /// Whether it has fired since it was last armed.
     pub fired: bool,
+}
+
+impl AlertSetting {
+    /// An armed alert at `threshold` (0–1) for a pack of `total` units.
+    pub fn armed(threshold: Decimal, total: u64) -> AlertSetting {
+        let units = (threshold * Decimal::from(total)).floor();
+        AlertSetting { threshold, threshold_units: u64::try_from(units).unwrap_or(0), fired: false }
+    }
 }
 
 /// A purchased pack.

@@ -129,11 +129,11 @@ impl Model {
                     && e.time < p.expiry
                     && p.remaining > 0
             })
-            .min_by_key(|p| (p.expiry, p.effective, p.id.clone()));
+            .min_by_key(|p| (p.expiry, p.effective, p.id));
         match best {
             Some(p) => {
                 p.remaining -= 1;
-                Ok(Applied::Drawn { pack: p.id.clone(), alert: None })
+                Ok(Applied::Drawn { pack: p.id, alert: None })
             }
             None => Ok(Applied::Overage),
         }

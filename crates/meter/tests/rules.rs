@@ -206,9 +206,9 @@ fn draws_earliest_expiry_then_purchase_time_then_id() {
             other => panic!("{other:?}"),
         }
     }
-    let expected: Vec<PackId> = std::iter::repeat_n(earlier.id.clone(), 10)
-        .chain(std::iter::repeat_n(morning.id.clone(), 3))
-        .chain(std::iter::repeat_n(evening.id.clone(), 3))
+    let expected: Vec<PackId> = std::iter::repeat_n(earlier.id, 10)
+        .chain(std::iter::repeat_n(morning.id, 3))
+        .chain(std::iter::repeat_n(evening.id, 3))
         .collect();
     assert_eq!(drawn, expected);
     assert_eq!(meter.apply(&event(99, &a, Solution::H5, Some(200), t)).unwrap(), Applied::Overage);
@@ -298,7 +298,7 @@ fn alerts_fire_once_per_crossing() {
     // Setting a threshold the pack is already below fires at once.
     let fired = meter.set_alert(&a, &pack.id, d("0.5")).unwrap().unwrap();
     assert_eq!((fired.remaining, fired.total, fired.threshold), (0, 10, d("0.5")));
-    assert_eq!(meter.set_alert(&acct(2), &pack.id, d("0.5")), Err(PackError::NotFound(pack.id.clone())));
+    assert_eq!(meter.set_alert(&acct(2), &pack.id, d("0.5")), Err(PackError::NotFound(pack.id)));
 }
 
 #[test]
@@ -356,7 +356,7 @@ fn console_queries() {
         (list[0].status, list[0].remaining, list[0].name.as_str()),
         (PackStatus::UsedUp, 0, "实人认证流量包")
     );
-    assert_eq!((list[1].id.clone(), list[1].remaining), (big.id.clone(), 99_950));
+    assert_eq!((list[1].id, list[1].remaining), (big.id, 99_950));
     let totals = meter.totals(&a, PackType::RealPerson, t + Duration::days(3));
     assert_eq!((totals.total, totals.used, totals.current), (100_100, 150, 99_950));
     assert_eq!(totals.current_share, Some(d("99950") / d("100100")));

@@ -3,6 +3,7 @@
 
 mod account;
 mod codes;
+mod hash;
 mod pack;
 mod product;
 mod resident_id;
@@ -11,6 +12,7 @@ mod zone;
 
 pub use crate::account::{AccountId, InvalidAccountId};
 pub use crate::codes::{CallCode, SubCode};
+pub use crate::hash::WordHasher;
 pub use crate::pack::{PACK_CATALOG, PackSpec, PackType, UnknownPack, pack_spec};
 pub use crate::product::{
     Api, LivenessModel, ProductCode, SolutionTab, UnknownLivenessModel, UnknownProductCode,

@@ -2,12 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shiren_catalog::{AccountId, Solution, SubCode};
+use shiren_catalog::{AccountId, Solution, SubCode, WordHasher};
 
 use crate::ids::CertifyId;
 use std::hash::Hasher;
-
-use crate::seen::WordHasher;
 
 /// One verification session, as the meter sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 //! byte in the hash table, so 21–42 bytes per remembered key depending on where the
 //! table is between doublings (about 44 at exactly 1,000,000 keys: 2^21 buckets).
 //!
-//! The fingerprint is 32 bits of `WordHasher` (defined here, never changing) over a
+//! The fingerprint is 32 bits of `shiren_catalog::WordHasher` (pinned, never changing) over a
 //! fixed encoding of the event, so snapshots taken with one build are read correctly
 //! by another.
 //! Two different contents share a fingerprint with probability 2^-32; such a conflict
@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use shiren_catalog::WordHasher;
 
 use crate::ids::CertifyId;
 
@@ -48,35 +50,6 @@ impl From<Key> for CertifyId {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
         CertifyId::from_bytes(bytes)
-    }
-}
-
-/// A fast, deterministic hasher defined in this crate: eight bytes at a time,
-/// multiply-rotate mixing, and a multiply-xorshift finaliser. Its output never changes
-/// between builds, so it also computes the stored content fingerprints. Inputs are
-/// certify IDs and account IDs minted by the service itself, not attacker-chosen keys.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct WordHasher(u64);
-
-const K1: u64 = 0x9E37_79B9_7F4A_7C15;
-const K2: u64 = 0xBF58_476D_1CE4_E5B9;
-
-impl Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        let x = (self.0 ^ (self.0 >> 31)).wrapping_mul(K2);
-        x ^ (x >> 29)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            for (w, b) in word.iter_mut().zip(chunk) {
-                *w = *b;
-            }
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(K1).rotate_left(27);
     }
 }
 
@@ -176,17 +149,5 @@ mod tests {
         assert!(matches!(set.check(id, 7), Seen::Duplicate));
         assert!(matches!(set.check(id, 8), Seen::Conflict));
         assert_eq!(set.len(), 1);
-    }
-
-    #[test]
-    fn word_hasher_is_stable() {
-        // Pinned values: snapshots store fingerprints, so this function may never change.
-        let mut h = WordHasher::default();
-        h.write(b"a");
-        assert_eq!(h.finish(), 0x1260_3d6c_2055_5438, "{:#x}", h.finish());
-        let mut h = WordHasher::default();
-        h.write_u64(1);
-        h.write(b"0123456789");
-        assert_eq!(h.finish(), 0x2c6c_4c46_03c9_a505, "{:#x}", h.finish());
     }
 }

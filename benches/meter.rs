@@ -50,7 +50,7 @@ fn apply(c: &mut Criterion) {
     let time = Utc.with_ymd_and_hms(2026, 3, 1, 4, 0, 0).unwrap();
     let event = |n: u64| UsageEvent {
         certify_id: CertifyId::from_bytes(key(n)),
-        account: account.clone(),
+        account,
         solution: Solution::App,
         sub_code: Some(SubCode::PASS),
         time,

@@ -11,7 +11,7 @@ use shiren::scene::{InMemoryRegistry, NewScene, PhotoStorage, SceneId, SceneRegi
 
 fn new_scene(account: &AccountId, i: usize) -> NewScene {
     NewScene {
-        account: account.clone(),
+        account: *account,
         name: format!("scene-{i}"),
         solution: Solution::App,
         product: ProductCode::IdPro,

@@ -40,7 +40,7 @@ fn read_only_auditor_and_full_access_operator() {
     let scene = scenes
         .create(
             NewScene {
-                account: account.clone(),
+                account,
                 name: "开户".into(),
                 solution: Solution::App,
                 product: ProductCode::IdPro,

@@ -13,10 +13,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Timelike, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use shiren_catalog::{AccountId, BillingZone, CallCode, NoPrice, Pricing, Solution, WordHasher};
+use shiren_catalog::{
+    AccountId, BillingZone, CallCode, NoPrice, Pricing, Solution, WordHasher, date_of_day_number,
+};
 use shiren_meter::{Applied, DailyUsage, UsageEvent};
 
 use crate::bill::{BillLine, DailyBill, LineKind, Statement};
@@ -121,12 +123,7 @@ impl UsageRecord {
             Applied::Overage => false,
             _ => return None,
         };
-        Some(UsageRecord {
-            account: event.account.clone(),
-            solution: event.solution,
-            time: event.time,
-            covered,
-        })
+        Some(UsageRecord { account: event.account, solution: event.solution, time: event.time, covered })
     }
 }
 
@@ -190,14 +187,24 @@ pub enum BillingStep {
 struct Book {
     account: AccountId,
     pricing: Pricing,
-    /// Usage that arrived before its day's bill was due, per (day, solution).
-    #[serde(with = "usage_entries")]
-    usage: BTreeMap<(NaiveDate, Solution), DailyUsage>,
+    /// Derived from `pricing`: which solutions have a price (by `Solution::index`).
+    #[serde(skip)]
+    priced: [bool; 9],
+    /// Usage of days not billed yet that arrived before their bill was due, in day
+    /// order; a day's entry is removed when its bill is issued.
+    usage: Vec<DayUsage>,
     /// Usage that arrived after its day's bill was due, waiting for the bill it goes
     /// on: (bill day, usage day, solution).
     pending: Vec<Adjustment>,
     bills: BTreeMap<NaiveDate, DailyBill>,
     ledger: Vec<LedgerEntry>,
+}
+
+/// One unbilled day's usage, per solution (indexed by `Solution::index`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct DayUsage {
+    day: NaiveDate,
+    by_solution: [DailyUsage; 9],
 }
 
 /// Late usage waiting for the bill of `bill_day`.
@@ -210,8 +217,9 @@ struct Adjustment {
     covered: u64,
 }
 
-fn day_range(day: NaiveDate) -> std::ops::RangeInclusive<(NaiveDate, Solution)> {
-    (day, Solution::App)..=(day, Solution::LegacyFinancial)
+/// Which solutions `pricing` can price.
+fn priced_mask(pricing: &Pricing) -> [bool; 9] {
+    Solution::ALL.map(|s| pricing.unit_price(s).is_ok())
 }
 
 impl Book {
@@ -241,6 +249,23 @@ impl Book {
         })
     }
 
+    fn add_on_time(&mut self, day: NaiveDate, solution: Solution, covered: bool) {
+        let at = match self.usage.last() {
+            Some(last) if last.day == day => self.usage.len() - 1,
+            _ => match self.usage.binary_search_by_key(&day, |d| d.day) {
+                Ok(at) => at,
+                Err(at) => {
+                    self.usage.insert(at, DayUsage { day, by_solution: [DailyUsage::default(); 9] });
+                    at
+                }
+            },
+        };
+        if let Some(slot) = self.usage.get_mut(at).and_then(|d| d.by_solution.get_mut(solution.index())) {
+            slot.counted += 1;
+            slot.covered += u64::from(covered);
+        }
+    }
+
     fn add_late(&mut self, bill_day: NaiveDate, usage_day: NaiveDate, solution: Solution, covered: bool) {
         let slot = self
             .pending
@@ -262,11 +287,15 @@ impl Book {
     }
 
     fn issue(&mut self, day: NaiveDate, at: DateTime<Utc>, rounding: Rounding) -> Option<DailyBill> {
-        let mut lines: Vec<BillLine> = self
-            .usage
-            .range(day_range(day))
+        let today = match self.usage.first() {
+            Some(first) if first.day == day => Some(self.usage.remove(0)),
+            _ => None,
+        };
+        let mut lines: Vec<BillLine> = today
+            .iter()
+            .flat_map(|d| Solution::ALL.iter().zip(d.by_solution))
             .filter(|(_, u)| u.counted > 0)
-            .filter_map(|(&(_, solution), &usage)| self.line(LineKind::Usage, solution, usage, rounding))
+            .filter_map(|(&solution, usage)| self.line(LineKind::Usage, solution, usage, rounding))
             .collect();
         let (due, waiting): (Vec<Adjustment>, Vec<Adjustment>) =
             std::mem::take(&mut self.pending).into_iter().partition(|a| a.bill_day <= day);
@@ -282,7 +311,7 @@ impl Book {
         }
         let total = lines.iter().map(|l| l.amount).sum();
         let remainder = lines.iter().map(|l| l.remainder).sum();
-        let bill = DailyBill { account: self.account.clone(), day, issued_at: at, lines, total, remainder };
+        let bill = DailyBill { account: self.account, day, issued_at: at, lines, total, remainder };
         if total > Decimal::ZERO {
             self.ledger.push(LedgerEntry { at, kind: EntryKind::Charge { day }, amount: total });
         }
@@ -336,29 +365,27 @@ impl Biller {
     }
 
     fn book(&self, account: &AccountId) -> Result<&Book, BillingError> {
-        self.index
-            .get(account)
-            .and_then(|&i| self.books.get(i))
-            .ok_or_else(|| BillingError::UnknownAccount(account.clone()))
+        self.index.get(account).and_then(|&i| self.books.get(i)).ok_or(BillingError::UnknownAccount(*account))
     }
 
     fn book_mut(&mut self, account: &AccountId) -> Result<&mut Book, BillingError> {
         self.index
             .get(account)
             .and_then(|&i| self.books.get_mut(i))
-            .ok_or_else(|| BillingError::UnknownAccount(account.clone()))
+            .ok_or(BillingError::UnknownAccount(*account))
     }
 
     /// Opens an account for billing with its pricing (list or negotiated).
     pub fn open_account(&mut self, account: &AccountId, pricing: Pricing) -> Result<(), BillingError> {
         if self.index.contains_key(account) {
-            return Err(BillingError::AlreadyOpen(account.clone()));
+            return Err(BillingError::AlreadyOpen(*account));
         }
-        self.index.insert(account.clone(), self.books.len());
+        self.index.insert(*account, self.books.len());
         self.books.push(Book {
-            account: account.clone(),
+            account: *account,
+            priced: priced_mask(&pricing),
             pricing,
-            usage: BTreeMap::new(),
+            usage: Vec::new(),
             pending: Vec::new(),
             bills: BTreeMap::new(),
             ledger: Vec::new(),
@@ -370,11 +397,18 @@ impl Biller {
     /// solution the account has used would have no price.
     pub fn set_pricing(&mut self, account: &AccountId, pricing: Pricing) -> Result<(), BillingError> {
         let book = self.book_mut(account)?;
-        let used: BTreeSet<Solution> =
-            book.usage.keys().map(|&(_, s)| s).chain(book.pending.iter().map(|a| a.solution)).collect();
+        let used: BTreeSet<Solution> = book
+            .usage
+            .iter()
+            .flat_map(|d| {
+                Solution::ALL.iter().zip(d.by_solution).filter(|(_, u)| u.counted > 0).map(|(s, _)| *s)
+            })
+            .chain(book.pending.iter().map(|a| a.solution))
+            .collect();
         for solution in used {
             pricing.unit_price(solution)?;
         }
+        book.priced = priced_mask(&pricing);
         book.pricing = pricing;
         Ok(())
     }
@@ -384,32 +418,33 @@ impl Biller {
     /// adjustment line, naming its day, on the first bill due after its arrival. Bills
     /// therefore depend only on these timestamps, never on when `poll` is called.
     pub fn record(&mut self, usage: &UsageRecord, now: DateTime<Utc>) -> Result<(), BillingError> {
-        let day = self.config.zone.day_of(usage.time);
+        let zone = self.config.zone;
+        let day = zone.day_of(usage.time);
         if day < self.config.first_day {
             return Err(BillingError::BeforeFirstDay { day, first_day: self.config.first_day });
         }
         let next_day = self.next_day;
-        let on_time = now < self.config.issue_instant(day) && day >= next_day;
-        let bill_day = self.bill_day_for(now).max(next_day);
+        let bill_day = self.bill_day_for(now);
+        // Before its bill is due ⇔ the first bill due after `now` is this day's or later.
+        let on_time = day >= bill_day && day >= next_day;
         let book = self.book_mut(&usage.account)?;
-        book.pricing.unit_price(usage.solution)?;
+        if !book.priced.get(usage.solution.index()).copied().unwrap_or(false) {
+            return Err(NoPrice(usage.solution).into());
+        }
         if on_time {
-            let entry = book.usage.entry((day, usage.solution)).or_default();
-            entry.counted += 1;
-            entry.covered += u64::from(usage.covered);
+            book.add_on_time(day, usage.solution, usage.covered);
         } else {
-            book.add_late(bill_day, day, usage.solution, usage.covered);
+            book.add_late(bill_day.max(next_day), day, usage.solution, usage.covered);
         }
         Ok(())
     }
 
-    /// The day whose bill is the first to fall due after `instant`.
+    /// The day whose bill is the first to fall due after `instant`: yesterday's while
+    /// today's issue time has not come, otherwise today's.
     fn bill_day_for(&self, instant: DateTime<Utc>) -> NaiveDate {
-        let today = self.config.zone.day_of(instant);
-        match today.pred_opt() {
-            Some(yesterday) if instant < self.config.issue_instant(yesterday) => yesterday,
-            _ => today,
-        }
+        let (today, second) = self.config.zone.day_number_and_second(instant);
+        let day = if second < self.config.issue_time.num_seconds_from_midnight() { today - 1 } else { today };
+        date_of_day_number(day).unwrap_or(self.config.first_day)
     }
 
     /// Issues the next day's bills if their moment has come; otherwise says until when
@@ -483,7 +518,7 @@ impl Biller {
         let book = self.book(account)?;
         let days: Vec<DailyBill> = book.bills.range(first_day..=last_day).map(|(_, b)| b.clone()).collect();
         let total = days.iter().map(|b| b.total).sum();
-        Ok(Statement { account: account.clone(), year, month, first_day, last_day, days, total })
+        Ok(Statement { account: *account, year, month, first_day, last_day, days, total })
     }
 }
 
@@ -498,55 +533,6 @@ pub fn statement_days(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
     let first_day = first_of_month.pred_opt()?;
     let last_day = first_of_next.pred_opt()?.pred_opt()?;
     Some((first_day, last_day))
-}
-
-/// Usage persists as `{day, solution, counted, covered}` entries.
-mod usage_entries {
-    use std::collections::BTreeMap;
-
-    use chrono::NaiveDate;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use shiren_catalog::Solution;
-    use shiren_meter::DailyUsage;
-
-    #[derive(Serialize, Deserialize)]
-    struct Entry {
-        day: NaiveDate,
-        solution: Solution,
-        counted: u64,
-        covered: u64,
-    }
-
-    pub(super) fn serialize<S: Serializer>(
-        usage: &BTreeMap<(NaiveDate, Solution), DailyUsage>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(usage.iter().map(|(&(day, solution), u)| Entry {
-            day,
-            solution,
-            counted: u.counted,
-            covered: u.covered,
-        }))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<BTreeMap<(NaiveDate, Solution), DailyUsage>, D::Error> {
-        use serde::de::Error;
-        let mut usage = BTreeMap::new();
-        for e in Vec::<Entry>::deserialize(deserializer)? {
-            if e.covered > e.counted {
-                return Err(D::Error::custom(format!("usage of {} covers more units than it counts", e.day)));
-            }
-            if usage
-                .insert((e.day, e.solution), DailyUsage { counted: e.counted, covered: e.covered })
-                .is_some()
-            {
-                return Err(D::Error::custom(format!("usage of {} {:?} appears twice", e.day, e.solution)));
-            }
-        }
-        Ok(usage)
-    }
 }
 
 /// The persisted form; the account index is rebuilt on load.
@@ -573,8 +559,15 @@ impl<'de> Deserialize<'de> for Biller {
             BillingConfig::new(c.zone, c.issue_time, c.rounding, c.first_day).map_err(D::Error::custom)?;
         let mut biller = Biller::new(config);
         biller.next_day = snapshot.next_day;
-        for book in snapshot.books {
-            if biller.index.insert(book.account.clone(), biller.books.len()).is_some() {
+        for mut book in snapshot.books {
+            book.priced = priced_mask(&book.pricing);
+            let sorted = book.usage.windows(2).all(|w| matches!(w, [a, b] if a.day < b.day));
+            let consistent = book.usage.iter().flat_map(|d| d.by_solution).all(|u| u.covered <= u.counted)
+                && book.pending.iter().all(|a| a.covered <= a.counted);
+            if !sorted || !consistent {
+                return Err(D::Error::custom(format!("usage of account `{}` is inconsistent", book.account)));
+            }
+            if biller.index.insert(book.account, biller.books.len()).is_some() {
                 return Err(D::Error::custom(format!("account `{}` appears twice", book.account)));
             }
             biller.books.push(book);

@@ -185,12 +185,7 @@ fn negotiated_prices_replace_list_prices() {
     for _ in 0..10 {
         biller
             .record(
-                &UsageRecord {
-                    account: other.clone(),
-                    solution: Solution::ServerSide,
-                    time: t,
-                    covered: false,
-                },
+                &UsageRecord { account: other, solution: Solution::ServerSide, time: t, covered: false },
                 t,
             )
             .unwrap();

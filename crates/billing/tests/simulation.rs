@@ -160,7 +160,7 @@ fn simulate(seed: u64) -> Outcome {
             let key = if rng.below(8) == 0 && next_key > 2 { next_key - 1 } else { next_key };
             let event = UsageEvent {
                 certify_id: format!("{key:032x}").parse().unwrap(),
-                account: accounts[a].clone(),
+                account: accounts[a],
                 solution,
                 sub_code: sub.map(SubCode::new),
                 time,
@@ -265,7 +265,7 @@ proptest! {
         let t = zone().start_of(start_day()) + Duration::hours(3);
         for &(s, n, _, covered) in &usage {
             for _ in 0..n.min(50) {
-                biller.record(&UsageRecord { account: account.clone(), solution: SOLUTIONS[s], time: t, covered }, t).unwrap();
+                biller.record(&UsageRecord { account, solution: SOLUTIONS[s], time: t, covered }, t).unwrap();
             }
         }
         let BillingStep::Issued { bills, .. } = biller.poll(t + Duration::days(2)) else { panic!("due") };

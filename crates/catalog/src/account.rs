@@ -5,10 +5,16 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A main account's numeric UID (1–20 digits), e.g. `1234567890123456`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A main account's numeric UID (1–20 digits), e.g. `1234567890123456`. Stored inline
+/// (no heap), so it is `Copy` and comparing or hashing it touches no other memory.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct AccountId(String);
+pub struct AccountId {
+    /// The digits, left-aligned, zero bytes after `len` (so derived order and equality
+    /// are those of the text for equal lengths; ordering is by bytes, then length).
+    digits: [u8; 20],
+    len: u8,
+}
 
 /// Not an account UID.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -18,21 +24,27 @@ pub struct InvalidAccountId(pub String);
 impl AccountId {
     /// Validates `text`.
     pub fn new(text: &str) -> Result<AccountId, InvalidAccountId> {
-        if (1..=20).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(AccountId(text.to_owned()))
-        } else {
-            Err(InvalidAccountId(text.to_owned()))
+        let bytes = text.as_bytes();
+        if !(1..=20).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_digit) {
+            return Err(InvalidAccountId(text.to_owned()));
         }
+        let mut digits = [0u8; 20];
+        for (d, b) in digits.iter_mut().zip(bytes) {
+            *d = *b;
+        }
+        Ok(AccountId { digits, len: u8::try_from(bytes.len()).unwrap_or(20) })
     }
 
     /// The UID.
     pub fn as_str(&self) -> &str {
-        &self.0
+        let digits = self.digits.get(..usize::from(self.len)).unwrap_or_default();
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(digits).unwrap_or_default()
     }
 
     /// The object-storage bucket the service writes this account's photos to.
     pub fn photo_bucket(&self) -> String {
-        format!("cn-shanghai-aliyun-cloudauth-{}", self.0)
+        format!("cn-shanghai-aliyun-cloudauth-{}", self.as_str())
     }
 }
 
@@ -52,12 +64,41 @@ impl TryFrom<String> for AccountId {
 
 impl From<AccountId> for String {
     fn from(id: AccountId) -> String {
-        id.0
+        id.as_str().to_owned()
     }
 }
 
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId({})", self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_ids_behave_like_their_text() {
+        let a = AccountId::new("1234567890").unwrap();
+        assert_eq!(a.as_str(), "1234567890");
+        assert_eq!(a.to_string(), "1234567890");
+        assert_eq!(format!("{a:?}"), "AccountId(1234567890)");
+        let max = AccountId::new("99999999999999999999").unwrap();
+        assert_eq!(max.as_str().len(), 20);
+        assert!(AccountId::new("123456789012345678901").is_err());
+        assert!(
+            AccountId::new("12 3").is_err() && AccountId::new("").is_err() && AccountId::new("١٢").is_err()
+        );
+        // Same-length IDs order like their text.
+        assert!(AccountId::new("1001").unwrap() < AccountId::new("1002").unwrap());
+        assert_eq!(serde_json::to_string(&a).unwrap(), "\"1234567890\"");
+        assert_eq!(serde_json::from_str::<AccountId>("\"1234567890\"").unwrap(), a);
     }
 }

@@ -20,4 +20,4 @@ pub use crate::product::{
 };
 pub use crate::resident_id::{ResidentId, ResidentIdError};
 pub use crate::solution::{MeteringBasis, NoPrice, Pricing, Solution, SolutionFacts};
-pub use crate::zone::BillingZone;
+pub use crate::zone::{BillingZone, date_of_day_number, day_number_of};

@@ -68,6 +68,34 @@ pub struct SolutionFacts {
 }
 
 impl Solution {
+    /// Every solution: the eight priced ones, then the legacy edition.
+    pub const ALL: [Solution; 9] = [
+        Solution::App,
+        Solution::H5,
+        Solution::ServerSide,
+        Solution::AlipayMiniProgram,
+        Solution::AlipayH5,
+        Solution::LivenessFaceVerification,
+        Solution::LivenessDetection,
+        Solution::FaceComparison,
+        Solution::LegacyFinancial,
+    ];
+
+    /// This solution's position in [`Solution::ALL`] (for per-solution arrays).
+    pub fn index(self) -> usize {
+        match self {
+            Solution::App => 0,
+            Solution::H5 => 1,
+            Solution::ServerSide => 2,
+            Solution::AlipayMiniProgram => 3,
+            Solution::AlipayH5 => 4,
+            Solution::LivenessFaceVerification => 5,
+            Solution::LivenessDetection => 6,
+            Solution::FaceComparison => 7,
+            Solution::LegacyFinancial => 8,
+        }
+    }
+
     /// The eight priced solutions, in the order of the price table.
     pub const PRICED: &'static [Solution] = &[
         Solution::App,

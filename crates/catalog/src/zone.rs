@@ -2,7 +2,7 @@
 //! configured fixed offset — China Standard Time (UTC+8) by default. Instants stay
 //! `DateTime<Utc>`; only day boundaries use the zone.
 
-use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A fixed UTC offset whose midnights delimit natural days.
@@ -34,7 +34,17 @@ impl BillingZone {
 
     /// The natural day that `instant` falls in.
     pub fn day_of(self, instant: DateTime<Utc>) -> NaiveDate {
-        instant.with_timezone(&self.offset()).date_naive()
+        let (day, _) = self.day_number_and_second(instant);
+        date_of_day_number(day).unwrap_or_else(|| instant.with_timezone(&self.offset()).date_naive())
+    }
+
+    /// Integer form of [`BillingZone::day_of`]: the day as a count of days since
+    /// 1970-01-01 in this zone, and the second within that day (0–86,399). Cheap: no
+    /// calendar arithmetic.
+    pub fn day_number_and_second(self, instant: DateTime<Utc>) -> (i64, u32) {
+        let local = instant.timestamp().saturating_add(i64::from(self.offset_seconds));
+        let second = local.rem_euclid(86_400);
+        (local.div_euclid(86_400), u32::try_from(second).unwrap_or(0))
     }
 
     /// The instant at which `day` begins (its 00:00 in this zone).
@@ -64,6 +74,17 @@ impl BillingZone {
     }
 }
 
+/// The date `days` days after 1970-01-01.
+pub fn date_of_day_number(days: i64) -> Option<NaiveDate> {
+    const UNIX_EPOCH_FROM_CE: i64 = 719_163;
+    i32::try_from(days.checked_add(UNIX_EPOCH_FROM_CE)?).ok().and_then(NaiveDate::from_num_days_from_ce_opt)
+}
+
+/// Days from 1970-01-01 to `date`.
+pub fn day_number_of(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - 719_163
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +107,20 @@ mod tests {
             zone.start_of(NaiveDate::from_ymd_opt(2020, 1, 2).unwrap()),
             Utc.with_ymd_and_hms(2020, 1, 1, 16, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn integer_days_agree_with_chrono() {
+        let zone = BillingZone::CHINA;
+        for seconds in [-86_401i64, -1, 0, 1, 57_599, 57_600, 1_577_808_000, 1_600_000_000, 4_102_444_799] {
+            let instant = DateTime::from_timestamp(seconds, 0).unwrap();
+            let expected = instant.with_timezone(&zone.offset()).date_naive();
+            assert_eq!(zone.day_of(instant), expected, "{seconds}");
+            let (day, second) = zone.day_number_and_second(instant);
+            assert_eq!(date_of_day_number(day), Some(expected));
+            assert_eq!(day_number_of(expected), day);
+            assert_eq!(zone.start_of(expected) + chrono::Duration::seconds(i64::from(second)), instant);
+        }
     }
 
     #[test]

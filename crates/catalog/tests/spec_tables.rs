@@ -98,3 +98,11 @@ fn account_ids_and_buckets() {
     assert!(AccountId::new(&"1".repeat(21)).is_err());
     assert!(serde_json::from_str::<AccountId>("\"x\"").is_err());
 }
+
+#[test]
+fn solution_indexes_match_all() {
+    for (i, s) in Solution::ALL.iter().enumerate() {
+        assert_eq!(s.index(), i);
+    }
+    assert_eq!(&Solution::ALL[..8], Solution::PRICED);
+}

@@ -246,7 +246,7 @@ impl Meter {
         }
         let pack = Pack {
             id,
-            account: account.clone(),
+            account: *account,
             spec,
             paid,
             effective: now,
@@ -257,7 +257,7 @@ impl Meter {
         let index = self.packs.len();
         self.packs.push(pack.clone());
         self.pack_index.insert(id, index);
-        let state = self.accounts.entry(account.clone()).or_default();
+        let state = self.accounts.entry(*account).or_default();
         state.purchased.insert(pack_type);
         insert_in_draw_order(&self.packs, &mut state.draw_order, index);
         Ok(pack)
@@ -281,7 +281,7 @@ impl Meter {
             None => {
                 let mut state = AccountState::default();
                 let applied = draw(&mut state, &mut self.packs, event, day);
-                self.accounts.insert(event.account.clone(), state);
+                self.accounts.insert(event.account, state);
                 applied
             }
         };
@@ -382,9 +382,7 @@ impl Meter {
     pub fn usage(&self) -> BTreeMap<(AccountId, NaiveDate, Solution), DailyUsage> {
         self.accounts
             .iter()
-            .flat_map(|(account, state)| {
-                state.usage.iter().map(move |((d, s), u)| ((account.clone(), *d, *s), *u))
-            })
+            .flat_map(|(account, state)| state.usage.iter().map(move |((d, s), u)| ((*account, *d, *s), *u)))
             .collect()
     }
 
@@ -437,7 +435,7 @@ fn check_alert(pack: &mut Pack) -> Option<Alert> {
     setting.fired = true;
     Some(Alert {
         pack: pack.id,
-        account: pack.account.clone(),
+        account: pack.account,
         threshold: setting.threshold,
         remaining: pack.remaining,
         total: pack.spec.units,
@@ -519,7 +517,7 @@ impl Serialize for Meter {
             zone: self.zone,
             catalog: self.catalog.clone(),
             packs: self.packs.clone(),
-            accounts: self.accounts.iter().map(|(a, s)| (a.clone(), s.clone())).collect(),
+            accounts: self.accounts.iter().map(|(a, s)| (*a, s.clone())).collect(),
             seen: self.seen.sorted(),
         }
         .serialize(serializer)
@@ -545,7 +543,7 @@ impl<'de> Deserialize<'de> for Meter {
             if meter.pack_index.insert(pack.id, index).is_some() {
                 return Err(D::Error::custom(format!("pack `{}` appears twice", pack.id)));
             }
-            let account = pack.account.clone();
+            let account = pack.account;
             let pack_type = pack.spec.pack_type;
             meter.packs.push(pack);
             let state = meter.accounts.entry(account).or_default();

@@ -98,10 +98,10 @@ impl Model {
         at: DateTime<Utc>,
     ) -> bool {
         let free = units == 1;
-        if free && self.bought.contains(&(account.clone(), pack_type)) {
+        if free && self.bought.contains(&(account, pack_type)) {
             return false;
         }
-        self.bought.push((account.clone(), pack_type));
+        self.bought.push((account, pack_type));
         let expiry = expiry_of(at, BillingZone::CHINA);
         self.packs.push(ModelPack { id, account, pack_type, effective: at, expiry, remaining: units });
         true
@@ -317,12 +317,11 @@ fn concurrent_appliers_never_overdraw_or_double_count() {
     let threads: Vec<_> = (0..8u128)
         .map(|t| {
             let meter = Arc::clone(&meter);
-            let a = a.clone();
             std::thread::spawn(move || {
                 for k in (t * 500)..(t * 500 + 1_500) {
                     let e = UsageEvent {
                         certify_id: format!("{k:032x}").parse().unwrap(),
-                        account: a.clone(),
+                        account: a,
                         solution: Solution::App,
                         sub_code: Some(SubCode::PASS),
                         time: base() + Duration::hours(1),

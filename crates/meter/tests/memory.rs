@@ -27,7 +27,7 @@ fn one_million_keys_cost_at_most_48_bytes_each() {
             bytes[8..12].copy_from_slice(&k.wrapping_mul(2_654_435_761).to_le_bytes());
             let event = UsageEvent {
                 certify_id: CertifyId::from_bytes(bytes),
-                account: account.clone(),
+                account,
                 solution: Solution::ServerSide,
                 sub_code: Some(SubCode::PASS),
                 time,

@@ -26,13 +26,7 @@ fn event(
     sub: Option<u16>,
     time: DateTime<Utc>,
 ) -> UsageEvent {
-    UsageEvent {
-        certify_id: cid(n),
-        account: account.clone(),
-        solution,
-        sub_code: sub.map(SubCode::new),
-        time,
-    }
+    UsageEvent { certify_id: cid(n), account: *account, solution, sub_code: sub.map(SubCode::new), time }
 }
 
 fn d(text: &str) -> Decimal {

@@ -138,7 +138,7 @@ impl InMemoryRegistry {
     }
 
     fn name_key(scene_account: &AccountId, tab: SolutionTab, name: &str) -> (AccountId, SolutionTab, String) {
-        (scene_account.clone(), tab, name.to_lowercase())
+        (*scene_account, tab, name.to_lowercase())
     }
 
     /// The account's authorization state.
@@ -197,7 +197,7 @@ impl SceneRegistry for InMemoryRegistry {
             mini_program: new.mini_program,
         };
         self.names.insert(key, id);
-        self.by_account.entry(scene.account.clone()).or_default().insert(id);
+        self.by_account.entry(scene.account).or_default().insert(id);
         self.slots.push(Some(scene.clone()));
         Ok(scene)
     }
@@ -305,7 +305,7 @@ impl SceneRegistry for InMemoryRegistry {
     }
 
     fn authorize(&mut self, account: &AccountId, object_storage: bool) -> Authorization {
-        let auth = self.authorizations.entry(account.clone()).or_default();
+        let auth = self.authorizations.entry(*account).or_default();
         auth.service = true;
         if object_storage {
             auth.bucket = Some(account.photo_bucket());
@@ -369,7 +369,7 @@ impl<'de> Deserialize<'de> for InMemoryRegistry {
             if registry.names.insert(key, id).is_some() {
                 return Err(D::Error::custom(format!("scene name `{}` appears twice", scene.name)));
             }
-            registry.by_account.entry(scene.account.clone()).or_default().insert(id);
+            registry.by_account.entry(scene.account).or_default().insert(id);
             *slot = Some(scene);
         }
         Ok(registry)

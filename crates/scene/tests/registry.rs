@@ -21,7 +21,7 @@ fn account(n: u64) -> AccountId {
 
 fn new_scene(account: &AccountId, name: &str, solution: Solution) -> NewScene {
     NewScene {
-        account: account.clone(),
+        account: *account,
         name: name.into(),
         solution,
         product: solution.products()[0],

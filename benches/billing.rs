@@ -84,7 +84,9 @@ fn aggregate(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS));
     for accounts in [ACCOUNTS, 1_000] {
         let (mut biller, mut records) = biller_with_accounts(accounts);
-        while let BillingStep::Issued { .. } = biller.poll(Utc.with_ymd_and_hms(2020, 1, 1, 2, 0, 0).unwrap()) {}
+        while let BillingStep::Issued { .. } = biller.poll(Utc.with_ymd_and_hms(2020, 1, 1, 2, 0, 0).unwrap())
+        {
+        }
         group.bench_function(format!("aggregate_10m_usage_records_{accounts}_accounts"), |b| {
             b.iter_batched(
                 || biller.clone(),

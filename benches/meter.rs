@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
-use shiren::catalog::{AccountId, PackType, Solution, SubCode};
-use shiren::meter::{Applied, CertifyId, Meter, SequentialIds, UsageEvent};
+use shiren::catalog::{AccountId, CertifyId, PackType, Solution, SubCode};
+use shiren::meter::{Applied, Meter, SequentialIds, UsageEvent};
 
 const PREFILL: u64 = 1_000_000;
 const SEGMENT: u64 = 500_000;

@@ -7,6 +7,7 @@ mod hash;
 mod pack;
 mod product;
 mod resident_id;
+mod session;
 mod solution;
 mod zone;
 
@@ -19,5 +20,6 @@ pub use crate::product::{
     UnknownSolutionTab,
 };
 pub use crate::resident_id::{ResidentId, ResidentIdError};
+pub use crate::session::{CertifyId, InvalidCertifyId, InvalidOuterOrderNo, OuterOrderNo};
 pub use crate::solution::{MeteringBasis, NoPrice, Pricing, Solution, SolutionFacts};
 pub use crate::zone::{BillingZone, date_of_day_number, day_number_of};

@@ -161,6 +161,18 @@ impl ProductCode {
         !matches!(self, ProductCode::PvFc)
     }
 
+    /// The console tab (and statistics series) this product's records belong to.
+    pub fn tab(self) -> SolutionTab {
+        match self {
+            ProductCode::PvFv => SolutionTab::LivenessFaceVerification,
+            ProductCode::LrFr | ProductCode::LrFrMin => SolutionTab::LivenessDetection,
+            ProductCode::PvFc => SolutionTab::FaceComparison,
+            ProductCode::IdPro | ProductCode::IdPlus | ProductCode::IdMin | ProductCode::Mfvc | ProductCode::NfcQy => {
+                SolutionTab::RealPerson
+            }
+        }
+    }
+
     /// The rate limit per main account, in queries per second.
     pub fn qps_limit(self) -> u32 {
         match self {

@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shiren_catalog::{AccountId, Solution, SubCode, WordHasher};
+use shiren_catalog::{AccountId, CertifyId, Solution, SubCode, WordHasher};
 
-use crate::ids::CertifyId;
 use std::hash::Hasher;
 
 /// One verification session, as the meter sees it.

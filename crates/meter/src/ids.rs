@@ -1,5 +1,4 @@
-//! Identifiers: pack IDs (`cloudauthflowbag-` + 32 digits, minted through an injected
-//! `IdSource`) and certify IDs (32 hex characters, stored as 16 bytes).
+//! Pack IDs: `cloudauthflowbag-` + 32 digits, minted through an injected `IdSource`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -85,72 +84,6 @@ impl fmt::Display for PackId {
     }
 }
 
-/// A verification's certify ID: 32 hex characters, kept as 16 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CertifyId([u8; 16]);
-
-/// Not a certify ID.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a certify ID (32 hex characters)")]
-pub struct InvalidCertifyId(pub String);
-
-impl CertifyId {
-    /// From 16 raw bytes.
-    pub const fn from_bytes(bytes: [u8; 16]) -> CertifyId {
-        CertifyId(bytes)
-    }
-
-    /// The 16 bytes.
-    pub fn to_bytes(self) -> [u8; 16] {
-        self.0
-    }
-}
-
-impl FromStr for CertifyId {
-    type Err = InvalidCertifyId;
-    /// Parses 32 hex characters in either case.
-    fn from_str(text: &str) -> Result<CertifyId, InvalidCertifyId> {
-        let err = || InvalidCertifyId(text.to_owned());
-        if text.len() != 32 {
-            return Err(err());
-        }
-        let mut bytes = [0u8; 16];
-        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-            let hex = std::str::from_utf8(pair).map_err(|_| err())?;
-            *byte = u8::from_str_radix(hex, 16).map_err(|_| err())?;
-            if !pair.iter().all(u8::is_ascii_hexdigit) {
-                return Err(err());
-            }
-        }
-        Ok(CertifyId(bytes))
-    }
-}
-
-impl fmt::Display for CertifyId {
-    /// Lower-case hex.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-impl fmt::Debug for CertifyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CertifyId({self})")
-    }
-}
-
-impl Serialize for CertifyId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for CertifyId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,23 +103,5 @@ mod tests {
         ] {
             assert!(bad.parse::<PackId>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn certify_ids() {
-        let text = "0123456789abcdefABCDEF0123456789";
-        let id: CertifyId = text.parse().unwrap();
-        assert_eq!(id.to_string(), text.to_lowercase());
-        for bad in [
-            "",
-            "0123",
-            "0123456789abcdefABCDEF012345678g",
-            "+123456789abcdefABCDEF0123456789",
-            "é123456789abcdefABCDEF012345678",
-        ] {
-            assert!(bad.parse::<CertifyId>().is_err(), "{bad}");
-        }
-        let json = serde_json::to_string(&id).unwrap();
-        assert_eq!(serde_json::from_str::<CertifyId>(&json).unwrap(), id);
     }
 }

@@ -8,9 +8,7 @@ mod pack;
 mod seen;
 
 pub use crate::event::UsageEvent;
-pub use crate::ids::{
-    CertifyId, IdSource, InvalidCertifyId, InvalidPackId, PACK_ID_PREFIX, PackId, SequentialIds,
-};
+pub use crate::ids::{IdSource, InvalidPackId, PACK_ID_PREFIX, PackId, SequentialIds};
 pub use crate::meter::{
     Alert, Applied, ApplyError, DailyUsage, Meter, PackError, PackTotals, PackView, PurchaseError,
 };

@@ -14,10 +14,12 @@ use std::hash::BuildHasherDefault;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use shiren_catalog::{AccountId, BillingZone, PACK_CATALOG, PackSpec, PackType, Solution, WordHasher};
+use shiren_catalog::{
+    AccountId, BillingZone, CertifyId, PACK_CATALOG, PackSpec, PackType, Solution, WordHasher,
+};
 
 use crate::event::UsageEvent;
-use crate::ids::{CertifyId, IdSource, PackId};
+use crate::ids::{IdSource, PackId};
 use crate::pack::{AlertSetting, Pack, PackStatus, RefundQuote, expiry_of};
 use crate::seen::{Seen, SeenSet};
 

@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use shiren_catalog::WordHasher;
-
-use crate::ids::CertifyId;
+use shiren_catalog::{CertifyId, WordHasher};
 
 /// A certify ID packed as four `u32`s (alignment 4 keeps the entry at 20 bytes).
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use shiren_catalog::{AccountId, BillingZone, PackSpec, PackType, Solution, SubCode};
+use shiren_catalog::{AccountId, BillingZone, CertifyId, PackSpec, PackType, Solution, SubCode};
 use shiren_meter::*;
 
 fn base() -> DateTime<Utc> {

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use chrono::{TimeZone, Utc};
-use shiren_catalog::{AccountId, Solution, SubCode};
-use shiren_meter::{CertifyId, Meter, UsageEvent};
+use shiren_catalog::{AccountId, CertifyId, Solution, SubCode};
+use shiren_meter::{Meter, UsageEvent};
 
 #[test]
 fn the_counter_sees_allocations() {

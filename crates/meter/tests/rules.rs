@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
-use shiren_catalog::{AccountId, BillingZone, PackSpec, PackType, Solution, SubCode};
+use shiren_catalog::{AccountId, BillingZone, CertifyId, PackSpec, PackType, Solution, SubCode};
 use shiren_meter::*;
 
 fn cst(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {

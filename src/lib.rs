@@ -5,4 +5,5 @@ pub use shiren_billing as billing;
 pub use shiren_catalog as catalog;
 pub use shiren_meter as meter;
 pub use shiren_ram as ram;
+pub use shiren_records as records;
 pub use shiren_scene as scene;

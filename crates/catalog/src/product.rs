@@ -167,9 +167,11 @@ impl ProductCode {
             ProductCode::PvFv => SolutionTab::LivenessFaceVerification,
             ProductCode::LrFr | ProductCode::LrFrMin => SolutionTab::LivenessDetection,
             ProductCode::PvFc => SolutionTab::FaceComparison,
-            ProductCode::IdPro | ProductCode::IdPlus | ProductCode::IdMin | ProductCode::Mfvc | ProductCode::NfcQy => {
-                SolutionTab::RealPerson
-            }
+            ProductCode::IdPro
+            | ProductCode::IdPlus
+            | ProductCode::IdMin
+            | ProductCode::Mfvc
+            | ProductCode::NfcQy => SolutionTab::RealPerson,
         }
     }
 

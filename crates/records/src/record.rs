@@ -1,0 +1,123 @@
+//! The verification record, with its personal data kept apart so it can be deleted on
+//! request while everything statistics need stays.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shiren_catalog::{AccountId, CertifyId, OuterOrderNo, ProductCode, ResidentId, SubCode};
+use shiren_scene::SceneId;
+
+use crate::privacy::{IdDigest, mask_name};
+
+/// Comparison and quality scores (0–100), where the product produced them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Face vs the ID-card photo (ID_PLUS).
+    pub face_vs_id_photo: Option<f64>,
+    /// Face vs the authority photo, e.g. 53.22651879885791.
+    pub face_vs_authority: Option<f64>,
+    /// Face quality, e.g. 91.36349487304688.
+    pub quality: Option<f64>,
+}
+
+/// The personal data of a record: deletable on request.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Personal {
+    /// The person's name (displayed masked).
+    pub name: String,
+    /// The customer's user ID, if given.
+    pub user_id: Option<String>,
+    /// The ID number, masked for display (`110***********002X`).
+    pub id_number_masked: Option<String>,
+    /// Keyed digest of the ID number, for search; the number itself is not kept.
+    pub id_number_digest: Option<IdDigest>,
+    /// Object paths of stored photos (`verify/<uid>/<name>.jpeg`).
+    pub photos: Vec<String>,
+}
+
+impl fmt::Debug for Personal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Personal")
+            .field("name", &mask_name(&self.name))
+            .field("user_id", &self.user_id.as_ref().map(|_| "…"))
+            .field("id_number", &self.id_number_masked)
+            .field("photos", &self.photos.len())
+            .finish()
+    }
+}
+
+/// One verification record (认证记录).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The session's certify ID.
+    pub certify_id: CertifyId,
+    /// The client's outer order number.
+    pub outer_order_no: OuterOrderNo,
+    /// The main account.
+    pub account: AccountId,
+    /// The scene.
+    pub scene_id: SceneId,
+    /// The scene's name when the record was made.
+    pub scene_name: String,
+    /// The product code.
+    pub product: ProductCode,
+    /// Result `T` (true) or `F`.
+    pub passed: bool,
+    /// The sub code.
+    pub sub_code: SubCode,
+    /// Scores.
+    pub scores: Scores,
+    /// Attack detected (T/F), where assessed.
+    pub attack: Option<bool>,
+    /// Occlusion detected (T/F), where assessed.
+    pub occlusion: Option<bool>,
+    /// When the session started.
+    pub created_at: DateTime<Utc>,
+    /// When it completed.
+    pub completed_at: DateTime<Utc>,
+    /// Personal data; `None` once deleted.
+    pub personal: Option<Personal>,
+    /// Whether the result has been read (DescribeFaceVerify or a query by the owner).
+    pub read: bool,
+}
+
+/// What a caller hands in to make a record. The ID number is digested and masked on
+/// insertion; the plain number is not stored.
+#[derive(Clone, Debug)]
+pub struct NewRecord {
+    /// The session's certify ID.
+    pub certify_id: CertifyId,
+    /// The client's outer order number.
+    pub outer_order_no: OuterOrderNo,
+    /// The main account.
+    pub account: AccountId,
+    /// The scene.
+    pub scene_id: SceneId,
+    /// The scene's name.
+    pub scene_name: String,
+    /// The product code.
+    pub product: ProductCode,
+    /// The customer's user ID.
+    pub user_id: Option<String>,
+    /// The person's name.
+    pub name: String,
+    /// The person's ID number (debug-printed masked).
+    pub id_number: Option<ResidentId>,
+    /// Result.
+    pub passed: bool,
+    /// Sub code.
+    pub sub_code: SubCode,
+    /// Scores.
+    pub scores: Scores,
+    /// Attack detected.
+    pub attack: Option<bool>,
+    /// Occlusion detected.
+    pub occlusion: Option<bool>,
+    /// Stored photo object paths.
+    pub photos: Vec<String>,
+    /// Session start.
+    pub created_at: DateTime<Utc>,
+    /// Session completion.
+    pub completed_at: DateTime<Utc>,
+}

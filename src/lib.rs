@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub use shiren_auth as auth;
 pub use shiren_billing as billing;
 pub use shiren_catalog as catalog;
 pub use shiren_meter as meter;

@@ -1,0 +1,162 @@
+//! Percent-encoding as the POP signers do it, strict decoding of query strings, and the
+//! small hash/HMAC helpers every signature uses.
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::error::AuthError;
+
+/// POP percent-encoding: UTF-8 bytes; `A-Z a-z 0-9 - _ . ~` stay, everything else is
+/// `%XY` with upper-case hex (space → `%20`, `*` → `%2A`, `/` → `%2F`).
+pub fn pop_encode(text: &str) -> String {
+    encode_keeping(text, b"")
+}
+
+/// POP encoding that also keeps `/` (paths).
+pub fn pop_encode_path(text: &str) -> String {
+    encode_keeping(text, b"/")
+}
+
+fn encode_keeping(text: &str, keep: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len() + text.len() / 2);
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+            out.push(char::from(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0')));
+        }
+    }
+    out
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component: `%XY` escapes and `+` as
+/// space. Invalid escapes and non-UTF-8 results are errors, never guesses.
+pub fn percent_decode(text: &str) -> Result<String, AuthError> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex =
+                    bytes.get(i + 1..i + 3).ok_or_else(|| AuthError::malformed("truncated `%` escape"))?;
+                let hex = std::str::from_utf8(hex).map_err(|_| AuthError::malformed("invalid `%` escape"))?;
+                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                    return Err(AuthError::malformed("invalid `%` escape"));
+                }
+                out.push(
+                    u8::from_str_radix(hex, 16).map_err(|_| AuthError::malformed("invalid `%` escape"))?,
+                );
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| AuthError::malformed("a parameter is not UTF-8 after decoding"))
+}
+
+/// Most parameters a request may carry.
+pub const MAX_PARAMETERS: usize = 256;
+
+/// Parses a raw query string or form body into decoded `(name, value)` pairs, in wire
+/// order. Duplicated names and more than 256 parameters are refused.
+pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, AuthError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for part in raw.split('&').filter(|p| !p.is_empty()) {
+        if pairs.len() == MAX_PARAMETERS {
+            return Err(AuthError::malformed("more than 256 parameters"));
+        }
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        let name = percent_decode(name)?;
+        if name.is_empty() {
+            return Err(AuthError::malformed("a parameter has an empty name"));
+        }
+        if pairs.iter().any(|(n, _)| *n == name) {
+            return Err(AuthError::malformed("a parameter appears twice"));
+        }
+        pairs.push((name, percent_decode(value)?));
+    }
+    Ok(pairs)
+}
+
+pub(crate) fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    if let Ok(mut mac) = <Hmac<Sha1> as KeyInit>::new_from_slice(key) {
+        mac.update(data);
+        for (o, b) in out.iter_mut().zip(mac.finalize().into_bytes()) {
+            *o = b;
+        }
+    }
+    out
+}
+
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+        mac.update(data);
+        for (o, b) in out.iter_mut().zip(mac.finalize().into_bytes()) {
+            *o = b;
+        }
+    }
+    out
+}
+
+/// Lower-case hex of SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+        out.push(char::from(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0')));
+    }
+    out
+}
+
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pop_encoding_check_string() {
+        assert_eq!(pop_encode("a b*c~d/é+=!'()"), "a%20b%2Ac~d%2F%C3%A9%2B%3D%21%27%28%29");
+        assert_eq!(pop_encode_path("/bucket/1234+-/123/1.txt"), "/bucket/1234%2B-/123/1.txt");
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn decoding_is_strict() {
+        assert_eq!(percent_decode("a%20b+c%2B").unwrap(), "a b c+");
+        assert_eq!(percent_decode("%E9%98%BF").unwrap(), "阿");
+        for bad in ["%", "%2", "%zz", "%ff", "a%C3"] {
+            assert!(percent_decode(bad).is_err(), "{bad}");
+        }
+        assert!(parse_query("a=1&a=2").is_err());
+        assert!(parse_query("=1").is_err());
+        assert_eq!(
+            parse_query("a=1&&b").unwrap(),
+            vec![("a".into(), "1".into()), ("b".into(), String::new())]
+        );
+        let many: Vec<String> = (0..257).map(|i| format!("p{i}=v")).collect();
+        assert!(parse_query(&many.join("&")).is_err());
+    }
+}

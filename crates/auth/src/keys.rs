@@ -1,0 +1,96 @@
+//! AccessKey secrets and where the verifier finds them.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use shiren_ram::{AccessKeyStatus, Directory};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::AuthError;
+
+/// An AccessKey secret. Never in `Debug`, `Display`, serde output or error messages;
+/// compared in constant time; wiped from memory on drop.
+#[derive(Clone)]
+pub struct AccessKeySecret(Zeroizing<Vec<u8>>);
+
+impl AccessKeySecret {
+    /// Wraps a secret (the text is moved in and wiped with the value).
+    pub fn new(secret: String) -> AccessKeySecret {
+        AccessKeySecret(Zeroizing::new(secret.into_bytes()))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Constant-time equality (the length is not secret).
+    pub fn ct_eq(&self, other: &AccessKeySecret) -> bool {
+        bool::from(self.0.as_slice().ct_eq(other.0.as_slice()))
+    }
+}
+
+impl fmt::Debug for AccessKeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessKeySecret(…)")
+    }
+}
+
+/// An active key: the RAM user it belongs to and its secret.
+#[derive(Clone, Copy, Debug)]
+pub struct ActiveKey<'a> {
+    /// The owning RAM user's name.
+    pub user: &'a str,
+    /// The secret.
+    pub secret: &'a AccessKeySecret,
+}
+
+/// Finds the active key for an AccessKey ID (no I/O; implement it over a secret store).
+pub trait AccessKeys {
+    /// The active key, or `AccessKeyNotFound` / `AccessKeyInactive`.
+    fn active_key(&self, access_key_id: &str) -> Result<ActiveKey<'_>, AuthError>;
+}
+
+/// Secrets by AccessKey ID, kept apart from the directory's key records.
+#[derive(Clone, Debug, Default)]
+pub struct SecretVault {
+    secrets: HashMap<String, AccessKeySecret>,
+}
+
+impl SecretVault {
+    /// Stores the secret of `access_key_id`.
+    pub fn insert(&mut self, access_key_id: &str, secret: AccessKeySecret) {
+        self.secrets.insert(access_key_id.to_owned(), secret);
+    }
+
+    /// The secret of `access_key_id`.
+    pub fn get(&self, access_key_id: &str) -> Option<&AccessKeySecret> {
+        self.secrets.get(access_key_id)
+    }
+}
+
+/// The RAM directory's key records (owner, status) joined with a vault's secrets.
+#[derive(Clone, Copy, Debug)]
+pub struct DirectoryKeys<'a> {
+    /// Who owns which key, and whether it is active.
+    pub directory: &'a Directory,
+    /// The secrets.
+    pub vault: &'a SecretVault,
+}
+
+impl AccessKeys for DirectoryKeys<'_> {
+    fn active_key(&self, access_key_id: &str) -> Result<ActiveKey<'_>, AuthError> {
+        let not_found = || AuthError::AccessKeyNotFound(access_key_id.to_owned());
+        let (user, key) = self.directory.access_key(access_key_id).ok_or_else(not_found)?;
+        if key.status == AccessKeyStatus::Inactive {
+            return Err(AuthError::AccessKeyInactive(access_key_id.to_owned()));
+        }
+        let secret = self.vault.get(access_key_id).ok_or_else(not_found)?;
+        Ok(ActiveKey { user: &user.name, secret })
+    }
+}
+
+/// Compares two signatures in constant time (lengths are public).
+pub(crate) fn signatures_equal(a: &[u8], b: &[u8]) -> bool {
+    bool::from(a.ct_eq(b))
+}

@@ -1,0 +1,446 @@
+//! Object-storage (OSS) signatures, V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256), and the
+//! pre-signed GET URLs that hand out a face photo for 15 minutes.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Timelike, Utc};
+
+use crate::encode::{
+    base64, hex, hmac_sha1, hmac_sha256, parse_query, pop_encode, pop_encode_path, sha256_hex,
+};
+use crate::error::AuthError;
+use crate::keys::{AccessKeySecret, signatures_equal};
+
+/// Default lifetime of a photo URL.
+pub const PHOTO_URL_LIFETIME: Duration = Duration::minutes(15);
+/// Longest V4 URL lifetime (7 days).
+pub const MAX_V4_EXPIRES: i64 = 604_800;
+
+/// Sub-resources that V1 signs (others are not part of the canonicalized resource).
+const V1_SUBRESOURCES: &[&str] = &[
+    "acl",
+    "append",
+    "bucketInfo",
+    "cname",
+    "comp",
+    "continuation-token",
+    "cors",
+    "delete",
+    "encryption",
+    "endTime",
+    "img",
+    "lifecycle",
+    "live",
+    "location",
+    "logging",
+    "objectMeta",
+    "partNumber",
+    "policy",
+    "position",
+    "qos",
+    "referer",
+    "regionList",
+    "replication",
+    "replicationLocation",
+    "replicationProgress",
+    "resourceGroup",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "security-token",
+    "sequential",
+    "startTime",
+    "stat",
+    "status",
+    "style",
+    "styleName",
+    "symlink",
+    "tagging",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+    "x-oss-process",
+];
+
+fn v1_signed(name: &str) -> bool {
+    V1_SUBRESOURCES.contains(&name) || name.starts_with("x-oss-")
+}
+
+/// The canonicalized resource: `/bucket/key` (key raw, not encoded), then the signed
+/// sub-resources sorted, as `k=v` or `k`, with raw values.
+pub fn v1_canonical_resource(bucket: Option<&str>, key: Option<&str>, query: &[(String, String)]) -> String {
+    let mut out = match (bucket, key) {
+        (Some(b), Some(k)) => format!("/{b}/{k}"),
+        (Some(b), None) => format!("/{b}/"),
+        _ => "/".to_owned(),
+    };
+    let mut signed: Vec<&(String, String)> = query.iter().filter(|(n, _)| v1_signed(n)).collect();
+    signed.sort_unstable();
+    for (i, (n, v)) in signed.into_iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(n);
+        if !v.is_empty() {
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+    out
+}
+
+/// The V1 string-to-sign: `VERB\nContent-MD5\nContent-Type\nDate|Expires\n` then the
+/// `x-oss-*` headers (lower case, trimmed, sorted, `name:value\n`) and the resource.
+pub fn v1_string_to_sign(
+    verb: &str,
+    content_md5: &str,
+    content_type: &str,
+    date_or_expires: &str,
+    headers: &[(String, String)],
+    canonical_resource: &str,
+) -> String {
+    let mut oss: Vec<(String, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim()))
+        .filter(|(n, _)| n.starts_with("x-oss-"))
+        .collect();
+    oss.sort_unstable();
+    let oss: String = oss.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
+    format!("{verb}\n{content_md5}\n{content_type}\n{date_or_expires}\n{oss}{canonical_resource}")
+}
+
+/// Base64 HMAC-SHA1 of a V1 string-to-sign, keyed with the raw secret.
+pub fn v1_signature(string_to_sign: &str, secret: &AccessKeySecret) -> String {
+    base64(&hmac_sha1(secret.bytes(), string_to_sign.as_bytes()))
+}
+
+/// A face-photo object: bucket `cn-shanghai-aliyun-cloudauth-<uid>`, key
+/// `verify/<uid>/<name>.jpeg`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhotoObject {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key (raw).
+    pub key: String,
+    /// The region without `oss-` (e.g. `cn-shanghai`).
+    pub region: String,
+}
+
+impl PhotoObject {
+    /// The face photo `name` of account `uid` in cn-shanghai.
+    pub fn face_photo(uid: &str, name: &str) -> PhotoObject {
+        PhotoObject {
+            bucket: format!("cn-shanghai-aliyun-cloudauth-{uid}"),
+            key: format!("verify/{uid}/{name}.jpeg"),
+            region: "cn-shanghai".to_owned(),
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("{}.oss-{}.aliyuncs.com", self.bucket, self.region)
+    }
+}
+
+/// Credentials for signing a URL.
+#[derive(Clone, Copy, Debug)]
+pub struct Signer<'a> {
+    /// The AccessKey ID.
+    pub access_key_id: &'a str,
+    /// Its secret.
+    pub secret: &'a AccessKeySecret,
+    /// An STS security token, for temporary credentials.
+    pub security_token: Option<&'a str>,
+}
+
+/// A V1 pre-signed GET URL valid until `now + lifetime`.
+pub fn presign_v1(
+    object: &PhotoObject,
+    signer: &Signer<'_>,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+) -> String {
+    let expires = (now + lifetime).timestamp().to_string();
+    let mut sub: Vec<(String, String)> = Vec::new();
+    if let Some(token) = signer.security_token {
+        sub.push(("security-token".to_owned(), token.to_owned()));
+    }
+    let resource = v1_canonical_resource(Some(&object.bucket), Some(&object.key), &sub);
+    let signature = v1_signature(&v1_string_to_sign("GET", "", "", &expires, &[], &resource), signer.secret);
+    let mut query = format!(
+        "Expires={expires}&OSSAccessKeyId={}&Signature={}",
+        pop_encode(signer.access_key_id),
+        pop_encode(&signature)
+    );
+    if let Some(token) = signer.security_token {
+        query.push_str(&format!("&security-token={}", pop_encode(token)));
+    }
+    format!("https://{}{}?{query}", object.host(), pop_encode_path(&format!("/{}", object.key)))
+}
+
+/// A URL taken apart for verification.
+struct UrlParts<'a> {
+    host: &'a str,
+    path: &'a str,
+    query: Vec<(String, String)>,
+}
+
+fn split_url(url: &str) -> Result<UrlParts<'_>, AuthError> {
+    let rest = url.strip_prefix("https://").ok_or_else(|| AuthError::malformed("the URL must be https"))?;
+    let (host, path_query) =
+        rest.split_once('/').ok_or_else(|| AuthError::malformed("the URL has no path"))?;
+    let (path, query) = path_query.split_once('?').ok_or(AuthError::Missing("query"))?;
+    Ok(UrlParts { host, path, query: parse_query(query)? })
+}
+
+fn get<'a>(query: &'a [(String, String)], name: &'static str) -> Result<&'a str, AuthError> {
+    query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).ok_or(AuthError::Missing(name))
+}
+
+/// Checks that the URL addresses `object`.
+fn check_object(object: &PhotoObject, host: &str, path: &str) -> Result<(), AuthError> {
+    let decoded = crate::encode::percent_decode(&path.replace('+', "%2B"))?;
+    if host != object.host() || decoded != object.key {
+        return Err(AuthError::UrlTampered);
+    }
+    Ok(())
+}
+
+/// Verifies a V1 pre-signed URL for `object`: expired → `UrlExpired`, any change to the
+/// URL → `UrlTampered`.
+pub fn verify_presigned_v1(
+    url: &str,
+    object: &PhotoObject,
+    secret: &AccessKeySecret,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let UrlParts { host, path, query } = split_url(url)?;
+    let expires = get(&query, "Expires")?;
+    let signature = get(&query, "Signature")?;
+    get(&query, "OSSAccessKeyId")?;
+    let expires_at: i64 = expires.parse().map_err(|_| AuthError::malformed("`Expires` is not a number"))?;
+    let sub: Vec<(String, String)> = query
+        .iter()
+        .filter(|(n, _)| n != "Signature" && n != "Expires" && n != "OSSAccessKeyId")
+        .cloned()
+        .collect();
+    let resource = v1_canonical_resource(Some(&object.bucket), Some(&object.key), &sub);
+    let expected = v1_signature(&v1_string_to_sign("GET", "", "", expires, &[], &resource), secret);
+    if !signatures_equal(expected.as_bytes(), signature.as_bytes()) {
+        return Err(AuthError::UrlTampered);
+    }
+    check_object(object, host, path)?;
+    if now.timestamp() > expires_at {
+        return Err(AuthError::UrlExpired);
+    }
+    Ok(())
+}
+
+// ---- V4 ---------------------------------------------------------------------------
+
+/// The V4 canonical request. `query` is decoded; names and values are POP-encoded and
+/// sorted by encoded name (`name` alone when the value is empty). Signed headers are
+/// `content-type`, `content-md5`, every `x-oss-*`, plus `additional` (lower case).
+pub fn v4_canonical_request(
+    method: &str,
+    bucket: &str,
+    key: &str,
+    query: &[(String, String)],
+    headers: &[(String, String)],
+    additional: &[String],
+    hashed_payload: &str,
+) -> String {
+    let uri = pop_encode_path(&format!("/{bucket}/{key}"));
+    let mut q: Vec<(String, String)> = query.iter().map(|(n, v)| (pop_encode(n), pop_encode(v))).collect();
+    q.sort_unstable();
+    let q: Vec<String> =
+        q.into_iter().map(|(n, v)| if v.is_empty() { n } else { format!("{n}={v}") }).collect();
+    let mut signed: Vec<(String, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim()))
+        .filter(|(n, _)| {
+            n == "content-type" || n == "content-md5" || n.starts_with("x-oss-") || additional.contains(n)
+        })
+        .collect();
+    signed.sort_unstable();
+    let canonical_headers: String = signed.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
+    format!(
+        "{method}\n{uri}\n{}\n{canonical_headers}\n{}\n{hashed_payload}",
+        q.join("&"),
+        additional.join(";")
+    )
+}
+
+/// `yyyymmddTHHMMSSZ` (formatted directly; chrono's `format` interprets a pattern).
+fn v4_datetime(t: DateTime<Utc>) -> String {
+    format!("{}T{:02}{:02}{:02}Z", v4_date(t), t.hour(), t.minute(), t.second())
+}
+
+/// `yyyymmdd`.
+fn v4_date(t: DateTime<Utc>) -> String {
+    format!("{:04}{:02}{:02}", t.year(), t.month(), t.day())
+}
+
+/// The V4 signing key of one day and region: `aliyun_v4` + secret chained through the
+/// date, the region, `oss` and `aliyun_v4_request`. It depends only on those, so a
+/// service minting many URLs can derive it once a day (it is secret: never printed).
+#[derive(Clone)]
+pub struct V4SigningKey {
+    key: zeroize::Zeroizing<[u8; 32]>,
+    date: String,
+    region: String,
+}
+
+impl std::fmt::Debug for V4SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "V4SigningKey({}/{}, …)", self.date, self.region)
+    }
+}
+
+impl V4SigningKey {
+    /// Derives the key for the UTC day of `at` in `region`.
+    pub fn derive(secret: &AccessKeySecret, at: DateTime<Utc>, region: &str) -> V4SigningKey {
+        let date = v4_date(at);
+        let mut key = zeroize::Zeroizing::new(b"aliyun_v4".to_vec());
+        key.extend_from_slice(secret.bytes());
+        let k_date = hmac_sha256(&key, date.as_bytes());
+        let k_region = hmac_sha256(&k_date, region.as_bytes());
+        let k_service = hmac_sha256(&k_region, b"oss");
+        let k_signing = hmac_sha256(&k_service, b"aliyun_v4_request");
+        V4SigningKey { key: zeroize::Zeroizing::new(k_signing), date, region: region.to_owned() }
+    }
+
+    /// Whether this key signs requests dated `at` in `region`.
+    pub fn covers(&self, at: DateTime<Utc>, region: &str) -> bool {
+        self.region == region && self.date == v4_date(at)
+    }
+
+    /// The signature (lower-case hex) of a canonical request dated `at`.
+    pub fn sign(&self, canonical_request: &str, at: DateTime<Utc>) -> String {
+        let string_to_sign = format!(
+            "OSS4-HMAC-SHA256\n{}\n{}/{}/oss/aliyun_v4_request\n{}",
+            v4_datetime(at),
+            self.date,
+            self.region,
+            sha256_hex(canonical_request.as_bytes())
+        );
+        hex(&hmac_sha256(self.key.as_slice(), string_to_sign.as_bytes()))
+    }
+}
+
+/// The V4 signature (lower-case hex) of a canonical request signed at `at` in `region`.
+pub fn v4_signature(
+    canonical_request: &str,
+    at: DateTime<Utc>,
+    region: &str,
+    secret: &AccessKeySecret,
+) -> String {
+    V4SigningKey::derive(secret, at, region).sign(canonical_request, at)
+}
+
+fn v4_auth_query(
+    object: &PhotoObject,
+    signer: &Signer<'_>,
+    at: DateTime<Utc>,
+    expires: i64,
+) -> Vec<(String, String)> {
+    let scope = format!("{}/{}/oss/aliyun_v4_request", v4_date(at), object.region);
+    let mut query = vec![
+        ("x-oss-credential".to_owned(), format!("{}/{scope}", signer.access_key_id)),
+        ("x-oss-date".to_owned(), v4_datetime(at)),
+        ("x-oss-expires".to_owned(), expires.to_string()),
+        ("x-oss-signature-version".to_owned(), "OSS4-HMAC-SHA256".to_owned()),
+    ];
+    if let Some(token) = signer.security_token {
+        query.push(("x-oss-security-token".to_owned(), token.to_owned()));
+    }
+    query
+}
+
+/// A V4 pre-signed GET URL, signed at `now`, valid for `lifetime` (1 s – 7 days).
+pub fn presign_v4(
+    object: &PhotoObject,
+    signer: &Signer<'_>,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+) -> Result<String, AuthError> {
+    presign_v4_with_key(
+        object,
+        signer,
+        &V4SigningKey::derive(signer.secret, now, &object.region),
+        now,
+        lifetime,
+    )
+}
+
+/// `presign_v4` with a signing key derived earlier (it must cover `now`'s day and the
+/// object's region).
+pub fn presign_v4_with_key(
+    object: &PhotoObject,
+    signer: &Signer<'_>,
+    key: &V4SigningKey,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+) -> Result<String, AuthError> {
+    if !key.covers(now, &object.region) {
+        return Err(AuthError::malformed("the signing key is for another day or region"));
+    }
+    let expires = lifetime.num_seconds();
+    if !(1..=MAX_V4_EXPIRES).contains(&expires) {
+        return Err(AuthError::malformed("a V4 URL lives 1 second to 7 days"));
+    }
+    let query = v4_auth_query(object, signer, now, expires);
+    let canonical =
+        v4_canonical_request("GET", &object.bucket, &object.key, &query, &[], &[], "UNSIGNED-PAYLOAD");
+    let signature = v4_signature(&canonical, now, &object.region, signer.secret);
+    let mut parts: Vec<String> =
+        query.iter().map(|(n, v)| format!("{}={}", pop_encode(n), pop_encode(v))).collect();
+    parts.push(format!("x-oss-signature={signature}"));
+    Ok(format!(
+        "https://{}{}?{}",
+        object.host(),
+        pop_encode_path(&format!("/{}", object.key)),
+        parts.join("&")
+    ))
+}
+
+/// Verifies a V4 pre-signed URL for `object`: expired (or dated more than 15 minutes
+/// ahead) → `UrlExpired`; any change → `UrlTampered`.
+pub fn verify_presigned_v4(
+    url: &str,
+    object: &PhotoObject,
+    secret: &AccessKeySecret,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let UrlParts { host, path, query } = split_url(url)?;
+    let signature = get(&query, "x-oss-signature")?;
+    let date = get(&query, "x-oss-date")?;
+    let expires: i64 = get(&query, "x-oss-expires")?
+        .parse()
+        .map_err(|_| AuthError::malformed("`x-oss-expires` is not a number"))?;
+    if get(&query, "x-oss-signature-version")? != "OSS4-HMAC-SHA256" {
+        return Err(AuthError::SignatureMethod("x-oss-signature-version".to_owned()));
+    }
+    get(&query, "x-oss-credential")?;
+    let at = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
+        .map_err(|_| AuthError::TimestampFormat(date.to_owned()))?
+        .and_utc();
+    let signed: Vec<(String, String)> =
+        query.iter().filter(|(n, _)| n != "x-oss-signature").cloned().collect();
+    let canonical =
+        v4_canonical_request("GET", &object.bucket, &object.key, &signed, &[], &[], "UNSIGNED-PAYLOAD");
+    let expected = v4_signature(&canonical, at, &object.region, secret);
+    if !signatures_equal(expected.as_bytes(), signature.as_bytes()) {
+        return Err(AuthError::UrlTampered);
+    }
+    check_object(object, host, path)?;
+    if !(1..=MAX_V4_EXPIRES).contains(&expires)
+        || now > at + Duration::seconds(expires)
+        || at - now > Duration::minutes(15)
+    {
+        return Err(AuthError::UrlExpired);
+    }
+    Ok(())
+}

@@ -18,17 +18,7 @@ use shiren::billing::{Biller, BillingConfig, BillingStep, UsageRecord};
 use shiren::catalog::{AccountId, Pricing, Solution};
 
 const ACCOUNTS: usize = 100_000;
-const SOLUTIONS: [Solution; 9] = [
-    Solution::App,
-    Solution::H5,
-    Solution::ServerSide,
-    Solution::AlipayMiniProgram,
-    Solution::AlipayH5,
-    Solution::LivenessFaceVerification,
-    Solution::LivenessDetection,
-    Solution::FaceComparison,
-    Solution::LegacyFinancial,
-];
+const SOLUTIONS: [Solution; 9] = Solution::ALL;
 
 fn biller_with_accounts(accounts: usize) -> (Biller, Vec<UsageRecord>) {
     let mut biller = Biller::new(BillingConfig::default());

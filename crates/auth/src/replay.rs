@@ -8,6 +8,7 @@
 //! bounded by the capacity (about 60 bytes per nonce).
 
 use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, DefaultHasher};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -47,7 +48,8 @@ pub trait NonceStore {
 #[derive(Clone, Debug)]
 pub struct BoundedNonces {
     capacity: usize,
-    seen: HashSet<[u8; 16]>,
+    /// Fixed-key hashing (deterministic); keys are SHA-256 digests of signed requests.
+    seen: HashSet<[u8; 16], BuildHasherDefault<DefaultHasher>>,
     by_age: VecDeque<(DateTime<Utc>, [u8; 16])>,
     latest: Option<DateTime<Utc>>,
 }
@@ -55,7 +57,7 @@ pub struct BoundedNonces {
 impl BoundedNonces {
     /// A store for at most `capacity` nonces at once.
     pub fn new(capacity: usize) -> BoundedNonces {
-        BoundedNonces { capacity, seen: HashSet::new(), by_age: VecDeque::new(), latest: None }
+        BoundedNonces { capacity, seen: HashSet::default(), by_age: VecDeque::new(), latest: None }
     }
 
     /// Nonces remembered now.

@@ -97,16 +97,7 @@ impl Solution {
     }
 
     /// The eight priced solutions, in the order of the price table.
-    pub const PRICED: &'static [Solution] = &[
-        Solution::App,
-        Solution::H5,
-        Solution::ServerSide,
-        Solution::AlipayMiniProgram,
-        Solution::AlipayH5,
-        Solution::LivenessFaceVerification,
-        Solution::LivenessDetection,
-        Solution::FaceComparison,
-    ];
+    pub const PRICED: &'static [Solution] = Solution::ALL.split_at(8).0;
 
     /// The price-table row of this solution.
     pub fn facts(self) -> SolutionFacts {

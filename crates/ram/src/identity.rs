@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::{ParseOptions, Policy, PolicyError};
 use crate::eval::PolicySet;
 use crate::login::{LoginName, LoginNameError};
-use crate::system::system_policy;
+use crate::system::shared_system_policy;
 
 /// The documented limits, overridable for accounts with raised quotas.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,8 +308,8 @@ impl Directory {
                 .get(&reference.name)
                 .cloned()
                 .ok_or_else(|| not_found("policy", &reference.name)),
-            PolicyType::System => match system_policy(&reference.name) {
-                Some(policy) => Ok(Arc::new(policy?)),
+            PolicyType::System => match shared_system_policy(&reference.name) {
+                Some(policy) => Ok(policy?),
                 None => Err(not_found("system policy", &reference.name)),
             },
         }

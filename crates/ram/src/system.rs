@@ -1,5 +1,8 @@
 //! The system policies this service ships, verbatim, available by name.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
 use crate::document::{ParseOptions, Policy, PolicyError};
 
 /// `(name, document)` of every system policy, verbatim from the service's documentation.
@@ -34,6 +37,18 @@ pub fn system_policy_text(name: &str) -> Option<&'static str> {
 /// System policy `name`, compiled; `None` if there is no such system policy.
 pub fn system_policy(name: &str) -> Option<Result<Policy, PolicyError>> {
     system_policy_text(name).map(|text| Policy::parse(name, text, &ParseOptions::identity()))
+}
+
+/// System policy `name`, compiled once per process and shared.
+pub(crate) fn shared_system_policy(name: &str) -> Option<Result<Arc<Policy>, PolicyError>> {
+    static COMPILED: OnceLock<BTreeMap<&'static str, Result<Arc<Policy>, PolicyError>>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(|| {
+        SYSTEM_POLICIES
+            .iter()
+            .map(|(name, text)| (*name, Policy::parse(name, text, &ParseOptions::identity()).map(Arc::new)))
+            .collect()
+    });
+    compiled.get(name).cloned()
 }
 
 #[cfg(test)]

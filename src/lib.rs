@@ -4,6 +4,7 @@
 pub use shiren_auth as auth;
 pub use shiren_billing as billing;
 pub use shiren_catalog as catalog;
+pub use shiren_face as face;
 pub use shiren_meter as meter;
 pub use shiren_ram as ram;
 pub use shiren_records as records;

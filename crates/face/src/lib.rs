@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod intake;
+mod ofiq;
+
+pub use crate::intake::{IntakeError, Photo, PhotoRules, decode_photo};
+pub use crate::ofiq::Component;

@@ -37,6 +37,9 @@ fn encode_keeping(text: &str, keep: &[u8]) -> String {
 /// Decodes one `application/x-www-form-urlencoded` component: `%XY` escapes and `+` as
 /// space. Invalid escapes and non-UTF-8 results are errors, never guesses.
 pub fn percent_decode(text: &str) -> Result<String, AuthError> {
+    if !text.contains(['%', '+']) {
+        return Ok(text.to_owned());
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -22,15 +22,33 @@ pub const NONCE_RETENTION: Duration = Duration::minutes(31);
 /// Longest accepted nonce.
 pub const MAX_NONCE_LEN: usize = 128;
 
-/// Parses `yyyy-MM-ddTHH:mm:ssZ` and checks it is within ±15 minutes of `now`.
+/// Parses `yyyy-MM-ddTHH:mm:ssZ` (exactly that shape) and checks it is within ±15
+/// minutes of `now`.
 pub fn check_timestamp(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, AuthError> {
-    let at = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
-        .map_err(|_| AuthError::TimestampFormat(text.to_owned()))?
-        .and_utc();
+    let at = parse_utc_timestamp(text).ok_or_else(|| AuthError::TimestampFormat(text.to_owned()))?;
     if (at - now).abs() > MAX_SKEW {
         return Err(AuthError::TimestampExpired(text.to_owned()));
     }
     Ok(at)
+}
+
+/// Parses the fixed 20-character form `yyyy-MM-ddTHH:mm:ssZ` by position.
+fn parse_utc_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(10) != Some(&b'T') {
+        return None;
+    }
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') || b.get(19) != Some(&b'Z') {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u32> {
+        let digits = b.get(from..to)?;
+        digits.iter().try_fold(0u32, |acc, d| d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0')))
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(number(0, 4)?).ok()?, number(5, 7)?, number(8, 10)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?)?;
+    Some(NaiveDateTime::new(date, time).and_utc())
 }
 
 /// Remembers used nonces (no I/O; implement it over a shared cache for several nodes).
@@ -125,5 +143,29 @@ impl NonceStore for BoundedNonces {
         self.seen.insert(key);
         self.by_age.push_back((self.latest.unwrap_or(now), key));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamp_shapes() {
+        let now = Utc.with_ymd_and_hms(2016, 2, 23, 12, 46, 24).unwrap();
+        assert_eq!(check_timestamp("2016-02-23T12:46:24Z", now), Ok(now));
+        for bad in [
+            "2016-02-23T12:46:24",
+            "2016-02-23 12:46:24Z",
+            "2016-2-23T12:46:24Z",
+            "2016-02-30T12:46:24Z",
+            "2016-02-23T24:00:00Z",
+            "+016-02-23T12:46:24Z",
+            "２016-02-23T12:46:24Z",
+            "",
+        ] {
+            assert!(matches!(check_timestamp(bad, now), Err(AuthError::TimestampFormat(_))), "{bad}");
+        }
     }
 }

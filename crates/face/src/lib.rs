@@ -3,6 +3,8 @@
 
 mod intake;
 mod ofiq;
+mod tfjs;
 
 pub use crate::intake::{IntakeError, Photo, PhotoRules, decode_photo};
 pub use crate::ofiq::Component;
+pub use crate::tfjs::{ModelError, Weights};

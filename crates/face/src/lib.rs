@@ -3,6 +3,7 @@
 
 mod intake;
 mod ofiq;
+pub mod ops;
 mod tfjs;
 
 pub use crate::intake::{IntakeError, Photo, PhotoRules, decode_photo};

@@ -1,0 +1,276 @@
+//! The tensor operations the face networks need, on single images in HWC layout
+//! (`Array3<f32>`: height × width × channels) with TensorFlow's filter layout
+//! (`[kh, kw, cin, cout]`) and padding rules. Plain loops over contiguous data: correct
+//! first, and easy to check against the reference computations in the tests.
+
+use ndarray::{Array1, Array3, ArrayView1, ArrayView2, ArrayView4, ArrayViewD, Axis, Ix4};
+
+use crate::tfjs::ModelError;
+
+/// TensorFlow padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// Output size `ceil(in / stride)`, zero padding split with the extra row/column
+    /// after.
+    Same,
+    /// No padding: output size `floor((in − k) / stride) + 1`.
+    Valid,
+}
+
+/// Output size and leading padding for one spatial axis.
+fn geometry(input: usize, kernel: usize, stride: usize, padding: Padding) -> (usize, usize) {
+    let stride = stride.max(1);
+    match padding {
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let total = ((out.saturating_sub(1)) * stride + kernel).saturating_sub(input);
+            (out, total / 2)
+        }
+        Padding::Valid => (if input >= kernel { (input - kernel) / stride + 1 } else { 0 }, 0),
+    }
+}
+
+/// Views a loaded tensor as 4-D filters `[kh, kw, cin, cout]`.
+pub fn filters4(tensor: ArrayViewD<'_, f32>) -> Result<ArrayView4<'_, f32>, ModelError> {
+    let shape = tensor.shape().to_vec();
+    tensor.into_dimensionality::<Ix4>().map_err(|_| ModelError::Shape {
+        name: "filters".into(),
+        expected: vec![0, 0, 0, 0],
+        actual: shape,
+    })
+}
+
+/// 2-D convolution with bias: `out[y, x, o] = b[o] + Σ in[y·s + i − p, x·s + j − p, c] · f[i, j, c, o]`.
+pub fn conv2d(
+    input: &Array3<f32>,
+    filters: ArrayView4<'_, f32>,
+    bias: Option<ArrayView1<'_, f32>>,
+    stride: usize,
+    padding: Padding,
+) -> Array3<f32> {
+    let (h, w, cin) = input.dim();
+    let (kh, kw, fcin, cout) = filters.dim();
+    let (oh, pad_top) = geometry(h, kh, stride, padding);
+    let (ow, pad_left) = geometry(w, kw, stride, padding);
+    let mut out = Array3::<f32>::zeros((oh, ow, cout));
+    let cin = cin.min(fcin);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let mut acc = vec![0f32; cout];
+            for ky in 0..kh {
+                let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
+                for kx in 0..kw {
+                    let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else {
+                        continue;
+                    };
+                    for c in 0..cin {
+                        let v = input.get([y, x, c]).copied().unwrap_or(0.0);
+                        if v == 0.0 {
+                            continue;
+                        }
+                        let row = filters
+                            .index_axis(Axis(0), ky)
+                            .index_axis_move(Axis(0), kx)
+                            .index_axis_move(Axis(0), c);
+                        for (a, f) in acc.iter_mut().zip(row.iter()) {
+                            *a += v * f;
+                        }
+                    }
+                }
+            }
+            for (o, a) in acc.into_iter().enumerate() {
+                if let Some(slot) = out.get_mut([oy, ox, o]) {
+                    *slot = a + bias.as_ref().and_then(|b| b.get(o).copied()).unwrap_or(0.0);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Depthwise convolution: each input channel with its own `[kh, kw]` filter
+/// (`filters[kh, kw, cin, 1]`).
+pub fn depthwise_conv2d(
+    input: &Array3<f32>,
+    filters: ArrayView4<'_, f32>,
+    stride: usize,
+    padding: Padding,
+) -> Array3<f32> {
+    let (h, w, cin) = input.dim();
+    let (kh, kw, fcin, _) = filters.dim();
+    let (oh, pad_top) = geometry(h, kh, stride, padding);
+    let (ow, pad_left) = geometry(w, kw, stride, padding);
+    let channels = cin.min(fcin);
+    Array3::from_shape_fn((oh, ow, channels), |(oy, ox, c)| {
+        let mut acc = 0f32;
+        for ky in 0..kh {
+            let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
+            for kx in 0..kw {
+                let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else { continue };
+                acc += input.get([y, x, c]).copied().unwrap_or(0.0)
+                    * filters.get([ky, kx, c, 0]).copied().unwrap_or(0.0);
+            }
+        }
+        acc
+    })
+}
+
+/// Which pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pool {
+    /// Maximum of the window (padding ignored).
+    Max,
+    /// Mean of the window's in-bounds values (TensorFlow's "same" average pooling).
+    Average,
+}
+
+/// 2-D pooling over `k × k` windows.
+pub fn pool2d(input: &Array3<f32>, kind: Pool, k: usize, stride: usize, padding: Padding) -> Array3<f32> {
+    let (h, w, c) = input.dim();
+    let (oh, pad_top) = geometry(h, k, stride, padding);
+    let (ow, pad_left) = geometry(w, k, stride, padding);
+    Array3::from_shape_fn((oh, ow, c), |(oy, ox, ch)| {
+        let mut best = f32::NEG_INFINITY;
+        let (mut sum, mut n) = (0f32, 0u32);
+        for ky in 0..k {
+            let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
+            for kx in 0..k {
+                let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else { continue };
+                let v = input.get([y, x, ch]).copied().unwrap_or(0.0);
+                best = best.max(v);
+                sum += v;
+                n += 1;
+            }
+        }
+        match kind {
+            Pool::Max if n > 0 => best,
+            Pool::Average if n > 0 => sum / n as f32,
+            _ => 0.0,
+        }
+    })
+}
+
+/// Per-channel `x · scale + offset`, in place.
+pub fn scale_offset(x: &mut Array3<f32>, scale: ArrayView1<'_, f32>, offset: ArrayView1<'_, f32>) {
+    for mut pixel in x.lanes_mut(Axis(2)) {
+        for ((v, s), o) in pixel.iter_mut().zip(scale.iter()).zip(offset.iter()) {
+            *v = *v * s + o;
+        }
+    }
+}
+
+/// `max(x, 0)`, in place.
+pub fn relu(x: &mut Array3<f32>) {
+    x.mapv_inplace(|v| v.max(0.0));
+}
+
+/// `x · W + b` for `W[in, out]`.
+pub fn fully_connected(
+    x: ArrayView1<'_, f32>,
+    weights: ArrayView2<'_, f32>,
+    bias: Option<ArrayView1<'_, f32>>,
+) -> Array1<f32> {
+    let mut out = x.dot(&weights);
+    if let Some(b) = bias {
+        out += &b;
+    }
+    out
+}
+
+/// The mean over height and width: one value per channel.
+pub fn global_mean(x: &Array3<f32>) -> Array1<f32> {
+    let (h, w, _) = x.dim();
+    let n = (h * w).max(1) as f32;
+    x.sum_axis(Axis(0)).sum_axis(Axis(0)) / n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array4, array};
+    use proptest::prelude::*;
+
+    /// The textbook definition, written separately: zero-pad explicitly, then slide.
+    fn reference_conv(input: &Array3<f32>, f: &Array4<f32>, stride: usize, padding: Padding) -> Array3<f32> {
+        let (h, w, cin) = input.dim();
+        let (kh, kw, _, cout) = f.dim();
+        let (oh, pt) = geometry(h, kh, stride, padding);
+        let (ow, pl) = geometry(w, kw, stride, padding);
+        let ph = (oh - 1) * stride + kh;
+        let pw = (ow - 1) * stride + kw;
+        let mut padded = Array3::<f32>::zeros((ph.max(h + pt), pw.max(w + pl), cin));
+        for ((y, x, c), v) in input.indexed_iter() {
+            padded[[y + pt, x + pl, c]] = *v;
+        }
+        Array3::from_shape_fn((oh, ow, cout), |(y, x, o)| {
+            let mut acc = 0.0;
+            for i in 0..kh {
+                for j in 0..kw {
+                    for c in 0..cin {
+                        acc += padded[[y * stride + i, x * stride + j, c]] * f[[i, j, c, o]];
+                    }
+                }
+            }
+            acc
+        })
+    }
+
+    #[test]
+    fn same_and_valid_geometry_match_tensorflow() {
+        assert_eq!(geometry(150, 7, 2, Padding::Same), (75, 2));
+        assert_eq!(geometry(75, 3, 2, Padding::Same), (38, 1));
+        assert_eq!(geometry(5, 3, 1, Padding::Same), (5, 1));
+        assert_eq!(geometry(150, 7, 2, Padding::Valid), (72, 0));
+        assert_eq!(geometry(2, 3, 1, Padding::Valid), (0, 0));
+    }
+
+    #[test]
+    fn small_hand_computed_cases() {
+        let input = Array3::from_shape_vec((2, 2, 1), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        let sum = Array4::from_elem((2, 2, 1, 1), 1.0f32);
+        let out = conv2d(&input, sum.view(), Some(array![0.5].view()), 1, Padding::Valid);
+        assert_eq!(out.into_raw_vec_and_offset().0, vec![10.5]);
+        let max = pool2d(&input, Pool::Max, 2, 2, Padding::Valid);
+        let avg = pool2d(&input, Pool::Average, 2, 2, Padding::Valid);
+        assert_eq!((max[[0, 0, 0]], avg[[0, 0, 0]]), (4.0, 2.5));
+        let mut x = input.clone();
+        scale_offset(&mut x, array![2.0].view(), array![-5.0].view());
+        relu(&mut x);
+        assert_eq!(x.into_raw_vec_and_offset().0, vec![0.0, 0.0, 1.0, 3.0]);
+        assert_eq!(global_mean(&input)[0], 2.5);
+        let fc = fully_connected(
+            array![1.0, 2.0].view(),
+            array![[1.0, 0.0], [0.0, 1.0]].view(),
+            Some(array![1.0, 1.0].view()),
+        );
+        assert_eq!(fc.to_vec(), vec![2.0, 3.0]);
+    }
+
+    proptest! {
+        #[test]
+        fn conv_matches_the_reference(h in 1usize..9, w in 1usize..9, cin in 1usize..4, cout in 1usize..4,
+            k in 1usize..4, stride in 1usize..3, same in any::<bool>(), seed in any::<u32>()) {
+            let padding = if same { Padding::Same } else { Padding::Valid };
+            prop_assume!(same || (h >= k && w >= k));
+            let mut s = seed | 1;
+            let mut next = move || { s ^= s << 13; s ^= s >> 17; s ^= s << 5; (s % 200) as f32 / 100.0 - 1.0 };
+            let input = Array3::from_shape_fn((h, w, cin), |_| next());
+            let filters = Array4::from_shape_fn((k, k, cin, cout), |_| next());
+            let got = conv2d(&input, filters.view(), None, stride, padding);
+            let want = reference_conv(&input, &filters, stride, padding);
+            prop_assert_eq!(got.dim(), want.dim());
+            for (a, b) in got.iter().zip(want.iter()) {
+                prop_assert!((a - b).abs() < 1e-4, "{} vs {}", a, b);
+            }
+            // Depthwise equals a convolution whose filter is zero off the diagonal.
+            let dw = Array4::from_shape_fn((k, k, cin, 1), |_| next());
+            let mut full = Array4::<f32>::zeros((k, k, cin, cin));
+            for i in 0..k { for j in 0..k { for c in 0..cin { full[[i, j, c, c]] = dw[[i, j, c, 0]]; } } }
+            let a = depthwise_conv2d(&input, dw.view(), stride, padding);
+            let b = reference_conv(&input, &full, stride, padding);
+            for (x, y) in a.iter().zip(b.iter()) {
+                prop_assert!((x - y).abs() < 1e-4);
+            }
+        }
+    }
+}

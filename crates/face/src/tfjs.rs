@@ -193,6 +193,11 @@ impl Weights {
         self.tensors.keys().map(String::as_str)
     }
 
+    /// The tensor `name`, whatever its shape.
+    pub fn tensor(&self, name: &str) -> Result<&ArrayD<f32>, ModelError> {
+        self.tensors.get(name).ok_or_else(|| ModelError::Missing(name.to_owned()))
+    }
+
     /// The tensor `name`, checked to have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<&ArrayD<f32>, ModelError> {
         let tensor = self.tensors.get(name).ok_or_else(|| ModelError::Missing(name.to_owned()))?;

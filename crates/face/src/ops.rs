@@ -52,40 +52,42 @@ pub fn conv2d(
     let (kh, kw, fcin, cout) = filters.dim();
     let (oh, pad_top) = geometry(h, kh, stride, padding);
     let (ow, pad_left) = geometry(w, kw, stride, padding);
-    let mut out = Array3::<f32>::zeros((oh, ow, cout));
-    let cin = cin.min(fcin);
-    for oy in 0..oh {
-        for ox in 0..ow {
-            let mut acc = vec![0f32; cout];
-            for ky in 0..kh {
-                let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
-                for kx in 0..kw {
-                    let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else {
+    let cin_used = cin.min(fcin);
+    // Contiguous copies (no-ops when already standard layout) so the loops run on slices.
+    let input = input.as_standard_layout();
+    let filters = filters.as_standard_layout();
+    let (Some(src), Some(f)) = (input.as_slice(), filters.as_slice()) else {
+        return Array3::zeros((oh, ow, cout));
+    };
+    let bias: Vec<f32> =
+        (0..cout).map(|o| bias.as_ref().and_then(|b| b.get(o).copied()).unwrap_or(0.0)).collect();
+    let mut out = vec![0f32; oh * ow * cout];
+    for (pixel, acc) in out.chunks_exact_mut(cout.max(1)).enumerate() {
+        let (oy, ox) = (pixel / ow.max(1), pixel % ow.max(1));
+        acc.copy_from_slice(&bias);
+        for ky in 0..kh {
+            let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
+            for kx in 0..kw {
+                let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else { continue };
+                let in_at = (y * w + x) * cin;
+                let f_at = (ky * kw + kx) * fcin * cout;
+                let (Some(values), Some(taps)) =
+                    (src.get(in_at..in_at + cin_used), f.get(f_at..f_at + cin_used * cout))
+                else {
+                    continue;
+                };
+                for (v, row) in values.iter().zip(taps.chunks_exact(cout.max(1))) {
+                    if *v == 0.0 {
                         continue;
-                    };
-                    for c in 0..cin {
-                        let v = input.get([y, x, c]).copied().unwrap_or(0.0);
-                        if v == 0.0 {
-                            continue;
-                        }
-                        let row = filters
-                            .index_axis(Axis(0), ky)
-                            .index_axis_move(Axis(0), kx)
-                            .index_axis_move(Axis(0), c);
-                        for (a, f) in acc.iter_mut().zip(row.iter()) {
-                            *a += v * f;
-                        }
                     }
-                }
-            }
-            for (o, a) in acc.into_iter().enumerate() {
-                if let Some(slot) = out.get_mut([oy, ox, o]) {
-                    *slot = a + bias.as_ref().and_then(|b| b.get(o).copied()).unwrap_or(0.0);
+                    for (a, t) in acc.iter_mut().zip(row) {
+                        *a += v * t;
+                    }
                 }
             }
         }
     }
-    out
+    Array3::from_shape_vec((oh, ow, cout), out).unwrap_or_else(|_| Array3::zeros((oh, ow, cout)))
 }
 
 /// Depthwise convolution: each input channel with its own `[kh, kw]` filter

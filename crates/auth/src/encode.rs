@@ -1,6 +1,8 @@
 //! Percent-encoding as the POP signers do it, strict decoding of query strings, and the
 //! small hash/HMAC helpers every signature uses.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -76,22 +78,35 @@ pub const MAX_PARAMETERS: usize = 256;
 /// Parses a raw query string or form body into decoded `(name, value)` pairs, in wire
 /// order. Duplicated names and more than 256 parameters are refused.
 pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, AuthError> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    Ok(parse_query_borrowed(raw)?.into_iter().map(|(n, v)| (n.into_owned(), v.into_owned())).collect())
+}
+
+/// Decoded `(name, value)` pairs that borrow from the raw query where possible.
+pub(crate) type BorrowedParams<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// [`parse_query`] that borrows every component without escapes from `raw`.
+pub(crate) fn parse_query_borrowed(raw: &str) -> Result<BorrowedParams<'_>, AuthError> {
+    let mut pairs: BorrowedParams<'_> = Vec::new();
     for part in raw.split('&').filter(|p| !p.is_empty()) {
         if pairs.len() == MAX_PARAMETERS {
             return Err(AuthError::malformed("more than 256 parameters"));
         }
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
-        let name = percent_decode(name)?;
+        let name = decode_cow(name)?;
         if name.is_empty() {
             return Err(AuthError::malformed("a parameter has an empty name"));
         }
         if pairs.iter().any(|(n, _)| *n == name) {
             return Err(AuthError::malformed("a parameter appears twice"));
         }
-        pairs.push((name, percent_decode(value)?));
+        pairs.push((name, decode_cow(value)?));
     }
     Ok(pairs)
+}
+
+/// Borrows `text` when it has nothing to decode.
+fn decode_cow(text: &str) -> Result<Cow<'_, str>, AuthError> {
+    if text.contains(['%', '+']) { percent_decode(text).map(Cow::Owned) } else { Ok(Cow::Borrowed(text)) }
 }
 
 pub(crate) fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {

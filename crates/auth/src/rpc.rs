@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::encode::{base64, hmac_sha1, parse_query, pop_encode};
+use std::borrow::Cow;
+
+use crate::encode::{base64, hmac_sha1, parse_query_borrowed, pop_encode};
 use crate::error::AuthError;
 use crate::keys::{AccessKeySecret, AccessKeys, signatures_equal};
 use crate::replay::{NonceStore, check_timestamp};
@@ -85,8 +87,8 @@ pub struct Authenticated {
     pub timestamp: DateTime<Utc>,
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &'static str) -> Result<&'a str, AuthError> {
-    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).ok_or(AuthError::Missing(name))
+fn param<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &'static str) -> Result<&'a str, AuthError> {
+    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_ref()).ok_or(AuthError::Missing(name))
 }
 
 /// Verifies an RPC request given its HTTP method and raw query string or form body.
@@ -99,7 +101,7 @@ pub fn verify_rpc(
     nonces: &mut impl NonceStore,
     now: DateTime<Utc>,
 ) -> Result<Authenticated, AuthError> {
-    let params = parse_query(raw_query)?;
+    let params = parse_query_borrowed(raw_query)?;
     let signature = param(&params, "Signature")?;
     let method_name = param(&params, "SignatureMethod")?;
     if method_name != "HMAC-SHA1" {
@@ -115,7 +117,7 @@ pub fn verify_rpc(
     let nonce = param(&params, "SignatureNonce")?;
     let timestamp = check_timestamp(param(&params, "Timestamp")?, now)?;
     let key = keys.active_key(access_key_id)?;
-    let borrowed: Vec<(&str, &str)> = params.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = params.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
     let expected = sign_rpc(method, &borrowed, key.secret);
     if !signatures_equal(expected.signature.as_bytes(), signature.as_bytes()) {
         return Err(AuthError::SignatureDoesNotMatch { string_to_sign: expected.string_to_sign });

@@ -33,11 +33,9 @@ fn geometry(input: usize, kernel: usize, stride: usize, padding: Padding) -> (us
 /// Views a loaded tensor as 4-D filters `[kh, kw, cin, cout]`.
 pub fn filters4(tensor: ArrayViewD<'_, f32>) -> Result<ArrayView4<'_, f32>, ModelError> {
     let shape = tensor.shape().to_vec();
-    tensor.into_dimensionality::<Ix4>().map_err(|_| ModelError::Shape {
-        name: "filters".into(),
-        expected: vec![0, 0, 0, 0],
-        actual: shape,
-    })
+    tensor
+        .into_dimensionality::<Ix4>()
+        .map_err(|_| ModelError::Manifest(format!("filters must be 4-D [kh, kw, cin, cout], not {shape:?}")))
 }
 
 /// 2-D convolution with bias: `out[y, x, o] = b[o] + Σ in[y·s + i − p, x·s + j − p, c] · f[i, j, c, o]`.

@@ -393,11 +393,6 @@ impl Meter {
         self.seen.len()
     }
 
-    /// Approximate bytes held by the idempotency-key table.
-    pub fn seen_table_bytes(&self) -> usize {
-        self.seen.table_bytes()
-    }
-
     /// Every pack, in purchase order.
     pub fn all_packs(&self) -> &[Pack] {
         &self.packs

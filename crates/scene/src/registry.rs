@@ -123,15 +123,19 @@ impl InMemoryRegistry {
         SceneId::new(self.first_id.saturating_add(self.slots.len() as u64))
     }
 
+    /// The slot of scene `id`: IDs are `first_id + slot`.
+    fn slot(&self, id: SceneId) -> Option<usize> {
+        usize::try_from(id.get().checked_sub(self.first_id)?).ok()
+    }
+
     /// A scene of the account, by reference (the fast path behind `get`).
     pub fn scene(&self, account: &AccountId, id: SceneId) -> Option<&Scene> {
-        let slot = usize::try_from(id.get().checked_sub(self.first_id)?).ok()?;
-        self.slots.get(slot)?.as_ref().filter(|s| &s.account == account)
+        self.slots.get(self.slot(id)?)?.as_ref().filter(|s| &s.account == account)
     }
 
     fn scene_mut(&mut self, account: &AccountId, id: SceneId) -> Result<&mut Scene, SceneError> {
-        let slot = id.get().checked_sub(self.first_id).and_then(|s| usize::try_from(s).ok());
-        slot.and_then(|s| self.slots.get_mut(s))
+        self.slot(id)
+            .and_then(|s| self.slots.get_mut(s))
             .and_then(Option::as_mut)
             .filter(|s| &s.account == account)
             .ok_or(SceneError::NotFound(id))
@@ -259,8 +263,8 @@ impl SceneRegistry for InMemoryRegistry {
             let scene = self.scene(account, id).ok_or(SceneError::NotFound(id))?;
             Self::name_key(account, scene.tab, &scene.name)
         };
-        let slot = id.get().checked_sub(self.first_id).and_then(|s| usize::try_from(s).ok());
-        let scene = slot
+        let scene = self
+            .slot(id)
             .and_then(|s| self.slots.get_mut(s))
             .and_then(Option::take)
             .ok_or(SceneError::NotFound(id))?;

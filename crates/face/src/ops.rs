@@ -101,18 +101,49 @@ pub fn depthwise_conv2d(
     let (oh, pad_top) = geometry(h, kh, stride, padding);
     let (ow, pad_left) = geometry(w, kw, stride, padding);
     let channels = cin.min(fcin);
-    Array3::from_shape_fn((oh, ow, channels), |(oy, ox, c)| {
-        let mut acc = 0f32;
+    let input = input.as_standard_layout();
+    let filters = filters.as_standard_layout();
+    let (Some(src), Some(f)) = (input.as_slice(), filters.as_slice()) else {
+        return Array3::zeros((oh, ow, channels));
+    };
+    let fstride = filters.dim().3.max(1);
+    let mut out = vec![0f32; oh * ow * channels];
+    for (pixel, acc) in out.chunks_exact_mut(channels.max(1)).enumerate() {
+        let (oy, ox) = (pixel / ow.max(1), pixel % ow.max(1));
         for ky in 0..kh {
             let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
             for kx in 0..kw {
                 let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else { continue };
-                acc += input.get([y, x, c]).copied().unwrap_or(0.0)
-                    * filters.get([ky, kx, c, 0]).copied().unwrap_or(0.0);
+                let in_at = (y * w + x) * cin;
+                let f_at = (ky * kw + kx) * fcin * fstride;
+                let Some(values) = src.get(in_at..in_at + channels) else { continue };
+                let taps = f.get(f_at..).unwrap_or(&[]).iter().step_by(fstride);
+                for ((a, v), t) in acc.iter_mut().zip(values).zip(taps) {
+                    *a += v * t;
+                }
             }
         }
-        acc
-    })
+    }
+    Array3::from_shape_vec((oh, ow, channels), out).unwrap_or_else(|_| Array3::zeros((oh, ow, channels)))
+}
+
+/// Depthwise then pointwise (1×1) convolution plus bias: TensorFlow's
+/// `separableConv2d` followed by a bias add.
+pub fn separable_conv2d(
+    input: &Array3<f32>,
+    depthwise: ArrayView4<'_, f32>,
+    pointwise: ArrayView4<'_, f32>,
+    bias: ArrayView1<'_, f32>,
+    stride: usize,
+    padding: Padding,
+) -> Array3<f32> {
+    let spread = depthwise_conv2d(input, depthwise, stride, padding);
+    conv2d(&spread, pointwise, Some(bias), 1, Padding::Valid)
+}
+
+/// Leaky ReLU with slope 0.1 below zero (tiny-YOLO's activation), in place.
+pub fn leaky_relu(x: &mut Array3<f32>) {
+    x.mapv_inplace(|v| if v < 0.0 { 0.1 * v } else { v });
 }
 
 /// Which pooling.

@@ -1,0 +1,178 @@
+//! Face detection: face-api's tiny face detector (a tiny-YOLOv2 with depthwise-separable
+//! convolutions, five anchors, one class) as distributed in `@vladmandic/face-api`.
+//! The photo is padded to a square with black (right/bottom), resized to the input size
+//! (416 by default), normalised with the detector's mean; boxes are decoded from the
+//! 13×13 grid, filtered by score and merged by non-maximum suppression (IoU 0.4).
+//!
+//! Why this detector: it ships in the same pinned package as the landmark and
+//! descriptor networks (one format, one loader, one licence), finds exactly one face in
+//! each face test photo and none in non-face images (`tests/pipeline.rs`), and costs a
+//! few milliseconds on the CPU.
+
+use image::RgbImage;
+use ndarray::{Array3, ArrayView1};
+use serde::{Deserialize, Serialize};
+
+use crate::geometry::FaceBox;
+use crate::ops::{Padding, Pool, conv2d, filters4, leaky_relu, pool2d, separable_conv2d};
+use crate::raster::network_input;
+use crate::tfjs::{ModelError, Weights};
+
+const MEAN_RGB: [f32; 3] = [117.001, 114.697, 97.404];
+/// Anchor sizes in grid cells (width, height).
+const ANCHORS: [(f32, f32); 5] = [
+    (1.603231, 2.094468),
+    (6.041143, 7.080126),
+    (2.882459, 3.518061),
+    (4.266906, 5.178857),
+    (9.041765, 10.66308),
+];
+const IOU_THRESHOLD: f32 = 0.4;
+/// (layer, input channels, output channels) of the separable layers.
+const LAYERS: [(&str, usize, usize); 5] =
+    [("conv1", 16, 32), ("conv2", 32, 64), ("conv3", 64, 128), ("conv4", 128, 256), ("conv5", 256, 512)];
+
+/// One detected face.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// Where, in photo pixels.
+    pub bbox: FaceBox,
+    /// The detector's confidence in (0, 1).
+    pub score: f32,
+}
+
+/// The detector with checked weights.
+#[derive(Clone, Debug)]
+pub struct FaceDetector {
+    weights: Weights,
+    input_size: usize,
+    min_score: f32,
+}
+
+impl FaceDetector {
+    /// Default network input side.
+    pub const DEFAULT_INPUT_SIZE: usize = 416;
+    /// Default minimum score.
+    pub const DEFAULT_MIN_SCORE: f32 = 0.5;
+
+    /// Wraps loaded weights after checking every tensor's presence and shape.
+    pub fn new(weights: Weights) -> Result<FaceDetector, ModelError> {
+        weights.get("conv0/filters", &[3, 3, 3, 16])?;
+        weights.get("conv0/bias", &[16])?;
+        for (name, cin, cout) in LAYERS {
+            weights.get(&format!("{name}/depthwise_filter"), &[3, 3, cin, 1])?;
+            weights.get(&format!("{name}/pointwise_filter"), &[1, 1, cin, cout])?;
+            weights.get(&format!("{name}/bias"), &[cout])?;
+        }
+        weights.get("conv8/filters", &[1, 1, 512, ANCHORS.len() * 5])?;
+        weights.get("conv8/bias", &[ANCHORS.len() * 5])?;
+        Ok(FaceDetector { weights, input_size: Self::DEFAULT_INPUT_SIZE, min_score: Self::DEFAULT_MIN_SCORE })
+    }
+
+    /// Uses another input side (rounded to a multiple of 32 in 128..=608): smaller is
+    /// faster and misses small faces.
+    pub fn with_input_size(mut self, size: usize) -> FaceDetector {
+        self.input_size = (size.clamp(128, 608) / 32) * 32;
+        self
+    }
+
+    /// Uses another minimum score in (0, 1).
+    pub fn with_min_score(mut self, score: f32) -> FaceDetector {
+        self.min_score = score.clamp(0.01, 0.99);
+        self
+    }
+
+    /// The faces in `image`, best first.
+    pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>, ModelError> {
+        let (w, h) = image.dimensions();
+        if w == 0 || h == 0 {
+            return Ok(Vec::new());
+        }
+        let (input, square) = network_input(image, (0, 0, w, h), self.input_size, false, MEAN_RGB);
+        let grid = self.forward(&input)?;
+        let side = square.side as f32;
+        let (cells, _, _) = grid.dim();
+        let n = cells as f32;
+        let mut found = Vec::new();
+        for row in 0..cells {
+            for col in 0..cells {
+                for (a, &(aw, ah)) in ANCHORS.iter().enumerate() {
+                    let v = |k: usize| grid.get([row, col, a * 5 + k]).copied().unwrap_or(0.0);
+                    let score = sigmoid(v(4));
+                    if score <= self.min_score {
+                        continue;
+                    }
+                    let cx = (col as f32 + sigmoid(v(0))) / n;
+                    let cy = (row as f32 + sigmoid(v(1))) / n;
+                    let bw = v(2).exp() * aw / n;
+                    let bh = v(3).exp() * ah / n;
+                    let bbox = FaceBox {
+                        x: (cx - bw / 2.0) * side,
+                        y: (cy - bh / 2.0) * side,
+                        width: bw * side,
+                        height: bh * side,
+                    };
+                    found.push(Detection { bbox, score });
+                }
+            }
+        }
+        Ok(non_max_suppression(found, IOU_THRESHOLD))
+    }
+
+    fn forward(&self, input: &Array3<f32>) -> Result<Array3<f32>, ModelError> {
+        let w = &self.weights;
+        let mut out = conv2d(
+            input,
+            filters4(w.tensor("conv0/filters")?.view())?,
+            Some(vector(w, "conv0/bias")?),
+            1,
+            Padding::Valid,
+        );
+        leaky_relu(&mut out);
+        for (name, _, _) in LAYERS {
+            out = pool2d(&out, Pool::Max, 2, 2, Padding::Same);
+            out = separable_conv2d(
+                &out,
+                filters4(w.tensor(&format!("{name}/depthwise_filter"))?.view())?,
+                filters4(w.tensor(&format!("{name}/pointwise_filter"))?.view())?,
+                vector(w, &format!("{name}/bias"))?,
+                1,
+                Padding::Same,
+            );
+            leaky_relu(&mut out);
+        }
+        out = pool2d(&out, Pool::Max, 2, 1, Padding::Same);
+        Ok(conv2d(
+            &out,
+            filters4(w.tensor("conv8/filters")?.view())?,
+            Some(vector(w, "conv8/bias")?),
+            1,
+            Padding::Valid,
+        ))
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Keeps the best-scoring boxes, dropping any that overlap a kept one by more than
+/// `iou`.
+fn non_max_suppression(mut found: Vec<Detection>, iou: f32) -> Vec<Detection> {
+    found.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::new();
+    for d in found {
+        if kept.iter().all(|k| k.bbox.iou(&d.bbox) <= iou) {
+            kept.push(d);
+        }
+    }
+    kept
+}
+
+pub(crate) fn vector<'w>(weights: &'w Weights, name: &str) -> Result<ArrayView1<'w, f32>, ModelError> {
+    weights
+        .tensor(name)?
+        .view()
+        .into_dimensionality::<ndarray::Ix1>()
+        .map_err(|e| ModelError::Manifest(format!("{name}: {e}")))
+}

@@ -54,6 +54,15 @@ pub enum Component {
     MouthOcclusionPrevention,
     /// Occluded share of the face.
     FaceOcclusionPrevention,
+    /// Share of face pixels with luminance ≥ 247 (raw only: the mapping differs
+    /// between OFIQ versions).
+    OverExposurePrevention,
+    /// Eye aspect ratio from the 68 landmarks (raw only: OFIQ maps its own measure).
+    EyesOpen,
+    /// Inner-lip opening / mouth width from the 68 landmarks (raw only).
+    MouthClosed,
+    /// Standard deviation of the background luminance, 0–255 (raw only).
+    BackgroundUniformity,
 }
 
 impl Component {
@@ -102,19 +111,24 @@ impl Component {
             Component::EyesVisible => "EyesVisible",
             Component::MouthOcclusionPrevention => "MouthOcclusionPrevention",
             Component::FaceOcclusionPrevention => "FaceOcclusionPrevention",
+            Component::OverExposurePrevention => "OverExposurePrevention",
+            Component::EyesOpen => "EyesOpen",
+            Component::MouthClosed => "MouthClosed",
+            Component::BackgroundUniformity => "BackgroundUniformity",
         }
     }
 
-    /// The OFIQ scalar (0–100) for raw measurement `raw`. Every component but
+    /// The OFIQ scalar (0–100) for raw measurement `raw`, `None` for a component
+    /// without a mapping here (see the module comment). Every component but
     /// `DynamicRange` rounds half away from zero to a whole number; OFIQ leaves
     /// `DynamicRange` unrounded.
-    pub fn scalar(self, raw: f64) -> f64 {
+    pub fn scalar(self, raw: f64) -> Option<f64> {
         use Component as C;
         let q = match self {
             C::LuminanceMean => 100.0 * sigmoid(raw, 0.2, 0.05) * (1.0 - sigmoid(raw, 0.8, 0.05)),
             C::LuminanceVariance => 100.0 * (std::f64::consts::PI * 60.0 * raw / (60.0 * raw + 1.0)).sin(),
             C::UnderExposurePrevention => generic(raw, 120.0, 0.832, -1.0, 0.92, 0.05),
-            C::DynamicRange => return (12.5 * raw).clamp(0.0, 100.0),
+            C::DynamicRange => return Some((12.5 * raw).clamp(0.0, 100.0)),
             C::IlluminationUniformity => 100.0 * raw.max(0.0).powf(0.3),
             C::NaturalColour => generic(raw, 200.0, 1.0, -1.0, 0.0, 10.0),
             C::Sharpness => generic(raw, 1.0, -14.0, 115.0, -20.0, 15.0),
@@ -129,8 +143,9 @@ impl Component {
                 100.0 * raw.to_radians().cos().max(0.0).powi(2)
             }
             C::EyesVisible | C::MouthOcclusionPrevention | C::FaceOcclusionPrevention => 100.0 * (1.0 - raw),
+            C::OverExposurePrevention | C::EyesOpen | C::MouthClosed | C::BackgroundUniformity => return None,
         };
-        round_half_away(q).clamp(0.0, 100.0)
+        Some(round_half_away(q).clamp(0.0, 100.0))
     }
 }
 
@@ -154,15 +169,16 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(Component::HeadPoseYaw.scalar(0.0), 100.0);
-        assert_eq!(Component::HeadPoseYaw.scalar(90.0), 0.0);
-        assert_eq!(Component::HeadPoseYaw.scalar(180.0), 0.0);
-        assert_eq!(Component::SingleFacePresent.scalar(0.0), 100.0);
-        assert_eq!(Component::DynamicRange.scalar(9.0), 100.0);
-        assert_eq!(Component::LuminanceMean.scalar(f64::NAN), 0.0);
+        assert_eq!(Component::HeadPoseYaw.scalar(0.0), Some(100.0));
+        assert_eq!(Component::HeadPoseYaw.scalar(90.0), Some(0.0));
+        assert_eq!(Component::HeadPoseYaw.scalar(180.0), Some(0.0));
+        assert_eq!(Component::SingleFacePresent.scalar(0.0), Some(100.0));
+        assert_eq!(Component::DynamicRange.scalar(9.0), Some(100.0));
+        assert_eq!(Component::LuminanceMean.scalar(f64::NAN), Some(0.0));
+        assert_eq!(Component::EyesOpen.scalar(0.3), None);
         for c in Component::MAPPED {
             for raw in [-1e9, -1.0, 0.0, 0.5, 1.0, 1e9, f64::INFINITY, f64::NEG_INFINITY] {
-                let q = c.scalar(raw);
+                let q = c.scalar(raw).unwrap();
                 assert!((0.0..=100.0).contains(&q), "{c:?} {raw} → {q}");
             }
         }

@@ -1,4 +1,5 @@
-//! Detection, landmarks, alignment and comparison on the pinned public photos.
+//! Detection, landmarks, alignment, comparison and verdicts on the pinned public
+//! photos, through the crate's public API.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -7,54 +8,12 @@
     reason = "tests read the fetched cache"
 )]
 
-use std::path::PathBuf;
+mod common;
 
-use shiren_face::{
-    DescriptorNet, FaceDetector, LandmarkNet, PhotoRules, Weights, decode_photo, distance, face_chip,
-};
-
-fn cached(dir: &str, name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/face").join(dir).join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `bash scripts/fetch-models.sh` first", path.display()))
-}
-
-fn weights(model: &str) -> Weights {
-    Weights::from_tfjs(
-        &cached("models", &format!("{model}-weights_manifest.json")),
-        &[&cached("models", &format!("{model}.bin"))],
-    )
-    .unwrap()
-}
-
-fn photo(name: &str) -> image::RgbImage {
-    let rules = PhotoRules { max_bytes: 4 << 20, min_size: (1, 1), max_size: (4000, 4000) };
-    decode_photo(&cached("photos", name), &rules).unwrap().rgb
-}
-
-const FACE_PHOTOS: &[&str] = &[
-    "obama.jpg",
-    "obama2.jpg",
-    "obama3.jpg",
-    "biden.jpg",
-    "obama_partial_face.jpg",
-    "obama_partial_face2.jpg",
-    "32bit.png",
-];
-
-struct Models {
-    detector: FaceDetector,
-    marks: LandmarkNet,
-    net: DescriptorNet,
-}
-
-fn models() -> Models {
-    Models {
-        detector: FaceDetector::new(weights("tiny_face_detector_model")).unwrap(),
-        marks: LandmarkNet::new(weights("face_landmark_68_model")).unwrap(),
-        net: DescriptorNet::new(weights("face_recognition_model")).unwrap(),
-    }
-}
+use common::{FACE_PHOTOS, models, photo};
+use shiren_catalog::SubCode;
+use shiren_face::synthetic::{PrintParams, SyntheticAttack, SyntheticOcclusion};
+use shiren_face::{FaceError, VerificationPolicy};
 
 #[test]
 fn one_face_in_each_face_photo_and_none_elsewhere() {
@@ -83,8 +42,8 @@ fn one_face_in_each_face_photo_and_none_elsewhere() {
     for (i, image) in non_faces.iter().enumerate() {
         let found = m.detector.detect(image).unwrap();
         assert!(found.is_empty(), "non-face {i}: {found:?}");
+        assert!(matches!(m.analyze_image(image), Err(FaceError::NoFace)));
     }
-    assert!(m.detector.detect(&image::RgbImage::new(0, 0)).unwrap().is_empty());
 }
 
 #[test]
@@ -93,7 +52,7 @@ fn landmarks_sit_on_the_face() {
     for name in FACE_PHOTOS {
         let image = photo(name);
         let face = m.detector.detect(&image).unwrap()[0].bbox;
-        let marks = m.marks.locate(&image, &face).unwrap();
+        let marks = m.landmarks.locate(&image, &face).unwrap();
         assert_eq!(marks.points.len(), 68);
         let (l, r, mouth) = (marks.left_eye(), marks.right_eye(), marks.mouth());
         assert!(l.x < r.x, "{name}: eyes in order");
@@ -107,26 +66,79 @@ fn landmarks_sit_on_the_face() {
 #[test]
 fn aligned_chips_separate_genuine_from_impostor_pairs() {
     let m = models();
-    let describe = |name: &str| {
-        let image = photo(name);
-        let face = m.detector.detect(&image).unwrap()[0].bbox;
-        let marks = m.marks.locate(&image, &face).unwrap();
-        m.net.describe(&face_chip(&image, &marks)).unwrap()
-    };
-    let obama: Vec<_> = ["obama.jpg", "obama2.jpg", "obama3.jpg"].map(describe).into();
-    let biden = describe("biden.jpg");
-    let genuine: Vec<f32> =
-        vec![distance(&obama[0], &obama[1]), distance(&obama[0], &obama[2]), distance(&obama[1], &obama[2])];
-    let impostor: Vec<f32> = obama.iter().map(|o| distance(o, &biden)).collect();
+    let analyse = |name: &str| m.analyze_image(&photo(name)).unwrap();
+    let obama: Vec<_> = ["obama.jpg", "obama2.jpg", "obama3.jpg"].map(analyse).into();
+    let biden = analyse("biden.jpg");
+    let genuine = [m.distance(&obama[0], &obama[1]), m.distance(&obama[0], &obama[2]), m.distance(&obama[1], &obama[2])];
+    let impostor: Vec<f32> = obama.iter().map(|o| m.distance(o, &biden)).collect();
     println!("genuine {genuine:?} impostor {impostor:?}");
     let worst_genuine = genuine.iter().copied().fold(f32::MIN, f32::max);
     let best_impostor = impostor.iter().copied().fold(f32::MAX, f32::min);
-    assert!(worst_genuine <= 0.6 && best_impostor > 0.6 && worst_genuine < best_impostor);
+    assert!(worst_genuine <= 0.6, "genuine {genuine:?}");
+    assert!(best_impostor > 0.6, "impostor {impostor:?}");
+    assert!(worst_genuine < best_impostor);
     // Partial faces and the RGBA copy still match.
     for name in ["obama_partial_face.jpg", "obama_partial_face2.jpg", "32bit.png"] {
-        let d = distance(&describe(name), &obama[0]);
+        let d = m.distance(&analyse(name), &obama[0]);
         assert!(d <= 0.6, "{name}: {d}");
     }
     // Deterministic to 1e-4 between runs.
-    assert!(distance(&describe("obama.jpg"), &obama[0]) < 1e-4);
+    assert!(m.distance(&analyse("obama.jpg"), &obama[0]) < 1e-4);
+    assert_eq!(analyse("obama.jpg"), obama[0], "the whole analysis is deterministic");
+}
+
+#[test]
+fn verdicts_for_the_demo_stories() {
+    let m = models();
+    let policy = VerificationPolicy::default();
+    let reference = m.analyze_image(&photo("obama.jpg")).unwrap();
+    let genuine = m.analyze_image(&photo("obama3.jpg")).unwrap();
+    let verdict = policy.decide(&genuine, Some(m.distance(&genuine, &reference)));
+    assert_eq!(verdict.sub_code, SubCode::PASS, "{verdict:?}");
+    assert!(verdict.passed && verdict.material.verify_score.unwrap() >= 80.0);
+    assert!(!verdict.material.verify_score_calibrated);
+
+    let impostor = m.analyze_image(&photo("biden.jpg")).unwrap();
+    let verdict = policy.decide(&impostor, Some(m.distance(&impostor, &reference)));
+    assert_eq!(verdict.sub_code, SubCode::FACE_MISMATCH, "{verdict:?}");
+    assert!(!verdict.passed);
+
+    let print = PrintParams {
+        contrast: 0.7,
+        saturation: 0.7,
+        halftone_period: 4.3,
+        halftone_angle: 15.0,
+        halftone_depth: 0.15,
+        grain: 6.0,
+        seed: 7,
+    };
+    let bona_fide = photo("obama3.jpg");
+    let attacked = SyntheticAttack::Print(print).apply(&bona_fide, &genuine.landmarks);
+    let analysis = m.analyze_image(&attacked).unwrap();
+    let verdict = policy.decide(&analysis, Some(m.distance(&analysis, &reference)));
+    assert_eq!(verdict.sub_code, SubCode::LIVENESS_RISK, "{verdict:?}");
+    assert!(verdict.material.face_attack);
+
+    let masked = SyntheticOcclusion::Mask([150, 190, 220]).apply(&bona_fide, &genuine.landmarks);
+    let analysis = m.analyze_image(&masked).unwrap();
+    let verdict = policy.decide(&analysis, Some(m.distance(&analysis, &reference)));
+    assert_eq!(verdict.sub_code, SubCode::BUSINESS_POLICY, "{verdict:?}");
+    assert!(verdict.material.face_occlusion && verdict.material.quality_occu);
+
+    // Liveness-only: no verify score.
+    let verdict = policy.decide(&genuine, None);
+    assert_eq!((verdict.sub_code, verdict.material.verify_score), (SubCode::PASS, None));
+    // The result is plain serde data with the cloud's field names.
+    let json = serde_json::to_value(&verdict).unwrap();
+    assert!(json["MaterialInfo"]["faceAttackScore"].is_number(), "{json}");
+    assert_eq!(json["SubCode"], "200");
+}
+
+#[test]
+fn hostile_shapes_never_panic() {
+    let m = models();
+    for (w, h) in [(1, 1), (1, 5000), (5000, 1), (3, 3), (32, 32)] {
+        let image = image::RgbImage::from_pixel(w, h, image::Rgb([200, 150, 120]));
+        assert!(m.analyze_image(&image).is_err() || m.analyze_image(&image).is_ok());
+    }
 }

@@ -1,0 +1,134 @@
+//! One photo through every stage: detect → largest face → 68 landmarks → aligned chip
+//! → occlusion → quality → attack indicators → embedding. The stages are the crate's
+//! public functions; this module only wires them in order and owns the two plug-in
+//! points, [`FaceEmbedder`] and [`LivenessModel`](crate::LivenessModel).
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+use shiren_catalog::CallCode;
+
+use crate::align::face_chip;
+use crate::attack::{AttackAssessment, AttackIndicators, LivenessModel};
+use crate::descriptor::{DescriptorNet, distance};
+use crate::detector::{Detection, FaceDetector};
+use crate::intake::Photo;
+use crate::landmarks::{LandmarkNet, Landmarks};
+use crate::occlusion::{Occlusion, measure_occlusion};
+use crate::quality::{Quality, assess_quality};
+use crate::tfjs::{ModelError, Weights};
+
+/// A face embedding model: the descriptor network by default.
+pub trait FaceEmbedder {
+    /// The embedding of the face with `marks` in `image`.
+    fn embed(&self, image: &RgbImage, marks: &Landmarks) -> Result<Vec<f32>, ModelError>;
+
+    /// Distance between two embeddings (smaller = more alike).
+    fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
+    }
+}
+
+impl FaceEmbedder for DescriptorNet {
+    fn embed(&self, image: &RgbImage, marks: &Landmarks) -> Result<Vec<f32>, ModelError> {
+        Ok(self.describe(&face_chip(image, marks))?.to_vec())
+    }
+
+    fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+        distance(&a.iter().copied().collect(), &b.iter().copied().collect())
+    }
+}
+
+/// Why a photo could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum FaceError {
+    /// The detector found no face.
+    #[error("no face found in the photo: use a frontal, well-lit photo with one face")]
+    NoFace,
+    /// A model failed (wrong weights).
+    #[error("face model error: {0}")]
+    Model(#[from] ModelError),
+}
+
+impl FaceError {
+    /// The call code: 419 (image unusable) for both.
+    pub fn call_code(&self) -> CallCode {
+        CallCode::ImageUnusable
+    }
+}
+
+/// Everything measured on one photo.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaceAnalysis {
+    /// The face analysed (the largest).
+    pub face: Detection,
+    /// How many faces the detector found.
+    pub faces: usize,
+    /// Its landmarks.
+    pub landmarks: Landmarks,
+    /// Occlusion shares.
+    pub occlusion: Occlusion,
+    /// Quality.
+    pub quality: Quality,
+    /// Attack assessment.
+    pub attack: AttackAssessment,
+    /// The embedding.
+    pub embedding: Vec<f32>,
+}
+
+/// The models, ready to analyse photos. `Send + Sync`: share one across threads.
+pub struct FaceModels {
+    /// The detector.
+    pub detector: FaceDetector,
+    /// The landmark network.
+    pub landmarks: LandmarkNet,
+    /// The embedding model.
+    pub embedder: Box<dyn FaceEmbedder + Send + Sync>,
+    /// The liveness model.
+    pub liveness: Box<dyn LivenessModel + Send + Sync>,
+}
+
+impl std::fmt::Debug for FaceModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceModels").finish_non_exhaustive()
+    }
+}
+
+impl FaceModels {
+    /// The built-in models from their weights, with the attack indicators as liveness
+    /// model.
+    pub fn new(detector: Weights, landmarks: Weights, descriptor: Weights) -> Result<FaceModels, ModelError> {
+        Ok(FaceModels {
+            detector: FaceDetector::new(detector)?,
+            landmarks: LandmarkNet::new(landmarks)?,
+            embedder: Box::new(DescriptorNet::new(descriptor)?),
+            liveness: Box::new(AttackIndicators::default()),
+        })
+    }
+
+    /// Analyses the largest face of `photo`.
+    pub fn analyze(&self, photo: &Photo) -> Result<FaceAnalysis, FaceError> {
+        self.analyze_image(&photo.rgb)
+    }
+
+    /// Analyses the largest face of an already decoded image.
+    pub fn analyze_image(&self, image: &RgbImage) -> Result<FaceAnalysis, FaceError> {
+        let faces = self.detector.detect(image)?;
+        let face = faces
+            .iter()
+            .copied()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+            .ok_or(FaceError::NoFace)?;
+        let landmarks = self.landmarks.locate(image, &face.bbox)?;
+        let chip = face_chip(image, &landmarks);
+        let occlusion = measure_occlusion(image, &landmarks);
+        let quality = assess_quality(image, &chip, &landmarks, &faces, &occlusion);
+        let attack = self.liveness.assess(image, &landmarks);
+        let embedding = self.embedder.embed(image, &landmarks)?;
+        Ok(FaceAnalysis { face, faces: faces.len(), landmarks, occlusion, quality, attack, embedding })
+    }
+
+    /// Distance between the faces of two analyses.
+    pub fn distance(&self, a: &FaceAnalysis, b: &FaceAnalysis) -> f32 {
+        self.embedder.distance(&a.embedding, &b.embedding)
+    }
+}

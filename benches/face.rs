@@ -1,8 +1,11 @@
-//! Face benches: decode a photo, and compute one 150×150 descriptor with the dlib ResNet
-//! (needs `bash scripts/fetch-models.sh`; a missing cache fails loudly).
+//! Face benches (needs `bash scripts/fetch-models.sh`; a missing cache fails loudly):
+//! the full pipeline on a 640×480 JPEG selfie (decode, detect, landmarks, occlusion,
+//! quality, attack indicators, embedding) and each stage alone, plus decoding a
+//! full-size portrait.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
+    clippy::indexing_slicing,
     clippy::disallowed_methods,
     missing_docs,
     reason = "benchmark harness"
@@ -12,7 +15,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shiren::face::{CHIP_SIZE, DescriptorNet, PhotoRules, Weights, decode_photo};
+use shiren::face::{
+    AttackIndicators, FaceModels, LivenessModel, PhotoRules, Weights, assess_quality, decode_photo,
+    face_chip, measure_occlusion,
+};
 
 fn cached(dir: &str, name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/face").join(dir).join(name);
@@ -20,30 +26,72 @@ fn cached(dir: &str, name: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e}; run `bash scripts/fetch-models.sh` first", path.display()))
 }
 
+fn weights(model: &str) -> Weights {
+    Weights::from_tfjs(
+        &cached("models", &format!("{model}-weights_manifest.json")),
+        &[&cached("models", &format!("{model}.bin"))],
+    )
+    .unwrap()
+}
+
+/// The top 4:3 part of `obama.jpg`, resized to 640×480 and encoded as JPEG (q 90).
+fn selfie() -> Vec<u8> {
+    let rules = PhotoRules { max_bytes: 4 << 20, min_size: (1, 1), max_size: (4000, 4000) };
+    let portrait = decode_photo(&cached("photos", "obama.jpg"), &rules).unwrap().rgb;
+    let top = image::imageops::crop_imm(&portrait, 0, 0, 910, 682).to_image();
+    let small = image::imageops::resize(&top, 640, 480, image::imageops::FilterType::Triangle);
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&small).unwrap();
+    bytes
+}
+
 fn face(c: &mut Criterion) {
-    let weights = Weights::from_tfjs(
-        &cached("models", "face_recognition_model-weights_manifest.json"),
-        &[&cached("models", "face_recognition_model.bin")],
+    let models = FaceModels::new(
+        weights("tiny_face_detector_model"),
+        weights("face_landmark_68_model"),
+        weights("face_recognition_model"),
     )
     .unwrap();
-    let net = DescriptorNet::new(weights).unwrap();
-    let photo_bytes = cached("photos", "obama2.jpg");
+    let selfie = selfie();
+    let rules = PhotoRules::default();
+    let photo = decode_photo(&selfie, &rules).unwrap();
+    let image = &photo.rgb;
+    let faces = models.detector.detect(image).unwrap();
+    let marks = models.landmarks.locate(image, &faces[0].bbox).unwrap();
+    let chip = face_chip(image, &marks);
+    let occlusion = measure_occlusion(image, &marks);
+    let portrait = cached("photos", "obama2.jpg");
     let relaxed = PhotoRules { max_bytes: 4 << 20, min_size: (400, 400), max_size: (4000, 4000) };
-    let photo = decode_photo(&photo_bytes, &relaxed).unwrap();
-    let chip = image::imageops::resize(
-        &photo.rgb,
-        CHIP_SIZE as u32,
-        CHIP_SIZE as u32,
-        image::imageops::FilterType::Triangle,
-    )
-    .into_raw();
-    assert_eq!(net.describe(&chip).unwrap().len(), 128);
+
     let mut group = c.benchmark_group("face");
-    group.sample_size(20);
-    group.bench_function("decode_jpeg_626x1200", |b| {
-        b.iter(|| decode_photo(black_box(&photo_bytes), &relaxed).unwrap())
+    group.sample_size(10);
+    group.bench_function("pipeline_640x480", |b| {
+        b.iter(|| models.analyze(&decode_photo(black_box(&selfie), &rules).unwrap()).unwrap())
     });
-    group.bench_function("descriptor_150x150", |b| b.iter(|| net.describe(black_box(&chip)).unwrap()));
+    group.bench_function("decode_640x480", |b| b.iter(|| decode_photo(black_box(&selfie), &rules).unwrap()));
+    group.bench_function("detect_416", |b| b.iter(|| models.detector.detect(black_box(image)).unwrap()));
+    group.bench_function("landmarks_112", |b| {
+        b.iter(|| models.landmarks.locate(black_box(image), &faces[0].bbox).unwrap())
+    });
+    group.bench_function("chip_150", |b| b.iter(|| face_chip(black_box(image), &marks)));
+    group.bench_function("occlusion_and_quality", |b| {
+        b.iter(|| {
+            let occlusion = measure_occlusion(black_box(image), &marks);
+            assess_quality(image, &chip, &marks, &faces, &occlusion)
+        })
+    });
+    group.bench_function("quality_only", |b| {
+        b.iter(|| assess_quality(black_box(image), &chip, &marks, &faces, &occlusion))
+    });
+    group.bench_function("attack_indicators", |b| {
+        b.iter(|| AttackIndicators::default().assess(black_box(image), &marks))
+    });
+    group.bench_function("embedding_150x150", |b| {
+        b.iter(|| models.embedder.embed(black_box(image), &marks).unwrap())
+    });
+    group.bench_function("decode_jpeg_626x1200", |b| {
+        b.iter(|| decode_photo(black_box(&portrait), &relaxed).unwrap())
+    });
     group.finish();
 }
 

@@ -9,16 +9,16 @@ mod geometry;
 mod intake;
 mod landmarks;
 mod occlusion;
+mod ofiq;
+pub mod ops;
 mod pad_metrics;
 mod pipeline;
 mod quality;
+mod raster;
 mod region;
 pub mod synthetic;
-mod verdict;
-mod ofiq;
-pub mod ops;
-mod raster;
 mod tfjs;
+mod verdict;
 
 pub use crate::align::face_chip;
 pub use crate::attack::{
@@ -29,11 +29,11 @@ pub use crate::descriptor::{CHIP_SIZE, DESCRIPTOR_LEN, Descriptor, DescriptorNet
 pub use crate::detector::{Detection, FaceDetector};
 pub use crate::geometry::{FaceBox, Point};
 pub use crate::intake::{IntakeError, Photo, PhotoRules, decode_photo};
+pub use crate::landmarks::{LandmarkNet, Landmarks};
 pub use crate::occlusion::{OCCLUDED_SHARE, Occlusion, measure_occlusion};
+pub use crate::ofiq::Component;
 pub use crate::pad_metrics::{PadMetrics, Rate, pad_metrics};
 pub use crate::pipeline::{FaceAnalysis, FaceEmbedder, FaceError, FaceModels};
 pub use crate::quality::{BUSY_BACKGROUND, FLAG_BELOW, Measure, Quality, WEIGHTS, assess_quality};
-pub use crate::landmarks::{LandmarkNet, Landmarks};
-pub use crate::ofiq::Component;
 pub use crate::tfjs::{ModelError, Weights};
 pub use crate::verdict::{FAR_THRESHOLDS, MaterialInfo, ScoreMapping, Verdict, VerificationPolicy};

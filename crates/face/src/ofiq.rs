@@ -143,7 +143,9 @@ impl Component {
                 100.0 * raw.to_radians().cos().max(0.0).powi(2)
             }
             C::EyesVisible | C::MouthOcclusionPrevention | C::FaceOcclusionPrevention => 100.0 * (1.0 - raw),
-            C::OverExposurePrevention | C::EyesOpen | C::MouthClosed | C::BackgroundUniformity => return None,
+            C::OverExposurePrevention | C::EyesOpen | C::MouthClosed | C::BackgroundUniformity => {
+                return None;
+            }
         };
         Some(round_half_away(q).clamp(0.0, 100.0))
     }

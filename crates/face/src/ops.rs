@@ -3,7 +3,7 @@
 //! (`[kh, kw, cin, cout]`) and padding rules. Plain loops over contiguous data: correct
 //! first, and easy to check against the reference computations in the tests.
 
-use ndarray::{Array1, Array3, ArrayView1, ArrayView2, ArrayView4, ArrayViewD, Axis, Ix4};
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView4, ArrayViewD, Axis, Ix4};
 
 use crate::tfjs::ModelError;
 
@@ -39,6 +39,11 @@ pub fn filters4(tensor: ArrayViewD<'_, f32>) -> Result<ArrayView4<'_, f32>, Mode
 }
 
 /// 2-D convolution with bias: `out[y, x, o] = b[o] + Σ in[y·s + i − p, x·s + j − p, c] · f[i, j, c, o]`.
+///
+/// Computed as a matrix product (`im2col`): a band of output rows at a time, the input
+/// patches under the filter are laid out as rows of a matrix and multiplied by the
+/// filters viewed as `[kh·kw·cin, cout]`, through `ndarray`'s matrix multiply (which
+/// picks SIMD kernels at run time). A 1×1 convolution at stride 1 skips the patch copy.
 pub fn conv2d(
     input: &Array3<f32>,
     filters: ArrayView4<'_, f32>,
@@ -50,42 +55,60 @@ pub fn conv2d(
     let (kh, kw, fcin, cout) = filters.dim();
     let (oh, pad_top) = geometry(h, kh, stride, padding);
     let (ow, pad_left) = geometry(w, kw, stride, padding);
-    let cin_used = cin.min(fcin);
-    // Contiguous copies (no-ops when already standard layout) so the loops run on slices.
+    let zeros = || Array3::zeros((oh, ow, cout));
     let input = input.as_standard_layout();
     let filters = filters.as_standard_layout();
-    let (Some(src), Some(f)) = (input.as_slice(), filters.as_slice()) else {
-        return Array3::zeros((oh, ow, cout));
+    let (Some(src), Ok(weights)) =
+        (input.as_slice(), filters.view().into_shape_with_order((kh * kw * fcin, cout)))
+    else {
+        return zeros();
     };
-    let bias: Vec<f32> =
-        (0..cout).map(|o| bias.as_ref().and_then(|b| b.get(o).copied()).unwrap_or(0.0)).collect();
-    let mut out = vec![0f32; oh * ow * cout];
-    for (pixel, acc) in out.chunks_exact_mut(cout.max(1)).enumerate() {
-        let (oy, ox) = (pixel / ow.max(1), pixel % ow.max(1));
-        acc.copy_from_slice(&bias);
-        for ky in 0..kh {
-            let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
-            for kx in 0..kw {
-                let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else { continue };
-                let in_at = (y * w + x) * cin;
-                let f_at = (ky * kw + kx) * fcin * cout;
-                let (Some(values), Some(taps)) =
-                    (src.get(in_at..in_at + cin_used), f.get(f_at..f_at + cin_used * cout))
-                else {
-                    continue;
-                };
-                for (v, row) in values.iter().zip(taps.chunks_exact(cout.max(1))) {
-                    if *v == 0.0 {
+    let mut out = if kh == 1 && kw == 1 && stride <= 1 && cin == fcin {
+        match ArrayView2::from_shape((h * w, cin), src) {
+            Ok(pixels) => pixels.dot(&weights),
+            Err(_) => return zeros(),
+        }
+    } else {
+        let row_len = kh * kw * fcin;
+        // Bands of output rows whose patch matrix stays around 1 MB.
+        let band = (262_144 / (ow * row_len).max(1)).clamp(1, oh.max(1));
+        let mut out = Array2::<f32>::zeros((oh * ow, cout));
+        let mut patches = vec![0f32; band * ow * row_len];
+        let cin_used = cin.min(fcin);
+        for first in (0..oh).step_by(band) {
+            let rows = band.min(oh - first);
+            let patches = patches.get_mut(..rows * ow * row_len).unwrap_or_default();
+            patches.fill(0.0);
+            for (i, patch) in patches.chunks_exact_mut(row_len).enumerate() {
+                let (oy, ox) = (first + i / ow, i % ow);
+                for ky in 0..kh {
+                    let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else {
                         continue;
-                    }
-                    for (a, t) in acc.iter_mut().zip(row) {
-                        *a += v * t;
+                    };
+                    for kx in 0..kw {
+                        let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else {
+                            continue;
+                        };
+                        let at = (y * w + x) * cin;
+                        let to = (ky * kw + kx) * fcin;
+                        if let (Some(dst), Some(values)) =
+                            (patch.get_mut(to..to + cin_used), src.get(at..at + cin_used))
+                        {
+                            dst.copy_from_slice(values);
+                        }
                     }
                 }
             }
+            let Ok(matrix) = ArrayView2::from_shape((rows * ow, row_len), &*patches) else { return zeros() };
+            let mut target = out.slice_axis_mut(Axis(0), (first * ow..(first + rows) * ow).into());
+            ndarray::linalg::general_mat_mul(1.0, &matrix, &weights, 0.0, &mut target);
         }
+        out
+    };
+    if let Some(b) = bias.filter(|b| b.len() == cout) {
+        out += &b;
     }
-    Array3::from_shape_vec((oh, ow, cout), out).unwrap_or_else(|_| Array3::zeros((oh, ow, cout)))
+    out.into_shape_with_order((oh, ow, cout)).unwrap_or_else(|_| zeros())
 }
 
 /// Depthwise convolution: each input channel with its own `[kh, kw]` filter
@@ -117,9 +140,16 @@ pub fn depthwise_conv2d(
                 let in_at = (y * w + x) * cin;
                 let f_at = (ky * kw + kx) * fcin * fstride;
                 let Some(values) = src.get(in_at..in_at + channels) else { continue };
-                let taps = f.get(f_at..).unwrap_or(&[]).iter().step_by(fstride);
-                for ((a, v), t) in acc.iter_mut().zip(values).zip(taps) {
-                    *a += v * t;
+                if fstride == 1 {
+                    let Some(taps) = f.get(f_at..f_at + channels) else { continue };
+                    for ((a, v), t) in acc.iter_mut().zip(values).zip(taps) {
+                        *a += v * t;
+                    }
+                } else {
+                    let taps = f.get(f_at..).unwrap_or(&[]).iter().step_by(fstride);
+                    for ((a, v), t) in acc.iter_mut().zip(values).zip(taps) {
+                        *a += v * t;
+                    }
                 }
             }
         }
@@ -160,25 +190,34 @@ pub fn pool2d(input: &Array3<f32>, kind: Pool, k: usize, stride: usize, padding:
     let (h, w, c) = input.dim();
     let (oh, pad_top) = geometry(h, k, stride, padding);
     let (ow, pad_left) = geometry(w, k, stride, padding);
-    Array3::from_shape_fn((oh, ow, c), |(oy, ox, ch)| {
-        let mut best = f32::NEG_INFINITY;
-        let (mut sum, mut n) = (0f32, 0u32);
+    let input = input.as_standard_layout();
+    let Some(src) = input.as_slice() else { return Array3::zeros((oh, ow, c)) };
+    let mut out = vec![0f32; oh * ow * c];
+    let mut count = vec![0u32; c];
+    for (pixel, acc) in out.chunks_exact_mut(c.max(1)).enumerate() {
+        let (oy, ox) = (pixel / ow.max(1), pixel % ow.max(1));
+        let mut first = true;
+        count.fill(0);
         for ky in 0..k {
             let Some(y) = (oy * stride + ky).checked_sub(pad_top).filter(|&y| y < h) else { continue };
             for kx in 0..k {
                 let Some(x) = (ox * stride + kx).checked_sub(pad_left).filter(|&x| x < w) else { continue };
-                let v = input.get([y, x, ch]).copied().unwrap_or(0.0);
-                best = best.max(v);
-                sum += v;
-                n += 1;
+                let at = (y * w + x) * c;
+                let Some(values) = src.get(at..at + c) else { continue };
+                match kind {
+                    Pool::Max if first => acc.copy_from_slice(values),
+                    Pool::Max => acc.iter_mut().zip(values).for_each(|(a, v)| *a = a.max(*v)),
+                    Pool::Average => acc.iter_mut().zip(values).for_each(|(a, v)| *a += v),
+                }
+                first = false;
+                count.iter_mut().for_each(|n| *n += 1);
             }
         }
-        match kind {
-            Pool::Max if n > 0 => best,
-            Pool::Average if n > 0 => sum / n as f32,
-            _ => 0.0,
+        if kind == Pool::Average {
+            acc.iter_mut().zip(&count).for_each(|(a, n)| *a /= (*n).max(1) as f32);
         }
-    })
+    }
+    Array3::from_shape_vec((oh, ow, c), out).unwrap_or_else(|_| Array3::zeros((oh, ow, c)))
 }
 
 /// Per-channel `x · scale + offset`, in place.

@@ -80,7 +80,9 @@ pub fn pad_metrics(bona_fide: &[f64], attacks: &[(String, f64)], threshold: f64)
     let apcer_at = |t: f64| -> BTreeMap<String, Rate> {
         species
             .iter()
-            .map(|(name, scores)| (name.clone(), Rate::new(scores.iter().filter(|&&s| s < t).count(), scores.len())))
+            .map(|(name, scores)| {
+                (name.clone(), Rate::new(scores.iter().filter(|&&s| s < t).count(), scores.len()))
+            })
             .collect()
     };
     let bpcer_at = |t: f64| Rate::new(bona_fide.iter().filter(|&&s| s >= t).count(), bona_fide.len());

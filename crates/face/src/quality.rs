@@ -136,8 +136,10 @@ pub fn assess_quality(
             *v = 0.0;
         }
     }
-    let measures: Vec<Measure> =
-        raw.into_iter().map(|(component, raw)| Measure { component, raw, scalar: component.scalar(raw) }).collect();
+    let measures: Vec<Measure> = raw
+        .into_iter()
+        .map(|(component, raw)| Measure { component, raw, scalar: component.scalar(raw) })
+        .collect();
     let mut quality = Quality {
         measures,
         score: 0.0,
@@ -146,19 +148,15 @@ pub fn assess_quality(
         occlusion: occlusion.occluded(),
         background: false,
     };
-    let (sum, weight) = WEIGHTS
-        .iter()
-        .fold((0.0, 0.0), |(s, w), &(c, weight)| (s + weight * quality.scalar(c), w + weight));
+    let (sum, weight) =
+        WEIGHTS.iter().fold((0.0, 0.0), |(s, w), &(c, weight)| (s + weight * quality.scalar(c), w + weight));
     quality.score = (sum / weight * 100.0).round() / 100.0;
     quality.blur = quality.scalar(Component::Sharpness).min(quality.scalar(Component::CompressionArtifacts))
         < FLAG_BELOW;
-    quality.illumination = [
-        Component::LuminanceMean,
-        Component::UnderExposurePrevention,
-        Component::IlluminationUniformity,
-    ]
-    .iter()
-    .any(|&c| quality.scalar(c) < FLAG_BELOW);
+    quality.illumination =
+        [Component::LuminanceMean, Component::UnderExposurePrevention, Component::IlluminationUniformity]
+            .iter()
+            .any(|&c| quality.scalar(c) < FLAG_BELOW);
     quality.background =
         quality.get(Component::BackgroundUniformity).is_some_and(|m| m.raw > BUSY_BACKGROUND);
     quality
@@ -258,7 +256,8 @@ fn compression(image: &RgbImage, marks: &Landmarks, luma: &Luma) -> f64 {
     let (mut edge, mut edges, mut inner, mut inners) = (0.0, 0.0, 0.0, 0.0);
     for y in y0..y0 + h {
         for x in x0..(x0 + w).saturating_sub(1) {
-            let step = (f64::from(luma.of(rgb(image, x, y))) - f64::from(luma.of(rgb(image, x + 1, y)))).abs();
+            let step =
+                (f64::from(luma.of(rgb(image, x, y))) - f64::from(luma.of(rgb(image, x + 1, y)))).abs();
             if x % 8 == 7 {
                 (edge, edges) = (edge + step, edges + 1.0);
             } else {
@@ -268,7 +267,8 @@ fn compression(image: &RgbImage, marks: &Landmarks, luma: &Luma) -> f64 {
     }
     for y in y0..(y0 + h).saturating_sub(1) {
         for x in x0..x0 + w {
-            let step = (f64::from(luma.of(rgb(image, x, y))) - f64::from(luma.of(rgb(image, x, y + 1)))).abs();
+            let step =
+                (f64::from(luma.of(rgb(image, x, y))) - f64::from(luma.of(rgb(image, x, y + 1)))).abs();
             if y % 8 == 7 {
                 (edge, edges) = (edge + step, edges + 1.0);
             } else {
@@ -306,7 +306,8 @@ fn head_pose(marks: &Landmarks) -> (f64, f64, f64) {
         let (dx, dy) = (p.x - origin.x, p.y - origin.y);
         Point::new(dx * cos - dy * sin, dx * sin + dy * cos)
     };
-    let (jaw_l, jaw_r, nose, mouth) = (level(marks.at(0)), level(marks.at(16)), level(marks.at(30)), level(marks.mouth()));
+    let (jaw_l, jaw_r, nose, mouth) =
+        (level(marks.at(0)), level(marks.at(16)), level(marks.at(30)), level(marks.mouth()));
     let half = f64::from((jaw_r.x - jaw_l.x) / 2.0).max(1.0);
     let offset = f64::from(nose.x - (jaw_l.x + jaw_r.x) / 2.0);
     let yaw = (offset / half).clamp(-1.0, 1.0).asin().to_degrees();

@@ -37,41 +37,49 @@ pub(crate) fn network_input(
     let (rx, ry, rw, rh) = region;
     let sq = square(rw, rh, centered);
     let scale = sq.side as f32 / size.max(1) as f32;
-    let pixel = |sx: i64, sy: i64| -> [f32; 3] {
-        let (x, y) = (sx - i64::from(sq.pad_x), sy - i64::from(sq.pad_y));
-        if x < 0 || y < 0 || x >= i64::from(rw) || y >= i64::from(rh) {
-            return [0.0; 3];
-        }
-        match image.get_pixel_checked(rx + x as u32, ry + y as u32) {
-            Some(p) => p.0.map(f32::from),
-            None => [0.0; 3],
+    let last = i64::from(sq.side) - 1;
+    // Per output coordinate: the two source indices in the photo (None = padding) and
+    // the weight of the second, for one axis.
+    let taps = |pad: u32, origin: u32, extent: u32| -> Vec<(Option<usize>, Option<usize>, f32)> {
+        (0..size)
+            .map(|o| {
+                let f = o as f32 * scale;
+                let i0 = (f.floor() as i64).min(last);
+                let i1 = (i0 + 1).min(last);
+                let at = |i: i64| {
+                    let local = i - i64::from(pad);
+                    (local >= 0 && local < i64::from(extent)).then(|| (i64::from(origin) + local) as usize)
+                };
+                (at(i0), at(i1), f - i0 as f32)
+            })
+            .collect()
+    };
+    let xs = taps(sq.pad_x, rx, rw);
+    let ys = taps(sq.pad_y, ry, rh);
+    let (width, raw) = (image.width() as usize, image.as_raw());
+    let pixel = |x: Option<usize>, y: Option<usize>| -> [f32; 3] {
+        match (x, y) {
+            (Some(x), Some(y)) => match raw.get((y * width + x) * 3..(y * width + x) * 3 + 3) {
+                Some(&[r, g, b]) => [f32::from(r), f32::from(g), f32::from(b)],
+                _ => [0.0; 3],
+            },
+            _ => [0.0; 3],
         }
     };
-    let last = i64::from(sq.side) - 1;
-    let mut out = Array3::<f32>::zeros((size, size, 3));
-    for oy in 0..size {
-        let fy = oy as f32 * scale;
-        let y0 = (fy.floor() as i64).min(last);
-        let y1 = (y0 + 1).min(last);
-        let wy = fy - y0 as f32;
-        for ox in 0..size {
-            let fx = ox as f32 * scale;
-            let x0 = (fx.floor() as i64).min(last);
-            let x1 = (x0 + 1).min(last);
-            let wx = fx - x0 as f32;
+    let mut out = Vec::with_capacity(size * size * 3);
+    for &(y0, y1, wy) in &ys {
+        for &(x0, x1, wx) in &xs {
             let (a, b, c, d) = (pixel(x0, y0), pixel(x1, y0), pixel(x0, y1), pixel(x1, y1));
-            for ch in 0..3 {
-                let at = |p: [f32; 3]| p.get(ch).copied().unwrap_or(0.0);
-                let top = at(a) + (at(b) - at(a)) * wx;
-                let bottom = at(c) + (at(d) - at(c)) * wx;
-                let v = top + (bottom - top) * wy;
-                if let Some(slot) = out.get_mut([oy, ox, ch]) {
-                    *slot = (v - mean.get(ch).copied().unwrap_or(0.0)) / 255.0;
-                }
+            for ((((a, b), c), d), m) in a.iter().zip(&b).zip(&c).zip(&d).zip(&mean) {
+                let top = a + (b - a) * wx;
+                let bottom = c + (d - c) * wx;
+                out.push((top + (bottom - top) * wy - m) / 255.0);
             }
         }
     }
-    (out, sq)
+    let input =
+        Array3::from_shape_vec((size, size, 3), out).unwrap_or_else(|_| Array3::zeros((size, size, 3)));
+    (input, sq)
 }
 
 /// Bilinear sample of `image` at `(x, y)` (pixel centres at integer coordinates);
@@ -79,18 +87,23 @@ pub(crate) fn network_input(
 pub(crate) fn sample(image: &RgbImage, x: f32, y: f32) -> [f32; 3] {
     let (x0, y0) = (x.floor(), y.floor());
     let (wx, wy) = (x - x0, y - y0);
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let raw = image.as_raw();
     let at = |xi: f32, yi: f32| -> [f32; 3] {
-        if xi < 0.0 || yi < 0.0 {
+        if xi < 0.0 || yi < 0.0 || xi >= w || yi >= h {
             return [0.0; 3];
         }
-        image.get_pixel_checked(xi as u32, yi as u32).map_or([0.0; 3], |p| p.0.map(f32::from))
+        let i = (yi as usize * w as usize + xi as usize) * 3;
+        match raw.get(i..i + 3) {
+            Some(&[r, g, b]) => [f32::from(r), f32::from(g), f32::from(b)],
+            _ => [0.0; 3],
+        }
     };
     let (a, b, c, d) = (at(x0, y0), at(x0 + 1.0, y0), at(x0, y0 + 1.0), at(x0 + 1.0, y0 + 1.0));
     let mut out = [0.0; 3];
-    for (ch, o) in out.iter_mut().enumerate() {
-        let g = |p: [f32; 3]| p.get(ch).copied().unwrap_or(0.0);
-        let top = g(a) + (g(b) - g(a)) * wx;
-        let bottom = g(c) + (g(d) - g(c)) * wx;
+    for ((((o, a), b), c), d) in out.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+        let top = a + (b - a) * wx;
+        let bottom = c + (d - c) * wx;
         *o = top + (bottom - top) * wy;
     }
     out

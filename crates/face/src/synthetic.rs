@@ -133,7 +133,8 @@ fn screen(photo: &RgbImage, s: &ScreenParams) -> RgbImage {
         // Which sub-pixel column this camera pixel mostly sees.
         let phase = (x as f32 / s.pitch.max(1.0)).fract();
         let row_gap = ((y as f32 / s.pitch.max(1.0)).fract() < 0.12) as u8 as f32;
-        let glare = s.glare * (-((x as f32 - gx).powi(2) + (y as f32 - gy).powi(2)) / (2.0 * glare_r * glare_r)).exp();
+        let glare = s.glare
+            * (-((x as f32 - gx).powi(2) + (y as f32 - gy).powi(2)) / (2.0 * glare_r * glare_r)).exp();
         let mut out = [0u8; 3];
         for (ch, o) in out.iter_mut().enumerate() {
             let c = f32::from(px.get(ch).copied().unwrap_or(0)) / 255.0;

@@ -101,7 +101,9 @@ impl VerificationPolicy {
         };
         let sub_code = if material.face_attack {
             SubCode::LIVENESS_RISK
-        } else if (self.reject_occlusion && material.face_occlusion) || material.quality_score < self.min_quality {
+        } else if (self.reject_occlusion && material.face_occlusion)
+            || material.quality_score < self.min_quality
+        {
             SubCode::BUSINESS_POLICY
         } else if verify_score.is_some_and(|s| s < self.verify_threshold) {
             SubCode::FACE_MISMATCH

@@ -36,8 +36,22 @@ fn held_out_attacks() -> Vec<SyntheticAttack> {
         grain: 8.0,
         seed: 12345,
     };
-    let s1 = ScreenParams { pitch: 2.7, depth: 0.18, gamma: 0.9, white: [0.92, 0.97, 1.1], glare: 0.2, glare_at: (0.7, 0.3) };
-    let s2 = ScreenParams { pitch: 4.6, depth: 0.3, gamma: 1.25, white: [1.0, 1.0, 1.05], glare: 0.5, glare_at: (0.2, 0.8) };
+    let s1 = ScreenParams {
+        pitch: 2.7,
+        depth: 0.18,
+        gamma: 0.9,
+        white: [0.92, 0.97, 1.1],
+        glare: 0.2,
+        glare_at: (0.7, 0.3),
+    };
+    let s2 = ScreenParams {
+        pitch: 4.6,
+        depth: 0.3,
+        gamma: 1.25,
+        white: [1.0, 1.0, 1.05],
+        glare: 0.5,
+        glare_at: (0.2, 0.8),
+    };
     vec![
         SyntheticAttack::Print(p1),
         SyntheticAttack::Print(p2),
@@ -95,15 +109,23 @@ fn synthetic_occlusions_raise_the_flag() {
     for name in FACE_PHOTOS {
         let image = photo(name);
         let analysis = m.analyze_image(&image).unwrap();
-        assert!(!analysis.occlusion.occluded(), "{name}: bona fide called occluded: {:?}", analysis.occlusion);
-        for occlusion in
-            [SyntheticOcclusion::Mask([150, 190, 220]), SyntheticOcclusion::Mask([30, 30, 35]), SyntheticOcclusion::Sunglasses]
-        {
+        assert!(
+            !analysis.occlusion.occluded(),
+            "{name}: bona fide called occluded: {:?}",
+            analysis.occlusion
+        );
+        for occlusion in [
+            SyntheticOcclusion::Mask([150, 190, 220]),
+            SyntheticOcclusion::Mask([30, 30, 35]),
+            SyntheticOcclusion::Sunglasses,
+        ] {
             let covered = occlusion.apply(&image, &analysis.landmarks);
             // The measure itself, on the bona fide geometry:
             let occ = shiren_face::measure_occlusion(&covered, &analysis.landmarks);
             match occlusion {
-                SyntheticOcclusion::Mask(_) => assert!(occ.lower_face > 0.9 && occ.eyes < 0.5, "{name}: {occ:?}"),
+                SyntheticOcclusion::Mask(_) => {
+                    assert!(occ.lower_face > 0.9 && occ.eyes < 0.5, "{name}: {occ:?}")
+                }
                 SyntheticOcclusion::Sunglasses => assert!(occ.eyes > 0.9, "{name}: {occ:?}"),
             }
             // And through the whole pipeline (landmarks found on the covered photo),

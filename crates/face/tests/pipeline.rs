@@ -69,7 +69,11 @@ fn aligned_chips_separate_genuine_from_impostor_pairs() {
     let analyse = |name: &str| m.analyze_image(&photo(name)).unwrap();
     let obama: Vec<_> = ["obama.jpg", "obama2.jpg", "obama3.jpg"].map(analyse).into();
     let biden = analyse("biden.jpg");
-    let genuine = [m.distance(&obama[0], &obama[1]), m.distance(&obama[0], &obama[2]), m.distance(&obama[1], &obama[2])];
+    let genuine = [
+        m.distance(&obama[0], &obama[1]),
+        m.distance(&obama[0], &obama[2]),
+        m.distance(&obama[1], &obama[2]),
+    ];
     let impostor: Vec<f32> = obama.iter().map(|o| m.distance(o, &biden)).collect();
     println!("genuine {genuine:?} impostor {impostor:?}");
     let worst_genuine = genuine.iter().copied().fold(f32::MIN, f32::max);

@@ -9,3 +9,4 @@ pub use shiren_meter as meter;
 pub use shiren_ram as ram;
 pub use shiren_records as records;
 pub use shiren_scene as scene;
+pub use shiren_verify as verify;

@@ -434,6 +434,11 @@ impl Directory {
         self.users.get(&name.to_ascii_lowercase())
     }
 
+    /// Every user, by name.
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.users.values()
+    }
+
     /// A role by name (case-insensitive).
     pub fn role(&self, name: &str) -> Option<&Role> {
         self.roles.get(&name.to_ascii_lowercase())

@@ -53,7 +53,7 @@ impl FaceDetector {
     /// Default network input side.
     pub const DEFAULT_INPUT_SIZE: usize = 416;
     /// Default minimum score.
-    pub const DEFAULT_MIN_SCORE: f32 = 0.5;
+    pub const DEFAULT_MIN_SCORE: f32 = 0.3;
 
     /// Wraps loaded weights after checking every tensor's presence and shape.
     pub fn new(weights: Weights) -> Result<FaceDetector, ModelError> {

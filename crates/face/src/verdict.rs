@@ -8,8 +8,11 @@
 //! label, not a measurement; results carry `calibrated: false` until a calibration set
 //! replaces the mapping.
 //!
-//! Decision order: attack (205) → occlusion or quality below the policy (206, a
-//! business-policy restriction) → comparison below the threshold (204) → pass (200).
+//! Decision order: occlusion (206, a business-policy restriction — checked first
+//! because the attack indicators read the face's texture and colour, which a mask or
+//! lenses replace) → attack (205) → quality below the policy (206) → comparison below
+//! the threshold (204) → pass (200). `faceAttack` and `faceOcclusion` are reported as
+//! measured whatever the sub code.
 
 use serde::{Deserialize, Serialize};
 use shiren_catalog::SubCode;
@@ -99,11 +102,11 @@ impl VerificationPolicy {
             quality_wear_hat: None,
             attack_model: selfie.attack.model.clone(),
         };
-        let sub_code = if material.face_attack {
+        let sub_code = if self.reject_occlusion && material.face_occlusion {
+            SubCode::BUSINESS_POLICY
+        } else if material.face_attack {
             SubCode::LIVENESS_RISK
-        } else if (self.reject_occlusion && material.face_occlusion)
-            || material.quality_score < self.min_quality
-        {
+        } else if material.quality_score < self.min_quality {
             SubCode::BUSINESS_POLICY
         } else if verify_score.is_some_and(|s| s < self.verify_threshold) {
             SubCode::FACE_MISMATCH

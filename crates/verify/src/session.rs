@@ -74,15 +74,17 @@ pub struct SequentialIds {
 impl IdSource for SequentialIds {
     fn next_id(&mut self) -> [u8; 16] {
         self.next += 1;
-        // SplitMix64 of the counter, then the counter itself: unique and scattered.
-        let mut z = self.next.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        // Two different bijections of the counter (SplitMix64's finaliser): unique,
+        // and consecutive IDs share no visible pattern.
+        let mix = |mut z: u64| {
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
         let mut id = [0u8; 16];
         let (high, low) = id.split_at_mut(8);
-        high.copy_from_slice(&z.to_be_bytes());
-        low.copy_from_slice(&self.next.to_be_bytes());
+        high.copy_from_slice(&mix(self.next.wrapping_add(0x9E37_79B9_7F4A_7C15)).to_be_bytes());
+        low.copy_from_slice(&mix(self.next ^ 0xD1B5_4A32_D192_ED03).to_be_bytes());
         id
     }
 }

@@ -35,13 +35,16 @@ impl FromStr for CertifyId {
         if text.len() != 32 {
             return Err(err());
         }
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        };
         let mut bytes = [0u8; 16];
         for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-            let hex = std::str::from_utf8(pair).map_err(|_| err())?;
-            *byte = u8::from_str_radix(hex, 16).map_err(|_| err())?;
-            if !pair.iter().all(u8::is_ascii_hexdigit) {
-                return Err(err());
-            }
+            let (Some(&hi), Some(&lo)) = (pair.first(), pair.get(1)) else { return Err(err()) };
+            *byte = (nibble(hi).ok_or_else(err)? << 4) | nibble(lo).ok_or_else(err)?;
         }
         Ok(CertifyId(bytes))
     }

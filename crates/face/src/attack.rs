@@ -95,7 +95,7 @@ pub struct AttackAssessment {
     /// Whether the score reaches the model's decision threshold.
     pub attack: bool,
     /// The model's name.
-    pub model: String,
+    pub model: std::borrow::Cow<'static, str>,
     /// Whether the model was evaluated to ISO/IEC 30107-3 (the indicators: no).
     pub evaluated_pad: bool,
     /// The indicators, when the model is [`AttackIndicators`].
@@ -143,7 +143,7 @@ impl LivenessModel for AttackIndicators {
         AttackAssessment {
             score,
             attack: score >= self.threshold,
-            model: INDICATOR_LABEL.to_owned(),
+            model: std::borrow::Cow::Borrowed(INDICATOR_LABEL),
             evaluated_pad: false,
             indicators: Some(indicators),
         }

@@ -157,7 +157,7 @@ pub struct MaterialInfo {
     /// Hat flag: not assessed (no head-covering measure).
     pub quality_wear_hat: Option<bool>,
     /// Which liveness model produced the attack score, with its label.
-    pub attack_model: String,
+    pub attack_model: std::borrow::Cow<'static, str>,
 }
 
 #[cfg(test)]

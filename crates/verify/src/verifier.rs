@@ -187,10 +187,16 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
     }
 
     fn request_id(&mut self) -> String {
-        let b = self.plugins.ids.next_id();
-        let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
-        let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or("");
-        format!("{}-{}-{}-{}-{}", part(0..8), part(8..12), part(12..16), part(16..20), part(20..32))
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut id = String::with_capacity(36);
+        for (i, b) in self.plugins.ids.next_id().iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                id.push('-');
+            }
+            id.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+            id.push(char::from(HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0')));
+        }
+        id
     }
 
     fn respond<T>(&mut self, outcome: Result<T, Refused>) -> Response<T> {
@@ -291,9 +297,12 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
             }
             SessionState::Pending => {}
         }
-        let session = session.clone();
-        let result = self.finish(&session, Bytes::copy_from_slice(selfie), session.reference.clone(), now)?;
-        Ok(result)
+        // Out of the map while it is being finished; back in whatever happens.
+        let Some(mut session) = self.sessions.remove(&id) else { return Err(unknown(certify_id)) };
+        let reference = session.reference.clone();
+        let result = self.finish(&mut session, Bytes::copy_from_slice(selfie), reference, now);
+        self.sessions.insert(id, session);
+        result
     }
 
     /// `DescribeFaceVerify`: the result of a completed session (424 until then, 406
@@ -530,19 +539,32 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
             (None, None)
         };
         let scene_id = SceneId::new(scene_id);
-        let scene = self
-            .scenes
-            .get(&caller.account, scene_id)
-            .map_err(|e| Refused::new(e.call_code(), e.to_string()))?;
-        if scene.product != product {
-            return Err(invalid(format!(
-                "scene {scene_id} is set up for `{}`, not `{product}`; use a scene of this product",
-                scene.product
-            )));
+        let mismatch = |scene: &shiren_scene::Scene| {
+            (scene.product != product).then(|| {
+                invalid(format!(
+                    "scene {scene_id} is set up for `{}`, not `{product}`; use a scene of this product",
+                    scene.product
+                ))
+            })
+        };
+        // 404, then a product mismatch (401), then 410 — one lookup when usable.
+        let scene = match self.scenes.usable(&caller.account, scene_id) {
+            Ok(scene) => scene,
+            Err(unusable @ Unusable::NotFound(_)) => {
+                return Err(Refused::new(unusable.call_code(), unusable.to_string()));
+            }
+            Err(unusable) => {
+                if let Some(refused) =
+                    self.scenes.get(&caller.account, scene_id).ok().as_ref().and_then(mismatch)
+                {
+                    return Err(refused);
+                }
+                return Err(Refused::new(unusable.call_code(), unusable.to_string()));
+            }
+        };
+        if let Some(refused) = mismatch(&scene) {
+            return Err(refused);
         }
-        self.scenes
-            .usable(&caller.account, scene_id)
-            .map_err(|e: Unusable| Refused::new(e.call_code(), e.to_string()))?;
         self.ledger.may_start(&caller.account, now).map_err(|code| {
             Refused::new(code, "the account is overdue or suspended; top up to clear the debt")
         })?;
@@ -552,7 +574,7 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
                 certify_id,
                 account: caller.account,
                 scene_id,
-                scene_name: scene.name.clone(),
+                scene_name: scene.name,
                 solution: scene.solution,
                 product,
                 outer_order_no,
@@ -630,17 +652,14 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
     /// A synchronous verification: the session is stored only if it completes.
     fn run_now(
         &mut self,
-        session: Session,
+        mut session: Session,
         selfie: Bytes,
         reference: Option<Bytes>,
         now: DateTime<Utc>,
     ) -> Result<VerifyResult, Refused> {
-        self.sessions.insert(session.certify_id, session.clone());
-        let result = self.finish(&session, selfie, reference, now);
-        if result.is_err() {
-            self.sessions.remove(&session.certify_id);
-        }
-        result
+        let result = self.finish(&mut session, selfie, reference, now)?;
+        self.sessions.insert(session.certify_id, session);
+        Ok(result)
     }
 
     fn policy(&self, session: &Session) -> VerificationPolicy {
@@ -654,10 +673,11 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         policy
     }
 
-    /// Scores, then records, meters and bills; marks the session completed.
+    /// Scores, then records, meters and bills; marks the session completed. On an
+    /// error the session is unchanged.
     fn finish(
         &mut self,
-        session: &Session,
+        session: &mut Session,
         selfie: Bytes,
         reference: Option<Bytes>,
         now: DateTime<Utc>,
@@ -679,10 +699,8 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         let result =
             VerifyResult { certify_id: session.certify_id, passed, sub_code, material_info: material };
         self.write(session, &result, now)?;
-        if let Some(stored) = self.sessions.get_mut(&session.certify_id) {
-            stored.state = SessionState::Completed(result.clone());
-            stored.selfie = passed.then_some(selfie);
-        }
+        session.state = SessionState::Completed(result.clone());
+        session.selfie = passed.then_some(selfie);
         Ok(result)
     }
 

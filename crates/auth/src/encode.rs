@@ -22,18 +22,46 @@ pub fn pop_encode_path(text: &str) -> String {
 }
 
 fn encode_keeping(text: &str, keep: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len() + text.len() / 2);
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
-            out.push(char::from(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0')));
-        }
-    }
+    push_encoded(&mut out, text, keep, "%");
     out
+}
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Which bytes POP encoding keeps as they are: `A-Z a-z 0-9 - _ . ~`.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' || c == b'~';
+        b += 1;
+    }
+    table
+};
+
+/// Whether POP encoding keeps `b` as it is.
+pub(crate) fn unreserved(b: u8) -> bool {
+    UNRESERVED.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// Appends the POP encoding of `text` to `out`, keeping the bytes in `keep` too, and
+/// writing `prefix` + two upper-case hex digits for every other byte (`prefix` `%25`
+/// encodes twice in one pass). Runs of kept bytes are copied at once.
+pub(crate) fn push_encoded(out: &mut String, text: &str, keep: &[u8], prefix: &str) {
+    let mut run = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if unreserved(b) || keep.contains(&b) {
+            continue;
+        }
+        out.push_str(text.get(run..i).unwrap_or(""));
+        out.push_str(prefix);
+        out.push(char::from(HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+        out.push(char::from(HEX_UPPER.get(usize::from(b & 0xF)).copied().unwrap_or(b'0')));
+        run = i + 1;
+    }
+    out.push_str(text.get(run..).unwrap_or(""));
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component: `%XY` escapes and `+` as
@@ -48,15 +76,14 @@ pub fn percent_decode(text: &str) -> Result<String, AuthError> {
     while let Some(&b) = bytes.get(i) {
         match b {
             b'%' => {
-                let hex =
-                    bytes.get(i + 1..i + 3).ok_or_else(|| AuthError::malformed("truncated `%` escape"))?;
-                let hex = std::str::from_utf8(hex).map_err(|_| AuthError::malformed("invalid `%` escape"))?;
-                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                    return Err(AuthError::malformed("invalid `%` escape"));
-                }
-                out.push(
-                    u8::from_str_radix(hex, 16).map_err(|_| AuthError::malformed("invalid `%` escape"))?,
-                );
+                let nibble = |at: usize| match bytes.get(at) {
+                    Some(&c @ b'0'..=b'9') => Ok(c - b'0'),
+                    Some(&c @ b'a'..=b'f') => Ok(c - b'a' + 10),
+                    Some(&c @ b'A'..=b'F') => Ok(c - b'A' + 10),
+                    Some(_) => Err(AuthError::malformed("invalid `%` escape")),
+                    None => Err(AuthError::malformed("truncated `%` escape")),
+                };
+                out.push((nibble(i + 1)? << 4) | nibble(i + 2)?);
                 i += 3;
             }
             b'+' => {
@@ -78,15 +105,26 @@ pub const MAX_PARAMETERS: usize = 256;
 /// Parses a raw query string or form body into decoded `(name, value)` pairs, in wire
 /// order. Duplicated names and more than 256 parameters are refused.
 pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, AuthError> {
-    Ok(parse_query_borrowed(raw)?.into_iter().map(|(n, v)| (n.into_owned(), v.into_owned())).collect())
+    let pairs = parse_query_borrowed(raw)?;
+    let mut names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_ref()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w.first() == w.get(1)) {
+        return Err(duplicate());
+    }
+    Ok(pairs.into_iter().map(|(n, v)| (n.into_owned(), v.into_owned())).collect())
+}
+
+pub(crate) fn duplicate() -> AuthError {
+    AuthError::malformed("a parameter appears twice")
 }
 
 /// Decoded `(name, value)` pairs that borrow from the raw query where possible.
 pub(crate) type BorrowedParams<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
-/// [`parse_query`] that borrows every component without escapes from `raw`.
+/// [`parse_query`] that borrows every component without escapes from `raw`, in wire
+/// order, **without** the duplicate check: callers sort and check adjacent names.
 pub(crate) fn parse_query_borrowed(raw: &str) -> Result<BorrowedParams<'_>, AuthError> {
-    let mut pairs: BorrowedParams<'_> = Vec::new();
+    let mut pairs: BorrowedParams<'_> = Vec::with_capacity(16);
     for part in raw.split('&').filter(|p| !p.is_empty()) {
         if pairs.len() == MAX_PARAMETERS {
             return Err(AuthError::malformed("more than 256 parameters"));
@@ -96,17 +134,16 @@ pub(crate) fn parse_query_borrowed(raw: &str) -> Result<BorrowedParams<'_>, Auth
         if name.is_empty() {
             return Err(AuthError::malformed("a parameter has an empty name"));
         }
-        if pairs.iter().any(|(n, _)| *n == name) {
-            return Err(AuthError::malformed("a parameter appears twice"));
-        }
         pairs.push((name, decode_cow(value)?));
     }
     Ok(pairs)
 }
 
-/// Borrows `text` when it has nothing to decode.
+/// Borrows `text` when it has nothing to decode (the scan has no early exit, so it
+/// compiles to a vector loop).
 fn decode_cow(text: &str) -> Result<Cow<'_, str>, AuthError> {
-    if text.contains(['%', '+']) { percent_decode(text).map(Cow::Owned) } else { Ok(Cow::Borrowed(text)) }
+    let escaped = text.as_bytes().iter().fold(false, |seen, &b| seen | (b == b'%') | (b == b'+'));
+    if escaped { percent_decode(text).map(Cow::Owned) } else { Ok(Cow::Borrowed(text)) }
 }
 
 pub(crate) fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {

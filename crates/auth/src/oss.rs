@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Timelike, Utc};
 
 use crate::encode::{
-    base64, hex, hmac_sha1, hmac_sha256, parse_query, pop_encode, pop_encode_path, sha256_hex,
+    base64, hex, hmac_sha1, hmac_sha256, parse_query, pop_encode, pop_encode_path, push_encoded, sha256_hex,
 };
 use crate::error::AuthError;
 use crate::keys::{AccessKeySecret, signatures_equal};
@@ -340,25 +340,6 @@ pub fn v4_signature(
     V4SigningKey::derive(secret, at, region).sign(canonical_request, at)
 }
 
-fn v4_auth_query(
-    object: &PhotoObject,
-    signer: &Signer<'_>,
-    at: DateTime<Utc>,
-    expires: i64,
-) -> Vec<(String, String)> {
-    let scope = format!("{}/{}/oss/aliyun_v4_request", v4_date(at), object.region);
-    let mut query = vec![
-        ("x-oss-credential".to_owned(), format!("{}/{scope}", signer.access_key_id)),
-        ("x-oss-date".to_owned(), v4_datetime(at)),
-        ("x-oss-expires".to_owned(), expires.to_string()),
-        ("x-oss-signature-version".to_owned(), "OSS4-HMAC-SHA256".to_owned()),
-    ];
-    if let Some(token) = signer.security_token {
-        query.push(("x-oss-security-token".to_owned(), token.to_owned()));
-    }
-    query
-}
-
 /// A V4 pre-signed GET URL, signed at `now`, valid for `lifetime` (1 s – 7 days).
 pub fn presign_v4(
     object: &PhotoObject,
@@ -391,19 +372,48 @@ pub fn presign_v4_with_key(
     if !(1..=MAX_V4_EXPIRES).contains(&expires) {
         return Err(AuthError::malformed("a V4 URL lives 1 second to 7 days"));
     }
-    let query = v4_auth_query(object, signer, now, expires);
-    let canonical =
-        v4_canonical_request("GET", &object.bucket, &object.key, &query, &[], &[], "UNSIGNED-PAYLOAD");
-    let signature = v4_signature(&canonical, now, &object.region, signer.secret);
-    let mut parts: Vec<String> =
-        query.iter().map(|(n, v)| format!("{}={}", pop_encode(n), pop_encode(v))).collect();
-    parts.push(format!("x-oss-signature={signature}"));
-    Ok(format!(
-        "https://{}{}?{}",
-        object.host(),
-        pop_encode_path(&format!("/{}", object.key)),
-        parts.join("&")
-    ))
+    // The canonical query, built once in its sorted order (credential < date < expires
+    // < security-token < signature-version) and reused as the URL's query.
+    let datetime = v4_datetime(now);
+    let expires = expires.to_string();
+    let mut query = String::with_capacity(256);
+    let mut add = |name: &str, value: &str| {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(name);
+        if !value.is_empty() {
+            query.push('=');
+            push_encoded(&mut query, value, b"", "%");
+        }
+    };
+    let credential = format!("{}/{}/{}/oss/aliyun_v4_request", signer.access_key_id, key.date, object.region);
+    add("x-oss-credential", &credential);
+    add("x-oss-date", &datetime);
+    add("x-oss-expires", &expires);
+    if let Some(token) = signer.security_token {
+        add("x-oss-security-token", token);
+    }
+    add("x-oss-signature-version", "OSS4-HMAC-SHA256");
+    let mut canonical = String::with_capacity(query.len() + object.bucket.len() + object.key.len() + 48);
+    canonical.push_str("GET\n/");
+    push_encoded(&mut canonical, &object.bucket, b"/", "%");
+    canonical.push('/');
+    push_encoded(&mut canonical, &object.key, b"/", "%");
+    canonical.push('\n');
+    canonical.push_str(&query);
+    canonical.push_str("\n\n\nUNSIGNED-PAYLOAD");
+    let signature = key.sign(&canonical, now);
+    let mut url = String::with_capacity(query.len() + 200);
+    url.push_str("https://");
+    url.push_str(&object.host());
+    url.push('/');
+    push_encoded(&mut url, &object.key, b"/", "%");
+    url.push('?');
+    url.push_str(&query);
+    url.push_str("&x-oss-signature=");
+    url.push_str(&signature);
+    Ok(url)
 }
 
 /// Verifies a V4 pre-signed URL for `object`: expired (or dated more than 15 minutes

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use std::borrow::Cow;
 
-use crate::encode::{base64, hmac_sha1, parse_query_borrowed, pop_encode};
+use crate::encode::{base64, duplicate, hmac_sha1, parse_query_borrowed, pop_encode, push_encoded};
 use crate::error::AuthError;
 use crate::keys::{AccessKeySecret, AccessKeys, signatures_equal};
 use crate::replay::{NonceStore, check_timestamp};
@@ -26,42 +26,39 @@ pub struct RpcSignature {
 pub fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
     let mut sorted: Vec<(&str, &str)> = params.iter().copied().filter(|(n, _)| *n != "Signature").collect();
     sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = String::with_capacity(method.len() + 8 + params.len() * 48);
+    string_to_sign_sorted(method, &sorted)
+}
+
+/// The string-to-sign of parameters already sorted by name, without `Signature`.
+fn string_to_sign_sorted(method: &str, sorted: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(method.len() + 8 + sorted.len() * 64);
     out.push_str(method);
     out.push_str("&%2F&");
     for (i, (name, value)) in sorted.iter().enumerate() {
         if i > 0 {
             out.push_str("%26");
         }
-        push_double_encoded(&mut out, name);
+        push_encoded(&mut out, name, b"", "%25");
         out.push_str("%3D");
-        push_double_encoded(&mut out, value);
+        push_encoded(&mut out, value, b"", "%25");
     }
     out
 }
 
-/// Appends pe(pe(`text`)).
-fn push_double_encoded(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str("%25");
-            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
-            out.push(char::from(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0')));
-        }
-    }
+fn sign_sorted(method: &str, sorted: &[(&str, &str)], secret: &AccessKeySecret) -> RpcSignature {
+    let string_to_sign = string_to_sign_sorted(method, sorted);
+    let mut key = zeroize::Zeroizing::new(Vec::with_capacity(secret.bytes().len() + 1));
+    key.extend_from_slice(secret.bytes());
+    key.push(b'&');
+    let signature = base64(&hmac_sha1(&key, string_to_sign.as_bytes()));
+    RpcSignature { string_to_sign, signature }
 }
 
 /// Signs `params` (everything but `Signature`) for `method`.
 pub fn sign_rpc(method: &str, params: &[(&str, &str)], secret: &AccessKeySecret) -> RpcSignature {
-    let string_to_sign = rpc_string_to_sign(method, params);
-    let mut key = secret.bytes().to_vec();
-    key.push(b'&');
-    let signature = base64(&hmac_sha1(&key, string_to_sign.as_bytes()));
-    key.iter_mut().for_each(|b| *b = 0);
-    RpcSignature { string_to_sign, signature }
+    let mut sorted: Vec<(&str, &str)> = params.iter().copied().filter(|(n, _)| *n != "Signature").collect();
+    sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    sign_sorted(method, &sorted, secret)
 }
 
 /// The wire query string of a signed request: every parameter POP-encoded, with
@@ -87,8 +84,14 @@ pub struct Authenticated {
     pub timestamp: DateTime<Utc>,
 }
 
+/// The value of `name` in parameters sorted by name.
 fn param<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &'static str) -> Result<&'a str, AuthError> {
-    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_ref()).ok_or(AuthError::Missing(name))
+    params
+        .binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
+        .ok()
+        .and_then(|i| params.get(i))
+        .map(|(_, v)| v.as_ref())
+        .ok_or(AuthError::Missing(name))
 }
 
 /// Verifies an RPC request given its HTTP method and raw query string or form body.
@@ -101,7 +104,12 @@ pub fn verify_rpc(
     nonces: &mut impl NonceStore,
     now: DateTime<Utc>,
 ) -> Result<Authenticated, AuthError> {
-    let params = parse_query_borrowed(raw_query)?;
+    let mut params = parse_query_borrowed(raw_query)?;
+    // Sorted once: duplicates become neighbours, and the string-to-sign needs the order.
+    params.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    if params.windows(2).any(|w| w.first().map(|p| &p.0) == w.get(1).map(|p| &p.0)) {
+        return Err(duplicate());
+    }
     let signature = param(&params, "Signature")?;
     let method_name = param(&params, "SignatureMethod")?;
     if method_name != "HMAC-SHA1" {
@@ -117,8 +125,9 @@ pub fn verify_rpc(
     let nonce = param(&params, "SignatureNonce")?;
     let timestamp = check_timestamp(param(&params, "Timestamp")?, now)?;
     let key = keys.active_key(access_key_id)?;
-    let borrowed: Vec<(&str, &str)> = params.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
-    let expected = sign_rpc(method, &borrowed, key.secret);
+    let borrowed: Vec<(&str, &str)> =
+        params.iter().filter(|(n, _)| n != "Signature").map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
+    let expected = sign_sorted(method, &borrowed, key.secret);
     if !signatures_equal(expected.signature.as_bytes(), signature.as_bytes()) {
         return Err(AuthError::SignatureDoesNotMatch { string_to_sign: expected.string_to_sign });
     }

@@ -35,7 +35,9 @@ const UNRESERVED: [bool; 256] = {
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' || c == b'~';
+        if let Some(slot) = table.get_mut(b) {
+            *slot = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' || c == b'~';
+        }
         b += 1;
     }
     table

@@ -30,14 +30,13 @@ fn encode_keeping(text: &str, keep: &[u8]) -> String {
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Which bytes POP encoding keeps as they are: `A-Z a-z 0-9 - _ . ~`.
+#[expect(clippy::indexing_slicing, reason = "a const block, evaluated at compile time: b < 256 by the loop")]
 const UNRESERVED: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        if let Some(slot) = table.get_mut(b) {
-            *slot = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' || c == b'~';
-        }
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' || c == b'~';
         b += 1;
     }
     table

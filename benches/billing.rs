@@ -93,6 +93,46 @@ fn aggregate(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
+        // The same stream through `record_batch`, 100,000 records a call (the batch
+        // is built once; each of the 100 calls of a sample replays it).
+        const BATCH: usize = 100_000;
+        let batch: Vec<UsageRecord> = (0..BATCH as u64)
+            .map(|n| {
+                let mut record = records[(n as usize * 7_919) % accounts].clone();
+                record.solution = SOLUTIONS[(n % 9) as usize];
+                record.time = start + Duration::seconds((n % 86_000) as i64);
+                record.covered = n % 3 == 0;
+                record
+            })
+            .collect();
+        let arrival = start + Duration::seconds(86_000);
+        // Baseline for the same run: only finding each record's account in a hash map
+        // of the open accounts (the lookup every aggregation needs), same access order.
+        let index: std::collections::HashMap<AccountId, usize> =
+            records.iter().enumerate().map(|(i, r)| (r.account, i)).collect();
+        group.bench_function(format!("baseline_10m_account_lookups_{accounts}_accounts"), |b| {
+            b.iter(|| {
+                let mut sum = 0usize;
+                for _ in 0..EVENTS as usize / BATCH {
+                    for record in &batch {
+                        sum = sum.wrapping_add(index.get(black_box(&record.account)).copied().unwrap_or(0));
+                    }
+                }
+                sum
+            })
+        });
+        group.bench_function(format!("aggregate_10m_usage_records_batched_{accounts}_accounts"), |b| {
+            b.iter_batched(
+                || biller.clone(),
+                |mut biller| {
+                    for _ in 0..EVENTS as usize / BATCH {
+                        biller.record_batch(black_box(&batch), arrival).unwrap();
+                    }
+                    biller
+                },
+                BatchSize::PerIteration,
+            )
+        });
     }
     group.finish();
 }

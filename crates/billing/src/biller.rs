@@ -18,6 +18,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shiren_catalog::{
     AccountId, BillingZone, CallCode, NoPrice, Pricing, Solution, WordHasher, date_of_day_number,
+    day_number_of,
 };
 use shiren_meter::{Applied, DailyUsage, UsageEvent};
 
@@ -435,6 +436,68 @@ impl Biller {
             book.add_on_time(day, usage.solution, usage.covered);
         } else {
             book.add_late(bill_day.max(next_day), day, usage.solution, usage.covered);
+        }
+        Ok(())
+    }
+
+    /// Records many counted units that arrived at `now` — the same bills as calling
+    /// [`Biller::record`] for each, but all or nothing: every record is checked before
+    /// any is applied, so an error changes nothing. Faster per record: the bill day is
+    /// computed once, days stay integers until they reach a book, and consecutive
+    /// records of one account share one lookup. Holds 8 bytes per record while it
+    /// works; feed large streams in batches of, say, 100,000.
+    pub fn record_batch(&mut self, usages: &[UsageRecord], now: DateTime<Utc>) -> Result<(), BillingError> {
+        let zone = self.config.zone;
+        let first = day_number_of(self.config.first_day);
+        // On time ⇔ its day's bill is not due yet (see `record`).
+        let threshold = day_number_of(self.bill_day_for(now).max(self.next_day));
+        // Check and resolve: (book index, day offset << 5 | solution << 1 | covered).
+        let mut resolved: Vec<(u32, u32)> = Vec::with_capacity(usages.len());
+        let mut last: Option<(AccountId, u32)> = None;
+        for usage in usages {
+            let (day, _) = zone.day_number_and_second(usage.time);
+            let offset = u32::try_from(day - first).ok().filter(|&o| o < 1 << 27).ok_or_else(|| {
+                BillingError::BeforeFirstDay {
+                    day: date_of_day_number(day).unwrap_or(self.config.first_day),
+                    first_day: self.config.first_day,
+                }
+            })?;
+            let book = match last {
+                Some((account, book)) if account == usage.account => book,
+                _ => {
+                    let i = self
+                        .index
+                        .get(&usage.account)
+                        .copied()
+                        .ok_or(BillingError::UnknownAccount(usage.account))?;
+                    let i = u32::try_from(i).map_err(|_| BillingError::UnknownAccount(usage.account))?;
+                    last = Some((usage.account, i));
+                    i
+                }
+            };
+            let solution = usage.solution.index();
+            let priced = self.books.get(book as usize).and_then(|b| b.priced.get(solution)).copied();
+            if priced != Some(true) {
+                return Err(NoPrice(usage.solution).into());
+            }
+            resolved.push((book, offset << 5 | (solution as u32) << 1 | u32::from(usage.covered)));
+        }
+        // Apply. Days become dates once per change of day, not once per record.
+        let mut date_of = (i64::MIN, self.config.first_day);
+        for (book, packed) in resolved {
+            let day = first + i64::from(packed >> 5);
+            if date_of.0 != day {
+                date_of = (day, date_of_day_number(day).unwrap_or(self.config.first_day));
+            }
+            let solution = Solution::ALL.get(((packed >> 1) & 15) as usize).copied().unwrap_or(Solution::App);
+            let covered = packed & 1 == 1;
+            let Some(book) = self.books.get_mut(book as usize) else { continue };
+            if day >= threshold {
+                book.add_on_time(date_of.1, solution, covered);
+            } else {
+                let bill_day = date_of_day_number(threshold).unwrap_or(self.config.first_day);
+                book.add_late(bill_day, date_of.1, solution, covered);
+            }
         }
         Ok(())
     }

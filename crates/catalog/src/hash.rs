@@ -20,9 +20,15 @@ impl Hasher for WordHasher {
         x ^ (x >> 29)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word: [u8; 8] = chunk.try_into().unwrap_or_default();
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
             let mut word = [0u8; 8];
-            for (w, b) in word.iter_mut().zip(chunk) {
+            for (w, b) in word.iter_mut().zip(rest) {
                 *w = *b;
             }
             self.write_u64(u64::from_le_bytes(word));

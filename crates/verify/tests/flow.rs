@@ -472,3 +472,45 @@ fn responses_have_the_cloud_shape_and_snapshots_round_trip() {
     fresh.v.restore(back);
     assert_eq!(fresh.v.snapshot(), snapshot);
 }
+
+#[test]
+fn signed_requests_authenticate_to_the_ram_user_then_ram_decides() {
+    use shiren_auth::{AccessKeySecret, BoundedNonces, DirectoryKeys, SecretVault, signed_rpc_query};
+    use shiren_verify::authenticate_rpc;
+
+    let account = AccountId::new("1234567890123456").unwrap();
+    let mut directory = Directory::new(account.as_str(), "acme", Quotas::default()).unwrap();
+    directory.create_user("viewer").unwrap();
+    directory.create_access_key("viewer", "LTAIviewer", cst(1, 9)).unwrap();
+    let mut vault = SecretVault::default();
+    vault.insert("LTAIviewer", AccessKeySecret::new("viewer-secret".into()));
+    let keys = DirectoryKeys { directory: &directory, vault: &vault };
+    let mut nonces = BoundedNonces::new(1_000);
+    let now = cst(23, 10);
+    let params = [
+        ("AccessKeyId", "LTAIviewer"),
+        ("Action", "InitFaceVerify"),
+        ("Format", "JSON"),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureNonce", "n-1"),
+        ("SignatureVersion", "1.0"),
+        ("Timestamp", "2026-11-23T02:00:00Z"),
+        ("Version", "2019-03-07"),
+    ];
+    let query = signed_rpc_query("POST", &params, &AccessKeySecret::new("viewer-secret".into()));
+    let (caller, action) = authenticate_rpc(account, "POST", &query, &keys, &mut nonces, now).unwrap();
+    assert_eq!(caller, Caller::ram_user(account, "viewer"));
+    assert_eq!(action, "InitFaceVerify");
+    // The same request again is a replay: an authentication error, not a 411.
+    let replay = authenticate_rpc(account, "POST", &query, &keys, &mut nonces, now).unwrap_err();
+    assert_eq!(replay.code(), "SignatureNonceUsed");
+    // A wrong secret never reaches RAM.
+    let forged = signed_rpc_query("POST", &params, &AccessKeySecret::new("guess".into()));
+    let err =
+        authenticate_rpc(account, "POST", &forged, &keys, &mut BoundedNonces::new(10), now).unwrap_err();
+    assert_eq!(err.code(), "SignatureDoesNotMatch");
+    // The authenticated viewer has no policy: RAM denies InitFaceVerify with 411.
+    let mut w = world();
+    let r = w.v.init_face_verify(&caller, &id_pro(&w), now);
+    assert_eq!(code(&r), 411);
+}

@@ -65,6 +65,8 @@ fn try_main() -> anyhow::Result<()> {
         halftone_depth: 0.15,
         grain: 6.0,
         seed: 7,
+        defocus: 0.0,
+        recapture_quality: 0,
     };
     let stories: Vec<(&str, Vec<u8>)> = vec![
         ("genuine: the registered person", selfie("obama2.jpg")?),

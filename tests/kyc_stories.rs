@@ -42,6 +42,8 @@ fn the_demo_stories() {
         halftone_depth: 0.15,
         grain: 6.0,
         seed: 7,
+        defocus: 0.0,
+        recapture_quality: 0,
     };
     let small = image::imageops::resize(&genuine, 300, 400, image::imageops::FilterType::Triangle);
     // (photo, expected call code of the completion, expected sub code)

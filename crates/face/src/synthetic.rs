@@ -42,6 +42,10 @@ pub struct PrintParams {
     pub grain: f32,
     /// Seed of the grain.
     pub seed: u32,
+    /// Defocus of the recapture: Gaussian sigma in pixels (0: sharp).
+    pub defocus: f32,
+    /// JPEG quality of the camera's recapture, 1–100 (0: none).
+    pub recapture_quality: u8,
 }
 
 /// Parameters of a synthetic screen replay.
@@ -59,14 +63,19 @@ pub struct ScreenParams {
     pub glare: f32,
     /// Glare centre, as fractions of width and height.
     pub glare_at: (f32, f32),
+    /// Width of the dark bezel framing the screen, as a fraction of each side (0:
+    /// the screen fills the frame).
+    pub bezel: f32,
 }
 
 /// A synthetic attack.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SyntheticAttack {
-    /// A print.
+    /// A print: gamut and dynamic range compressed, halftone screen, paper grain, then
+    /// recaptured (defocus, JPEG).
     Print(PrintParams),
-    /// A screen replay.
+    /// A screen replay: sub-pixel grid at a non-integer scale (moiré), gamma and white
+    /// point shift, glare, bezel.
     Screen(ScreenParams),
     /// A printed face (with these print parameters) pasted with a hard edge over a
     /// flat-coloured scene.
@@ -104,6 +113,30 @@ impl SyntheticAttack {
 }
 
 fn print(photo: &RgbImage, p: &PrintParams) -> RgbImage {
+    let printed = print_on_paper(photo, p);
+    let focused = if p.defocus > 0.0 { image::imageops::blur(&printed, p.defocus) } else { printed };
+    recapture(focused, p.recapture_quality)
+}
+
+/// The camera's JPEG encoding of what it saw (memory only); unchanged at quality 0 or
+/// if encoding fails.
+fn recapture(image: RgbImage, quality: u8) -> RgbImage {
+    if quality == 0 {
+        return image;
+    }
+    let mut bytes = Vec::new();
+    let encoded =
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality.min(100)).encode_image(&image);
+    match encoded
+        .ok()
+        .and_then(|()| image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).ok())
+    {
+        Some(decoded) => decoded.to_rgb8(),
+        None => image,
+    }
+}
+
+fn print_on_paper(photo: &RgbImage, p: &PrintParams) -> RgbImage {
     let mut s = p.seed | 1;
     let (sin, cos) = p.halftone_angle.to_radians().sin_cos();
     let freq = std::f32::consts::TAU / p.halftone_period.max(1.0);
@@ -128,7 +161,12 @@ fn screen(photo: &RgbImage, s: &ScreenParams) -> RgbImage {
     let (w, h) = (photo.width() as f32, photo.height() as f32);
     let (gx, gy) = (s.glare_at.0 * w, s.glare_at.1 * h);
     let glare_r = 0.15 * w.min(h);
+    let (bx, by) = (s.bezel.clamp(0.0, 0.45) * w, s.bezel.clamp(0.0, 0.45) * h);
     RgbImage::from_fn(photo.width(), photo.height(), |x, y| {
+        let (fx, fy) = (x as f32, y as f32);
+        if fx < bx || fy < by || fx >= w - bx || fy >= h - by {
+            return Rgb([12, 12, 14]);
+        }
         let px = photo.get_pixel(x, y).0;
         // Which sub-pixel column this camera pixel mostly sees.
         let phase = (x as f32 / s.pitch.max(1.0)).fract();

@@ -26,6 +26,8 @@ fn held_out_attacks() -> Vec<SyntheticAttack> {
         halftone_depth: 0.12,
         grain: 4.0,
         seed: 99,
+        defocus: 0.8,
+        recapture_quality: 85,
     };
     let p2 = PrintParams {
         contrast: 0.62,
@@ -35,6 +37,8 @@ fn held_out_attacks() -> Vec<SyntheticAttack> {
         halftone_depth: 0.2,
         grain: 8.0,
         seed: 12345,
+        defocus: 0.0,
+        recapture_quality: 70,
     };
     let s1 = ScreenParams {
         pitch: 2.7,
@@ -43,6 +47,7 @@ fn held_out_attacks() -> Vec<SyntheticAttack> {
         white: [0.92, 0.97, 1.1],
         glare: 0.2,
         glare_at: (0.7, 0.3),
+        bezel: 0.04,
     };
     let s2 = ScreenParams {
         pitch: 4.6,
@@ -51,6 +56,7 @@ fn held_out_attacks() -> Vec<SyntheticAttack> {
         white: [1.0, 1.0, 1.05],
         glare: 0.5,
         glare_at: (0.2, 0.8),
+        bezel: 0.0,
     };
     vec![
         SyntheticAttack::Print(p1),

@@ -115,6 +115,8 @@ fn verdicts_for_the_demo_stories() {
         halftone_depth: 0.15,
         grain: 6.0,
         seed: 7,
+        defocus: 0.0,
+        recapture_quality: 0,
     };
     let bona_fide = photo("obama3.jpg");
     let attacked = SyntheticAttack::Print(print).apply(&bona_fide, &genuine.landmarks);

@@ -89,10 +89,57 @@ fn face(c: &mut Criterion) {
     group.bench_function("embedding_150x150", |b| {
         b.iter(|| models.embedder.embed(black_box(image), &marks).unwrap())
     });
+    // One residual-block convolution of the descriptor (3×3, 64 → 64 channels, 38×38,
+    // "same"), as the crate computes it (im2col + matrix multiply) and as the textbook
+    // defines it (direct loops, written here as the reference), in the same run.
+    let input =
+        ndarray::Array3::from_shape_fn((38, 38, 64), |(y, x, c)| ((y * 31 + x * 7 + c) % 13) as f32 / 13.0);
+    let filters = ndarray::Array4::from_shape_fn((3, 3, 64, 64), |(i, j, c, o)| {
+        ((i + j * 3 + c + o) % 7) as f32 / 7.0 - 0.4
+    });
+    let fast = shiren::face::ops::conv2d(&input, filters.view(), None, 1, shiren::face::ops::Padding::Same);
+    let slow = reference_conv_same(&input, &filters);
+    assert!(fast.iter().zip(slow.iter()).all(|(a, b)| (a - b).abs() < 1e-3));
+    group.bench_function("conv3x3_64ch_38x38_im2col_gemm", |b| {
+        b.iter(|| {
+            shiren::face::ops::conv2d(
+                black_box(&input),
+                filters.view(),
+                None,
+                1,
+                shiren::face::ops::Padding::Same,
+            )
+        })
+    });
+    group.bench_function("conv3x3_64ch_38x38_reference_direct_loops", |b| {
+        b.iter(|| reference_conv_same(black_box(&input), &filters))
+    });
     group.bench_function("decode_jpeg_626x1200", |b| {
         b.iter(|| decode_photo(black_box(&portrait), &relaxed).unwrap())
     });
     group.finish();
+}
+
+/// The textbook 3×3 stride-1 "same" convolution: for every output, every tap, every
+/// input channel.
+fn reference_conv_same(input: &ndarray::Array3<f32>, f: &ndarray::Array4<f32>) -> ndarray::Array3<f32> {
+    let (h, w, cin) = input.dim();
+    let (kh, kw, _, cout) = f.dim();
+    ndarray::Array3::from_shape_fn((h, w, cout), |(y, x, o)| {
+        let mut acc = 0.0;
+        for i in 0..kh {
+            for j in 0..kw {
+                let (yy, xx) = ((y + i) as isize - 1, (x + j) as isize - 1);
+                if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize {
+                    continue;
+                }
+                for c in 0..cin {
+                    acc += input[[yy as usize, xx as usize, c]] * f[[i, j, c, o]];
+                }
+            }
+        }
+        acc
+    })
 }
 
 criterion_group!(benches, face);

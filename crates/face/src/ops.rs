@@ -1,7 +1,9 @@
 //! The tensor operations the face networks need, on single images in HWC layout
 //! (`Array3<f32>`: height × width × channels) with TensorFlow's filter layout
-//! (`[kh, kw, cin, cout]`) and padding rules. Plain loops over contiguous data: correct
-//! first, and easy to check against the reference computations in the tests.
+//! (`[kh, kw, cin, cout]`) and padding rules. Convolution is a matrix product over
+//! im2col patches (through `ndarray`, which picks SIMD kernels at run time); depthwise
+//! convolution and pooling are loops over contiguous slices. Every operation is
+//! property-tested against a separately written textbook definition.
 
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView4, ArrayViewD, Axis, Ix4};
 

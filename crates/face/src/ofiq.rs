@@ -5,11 +5,18 @@
 //! [`Component::MAPPED`] reproduces all 28 rows exactly. The measurements themselves are
 //! ours, not OFIQ's models, so scores built on them are "OFIQ-style", not conformant.
 //!
-//! Not mapped (and why): `OverExposurePrevention`, `UpwardCropOfTheFaceImage`,
-//! `DownwardCropOfTheFaceImage` and `NoHeadCoverings` differ between OFIQ versions and
-//! need the exact source mapping; `BackgroundUniformity`, `EyesOpen`, `MouthClosed`,
-//! `ExpressionNeutrality` and `UnifiedQualityScore` depend on OFIQ's networks or on
-//! mappings not published with the formulas used here.
+//! The mappings of `EyesOpen` (σ(x; 0.02, 0.01)) and `MouthClosed` (1 − σ(x; 0.2,
+//! 0.06)) come from OFIQ's configuration (BSI-OFIQ/OFIQ-Project, `ofiq_config.jaxn`)
+//! and reproduce the table's 28 rows.
+//!
+//! Not mapped (and why): `OverExposurePrevention` — OFIQ's current source maps
+//! `round(1 / (raw + 0.01))`, but the table was produced by a version that gives 0 for
+//! raw 0 in every row, so neither can be checked; `UpwardCropOfTheFaceImage`, `DownwardCropOfTheFaceImage` and
+//! `NoHeadCoverings` need measurements we do not take (a face-parsing network for head
+//! coverings; OFIQ's aligned-image margins for the crops); `BackgroundUniformity` is
+//! mapped by OFIQ from a gradient measure of a segmented background, which our
+//! luminance spread is not; `ExpressionNeutrality` and `UnifiedQualityScore` are network
+//! outputs.
 
 use serde::{Deserialize, Serialize};
 
@@ -54,12 +61,11 @@ pub enum Component {
     MouthOcclusionPrevention,
     /// Occluded share of the face.
     FaceOcclusionPrevention,
-    /// Share of face pixels with luminance ≥ 247 (raw only: the mapping differs
-    /// between OFIQ versions).
+    /// Share of face pixels with luminance ≥ 247 (raw only: see the module comment).
     OverExposurePrevention,
-    /// Eye aspect ratio from the 68 landmarks (raw only: OFIQ maps its own measure).
+    /// The smaller eye's largest lid opening / T (eye-midpoint-to-chin distance).
     EyesOpen,
-    /// Inner-lip opening / mouth width from the 68 landmarks (raw only).
+    /// The largest inner-lip opening / T.
     MouthClosed,
     /// Standard deviation of the background luminance, 0–255 (raw only).
     BackgroundUniformity,
@@ -87,6 +93,8 @@ impl Component {
         Component::EyesVisible,
         Component::MouthOcclusionPrevention,
         Component::FaceOcclusionPrevention,
+        Component::EyesOpen,
+        Component::MouthClosed,
     ];
 
     /// The component's name in OFIQ's tables.
@@ -143,9 +151,9 @@ impl Component {
                 100.0 * raw.to_radians().cos().max(0.0).powi(2)
             }
             C::EyesVisible | C::MouthOcclusionPrevention | C::FaceOcclusionPrevention => 100.0 * (1.0 - raw),
-            C::OverExposurePrevention | C::EyesOpen | C::MouthClosed | C::BackgroundUniformity => {
-                return None;
-            }
+            C::EyesOpen => generic(raw, 100.0, 0.0, 1.0, 0.02, 0.01),
+            C::MouthClosed => generic(raw, 100.0, 1.0, -1.0, 0.2, 0.06),
+            C::OverExposurePrevention | C::BackgroundUniformity => return None,
         };
         Some(round_half_away(q).clamp(0.0, 100.0))
     }
@@ -177,7 +185,9 @@ mod tests {
         assert_eq!(Component::SingleFacePresent.scalar(0.0), Some(100.0));
         assert_eq!(Component::DynamicRange.scalar(9.0), Some(100.0));
         assert_eq!(Component::LuminanceMean.scalar(f64::NAN), Some(0.0));
-        assert_eq!(Component::EyesOpen.scalar(0.3), None);
+        assert_eq!(Component::EyesOpen.scalar(0.3), Some(100.0));
+        assert_eq!(Component::EyesOpen.scalar(0.0), Some(12.0));
+        assert_eq!(Component::BackgroundUniformity.scalar(3.0), None);
         for c in Component::MAPPED {
             for raw in [-1e9, -1.0, 0.0, 0.5, 1.0, 1e9, f64::INFINITY, f64::NEG_INFINITY] {
                 let q = c.scalar(raw).unwrap();

@@ -127,7 +127,7 @@ pub fn assess_quality(
         (Component::EyesVisible, occlusion.eyes),
         (Component::MouthOcclusionPrevention, occlusion.lower_face),
         (Component::FaceOcclusionPrevention, occlusion.face),
-        (Component::EyesOpen, eye_aspect_ratio(marks)),
+        (Component::EyesOpen, eyes_open(marks)),
         (Component::MouthClosed, mouth_opening(marks)),
         (Component::BackgroundUniformity, background_spread(image, marks, &luma)),
     ];
@@ -316,19 +316,29 @@ fn head_pose(marks: &Landmarks) -> (f64, f64, f64) {
     (yaw, pitch, roll)
 }
 
-/// Mean eye aspect ratio: lid opening / eye width (about 0.25–0.35 open, < 0.15
-/// closed).
-fn eye_aspect_ratio(marks: &Landmarks) -> f64 {
-    let ear = |a: usize| {
-        let d = |i: usize, j: usize| f64::from(marks.at(a + i).distance(marks.at(a + j)));
-        (d(1, 5) + d(2, 4)) / (2.0 * d(0, 3)).max(1e-3)
+/// OFIQ's eye openness: the smaller eye's largest lid opening (between the paired
+/// upper and lower lid points) / T, the eye-midpoint-to-chin distance.
+fn eyes_open(marks: &Landmarks) -> f64 {
+    let opening = |pairs: [(usize, usize); 2]| {
+        pairs.iter().map(|&(a, b)| marks.at(a).distance(marks.at(b))).fold(0.0f32, f32::max)
     };
-    (ear(36) + ear(42)) / 2.0
+    let smaller = opening([(37, 41), (38, 40)]).min(opening([(43, 47), (44, 46)]));
+    f64::from(smaller) / t_metric(marks)
 }
 
-/// Inner-lip opening / mouth width (about 0 closed).
+/// OFIQ's mouth opening: the largest inner-lip opening / T.
 fn mouth_opening(marks: &Landmarks) -> f64 {
-    f64::from(marks.at(62).distance(marks.at(66))) / f64::from(marks.at(48).distance(marks.at(54))).max(1e-3)
+    let opening = [(61, 67), (62, 66), (63, 65)]
+        .iter()
+        .map(|&(a, b)| marks.at(a).distance(marks.at(b)))
+        .fold(0.0f32, f32::max);
+    f64::from(opening) / t_metric(marks)
+}
+
+/// T: the distance from the eyes' midpoint to the chin (point 8).
+fn t_metric(marks: &Landmarks) -> f64 {
+    let eyes = Point::mean(&[marks.left_eye(), marks.right_eye()]);
+    f64::from(eyes.distance(marks.at(8))).max(1e-3)
 }
 
 /// Standard deviation of luminance outside the face box enlarged 1.5× (sampled every

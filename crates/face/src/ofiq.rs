@@ -5,15 +5,15 @@
 //! [`Component::MAPPED`] reproduces all 28 rows exactly. The measurements themselves are
 //! ours, not OFIQ's models, so scores built on them are "OFIQ-style", not conformant.
 //!
-//! The mappings of `EyesOpen` (σ(x; 0.02, 0.01)) and `MouthClosed` (1 − σ(x; 0.2,
-//! 0.06)) come from OFIQ's configuration (BSI-OFIQ/OFIQ-Project, `ofiq_config.jaxn`)
-//! and reproduce the table's 28 rows.
+//! The mappings of `EyesOpen` (σ(x; 0.02, 0.01)), `MouthClosed` (1 − σ(x; 0.2, 0.06))
+//! and the up/downward crops (σ(x; 1.8, 0.1), σ(x; 1.4, 0.1)) come from OFIQ's
+//! configuration and measure source (BSI-OFIQ/OFIQ-Project) and reproduce the table's
+//! 28 rows.
 //!
 //! Not mapped (and why): `OverExposurePrevention` — OFIQ's current source maps
 //! `round(1 / (raw + 0.01))`, but the table was produced by a version that gives 0 for
-//! raw 0 in every row, so neither can be checked; `UpwardCropOfTheFaceImage`, `DownwardCropOfTheFaceImage` and
-//! `NoHeadCoverings` need measurements we do not take (a face-parsing network for head
-//! coverings; OFIQ's aligned-image margins for the crops); `BackgroundUniformity` is
+//! raw 0 in every row, so neither can be checked; `NoHeadCoverings` needs a
+//! face-parsing network we do not have; `BackgroundUniformity` is
 //! mapped by OFIQ from a gradient measure of a segmented background, which our
 //! luminance spread is not; `ExpressionNeutrality` and `UnifiedQualityScore` are network
 //! outputs.
@@ -49,6 +49,11 @@ pub enum Component {
     LeftwardCropOfTheFaceImage,
     /// Eye x position / inter-eye distance, right side.
     RightwardCropOfTheFaceImage,
+    /// (Image height − eye-midpoint y) / T, T the eye-midpoint-to-chin distance (OFIQ's
+    /// definition and name).
+    UpwardCropOfTheFaceImage,
+    /// Eye-midpoint y / T (OFIQ's definition and name).
+    DownwardCropOfTheFaceImage,
     /// Yaw in degrees.
     HeadPoseYaw,
     /// Pitch in degrees.
@@ -87,6 +92,8 @@ impl Component {
         Component::HeadSize,
         Component::LeftwardCropOfTheFaceImage,
         Component::RightwardCropOfTheFaceImage,
+        Component::UpwardCropOfTheFaceImage,
+        Component::DownwardCropOfTheFaceImage,
         Component::HeadPoseYaw,
         Component::HeadPosePitch,
         Component::HeadPoseRoll,
@@ -113,6 +120,8 @@ impl Component {
             Component::HeadSize => "HeadSize",
             Component::LeftwardCropOfTheFaceImage => "LeftwardCropOfTheFaceImage",
             Component::RightwardCropOfTheFaceImage => "RightwardCropOfTheFaceImage",
+            Component::UpwardCropOfTheFaceImage => "UpwardCropOfTheFaceImage",
+            Component::DownwardCropOfTheFaceImage => "DownwardCropOfTheFaceImage",
             Component::HeadPoseYaw => "HeadPoseYaw",
             Component::HeadPosePitch => "HeadPosePitch",
             Component::HeadPoseRoll => "HeadPoseRoll",
@@ -151,6 +160,8 @@ impl Component {
                 100.0 * raw.to_radians().cos().max(0.0).powi(2)
             }
             C::EyesVisible | C::MouthOcclusionPrevention | C::FaceOcclusionPrevention => 100.0 * (1.0 - raw),
+            C::UpwardCropOfTheFaceImage => generic(raw, 100.0, 0.0, 1.0, 1.8, 0.1),
+            C::DownwardCropOfTheFaceImage => generic(raw, 100.0, 0.0, 1.0, 1.4, 0.1),
             C::EyesOpen => generic(raw, 100.0, 0.0, 1.0, 0.02, 0.01),
             C::MouthClosed => generic(raw, 100.0, 1.0, -1.0, 0.2, 0.06),
             C::OverExposurePrevention | C::BackgroundUniformity => return None,

@@ -121,6 +121,8 @@ pub fn assess_quality(
         (Component::HeadSize, f64::from(eye_mid.distance(marks.at(8))) / height.max(1.0)),
         (Component::LeftwardCropOfTheFaceImage, f64::from(marks.left_eye().x) / ied.max(1.0)),
         (Component::RightwardCropOfTheFaceImage, (width - f64::from(marks.right_eye().x)) / ied.max(1.0)),
+        (Component::UpwardCropOfTheFaceImage, (height - f64::from(eye_mid.y)) / t_metric(marks)),
+        (Component::DownwardCropOfTheFaceImage, f64::from(eye_mid.y) / t_metric(marks)),
         (Component::HeadPoseYaw, yaw),
         (Component::HeadPosePitch, pitch),
         (Component::HeadPoseRoll, roll),

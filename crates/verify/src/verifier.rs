@@ -491,6 +491,16 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         n
     }
 
+    /// Forgets ended sessions (completed or abandoned) that started before `cutoff` —
+    /// call it with the records' retention (180 days) so memory stays bounded; returns
+    /// how many. Their records, usage and bills stay where they are; a forgotten
+    /// certify ID answers 406 like an unknown one.
+    pub fn forget_sessions_before(&mut self, cutoff: DateTime<Utc>) -> usize {
+        let before = self.sessions.len();
+        self.sessions.retain(|_, s| s.state == SessionState::Pending || s.created_at >= cutoff);
+        before - self.sessions.len()
+    }
+
     /// Steps 2–5 of a start; returns the new (not yet stored) session.
     fn check_start(
         &mut self,

@@ -329,6 +329,13 @@ fn abandoned_sessions_are_never_billed() {
     assert_eq!(code(&w.v.complete_face_verify(&late.to_string(), b"alice", now + Duration::hours(1))), 406);
     assert!(w.v.records.is_empty());
     assert!(w.v.ledger.meter.usage().is_empty());
+    // Ended sessions are forgotten after retention; pending ones stay.
+    let pending =
+        w.v.init_face_verify(&w.admin, &id_pro(&w), now + Duration::days(200)).result_object.unwrap();
+    assert_eq!(w.v.forget_sessions_before(now + Duration::days(180)), 2);
+    assert_eq!(w.v.session_count(), 1);
+    assert!(w.v.session(pending.certify_id).is_some());
+    assert_eq!(code(&w.v.describe_face_verify(&w.admin, &id.to_string(), now)), 406);
 }
 
 #[test]

@@ -57,17 +57,7 @@ fn try_main() -> anyhow::Result<()> {
     let marks = analyst.analyze_image(&genuine).context("the genuine selfie has a face")?.landmarks;
     let other = selfie_image("obama3.jpg")?;
     let other_marks = analyst.analyze_image(&other).context("the second selfie has a face")?.landmarks;
-    let print = PrintParams {
-        contrast: 0.7,
-        saturation: 0.7,
-        halftone_period: 4.3,
-        halftone_angle: 15.0,
-        halftone_depth: 0.15,
-        grain: 6.0,
-        seed: 7,
-        defocus: 0.0,
-        recapture_quality: 0,
-    };
+    let print = PrintParams::TRAINING;
     let stories: Vec<(&str, Vec<u8>)> = vec![
         ("genuine: the registered person", selfie("obama2.jpg")?),
         ("impostor: someone else with the same ID number", selfie("biden.jpg")?),

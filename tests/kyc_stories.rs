@@ -34,17 +34,7 @@ fn the_demo_stories() {
     let marks = analyst.analyze_image(&genuine).unwrap().landmarks;
     let other = selfie_image("obama3.jpg").unwrap();
     let other_marks = analyst.analyze_image(&other).unwrap().landmarks;
-    let print = PrintParams {
-        contrast: 0.7,
-        saturation: 0.7,
-        halftone_period: 4.3,
-        halftone_angle: 15.0,
-        halftone_depth: 0.15,
-        grain: 6.0,
-        seed: 7,
-        defocus: 0.0,
-        recapture_quality: 0,
-    };
+    let print = PrintParams::TRAINING;
     let small = image::imageops::resize(&genuine, 300, 400, image::imageops::FilterType::Triangle);
     // (photo, expected call code of the completion, expected sub code)
     let stories: Vec<(&str, Vec<u8>, u16, Option<SubCode>)> = vec![

@@ -24,9 +24,14 @@ pub struct RpcSignature {
 /// POP-encoded string holds only unreserved bytes and `%XY`, so encoding it again keeps
 /// the unreserved bytes and turns every other input byte into `%25XY`.
 pub fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
+    string_to_sign_sorted(method, &sorted_for_signing(params))
+}
+
+/// `params` without `Signature`, sorted by name bytes.
+fn sorted_for_signing<'a>(params: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut sorted: Vec<(&str, &str)> = params.iter().copied().filter(|(n, _)| *n != "Signature").collect();
     sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    string_to_sign_sorted(method, &sorted)
+    sorted
 }
 
 /// The string-to-sign of parameters already sorted by name, without `Signature`.
@@ -56,9 +61,7 @@ fn sign_sorted(method: &str, sorted: &[(&str, &str)], secret: &AccessKeySecret) 
 
 /// Signs `params` (everything but `Signature`) for `method`.
 pub fn sign_rpc(method: &str, params: &[(&str, &str)], secret: &AccessKeySecret) -> RpcSignature {
-    let mut sorted: Vec<(&str, &str)> = params.iter().copied().filter(|(n, _)| *n != "Signature").collect();
-    sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    sign_sorted(method, &sorted, secret)
+    sign_sorted(method, &sorted_for_signing(params), secret)
 }
 
 /// The wire query string of a signed request: every parameter POP-encoded, with

@@ -17,7 +17,8 @@
 //! Each cue outside its bona fide range adds evidence `e = distance / scale`; the
 //! score is `σ(−9.4 + 4 · Σe)` — about 8e-5 with every cue in range, 0.5 at Σe ≈ 2.35.
 //! The ranges were set on the bona fide test photos and the *training* parameters of
-//! the synthetic generator ([`crate::synthetic`]); the tests report metrics on
+//! the synthetic generator ([`PrintParams::TRAINING`](crate::synthetic::PrintParams::TRAINING),
+//! [`ScreenParams::TRAINING`](crate::synthetic::ScreenParams::TRAINING)); the tests report metrics on
 //! held-out parameters.
 
 use image::RgbImage;
@@ -197,8 +198,12 @@ fn lbp_nonuniform(image: &RgbImage, pixels: &[(u32, u32)], luma: &Luma) -> f64 {
     for &(px, py) in pixels.iter().step_by(2) {
         let (cx, cy) = (i64::from(px), i64::from(py));
         let c = y(cx, cy);
-        let bits: Vec<bool> = RING.iter().map(|&(dx, dy)| y(cx + dx, cy + dy) >= c).collect();
-        let transitions = (0..8).filter(|&i| bits.get(i) != bits.get((i + 1) % 8)).count();
+        let bits = RING
+            .iter()
+            .enumerate()
+            .fold(0u8, |acc, (i, &(dx, dy))| acc | u8::from(y(cx + dx, cy + dy) >= c) << i);
+        // Each set bit of `bits ^ rotate(bits)` is a neighbour pair that differs.
+        let transitions = (bits ^ bits.rotate_right(1)).count_ones();
         total += 1;
         if transitions > 2 {
             nonuniform += 1;

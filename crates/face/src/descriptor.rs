@@ -4,7 +4,7 @@
 //! follows face-api's FaceRecognitionNet; weights come in as bytes through
 //! [`Weights`](crate::Weights).
 
-use ndarray::{Array1, Array3, ArrayView1};
+use ndarray::{Array1, Array3};
 
 use crate::ops::{Padding, Pool, conv2d, filters4, fully_connected, global_mean, pool2d, relu, scale_offset};
 use crate::tfjs::{ModelError, Weights};
@@ -79,12 +79,7 @@ impl DescriptorNet {
             out = if down { self.residual_down(&out, name)? } else { self.residual(&out, name)? };
         }
         let pooled = global_mean(&out);
-        let fc = self.weights.get("fc", &[256, DESCRIPTOR_LEN])?;
-        let fc = fc
-            .view()
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| ModelError::Manifest(e.to_string()))?;
-        Ok(fully_connected(pooled.view(), fc, None))
+        Ok(fully_connected(pooled.view(), self.weights.matrix("fc")?, None))
     }
 
     /// conv + bias, then per-channel scale and offset, then (optionally) ReLU.
@@ -97,10 +92,10 @@ impl DescriptorNet {
         with_relu: bool,
     ) -> Result<Array3<f32>, ModelError> {
         let filters = self.weights.tensor(&format!("{name}/conv/filters"))?;
-        let bias = vector(&self.weights, &format!("{name}/conv/bias"))?;
+        let bias = self.weights.vector(&format!("{name}/conv/bias"))?;
         let mut out = conv2d(x, filters4(filters.view())?, Some(bias), stride, padding);
-        let scale = vector(&self.weights, &format!("{name}/scale/weights"))?;
-        let offset = vector(&self.weights, &format!("{name}/scale/biases"))?;
+        let scale = self.weights.vector(&format!("{name}/scale/weights"))?;
+        let offset = self.weights.vector(&format!("{name}/scale/biases"))?;
         scale_offset(&mut out, scale, offset);
         if with_relu {
             relu(&mut out);
@@ -158,12 +153,4 @@ fn check_conv(weights: &Weights, name: &str, k: usize, cin: usize, cout: usize) 
         weights.get(&format!("{name}/{part}"), &[cout])?;
     }
     Ok(())
-}
-
-fn vector<'w>(weights: &'w Weights, name: &str) -> Result<ArrayView1<'w, f32>, ModelError> {
-    weights
-        .tensor(name)?
-        .view()
-        .into_dimensionality::<ndarray::Ix1>()
-        .map_err(|e| ModelError::Manifest(format!("{name}: {e}")))
 }

@@ -10,7 +10,7 @@
 //! few milliseconds on the CPU.
 
 use image::RgbImage;
-use ndarray::{Array3, ArrayView1};
+use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
 use crate::geometry::FaceBox;
@@ -124,7 +124,7 @@ impl FaceDetector {
         let mut out = conv2d(
             input,
             filters4(w.tensor("conv0/filters")?.view())?,
-            Some(vector(w, "conv0/bias")?),
+            Some(w.vector("conv0/bias")?),
             1,
             Padding::Valid,
         );
@@ -135,7 +135,7 @@ impl FaceDetector {
                 &out,
                 filters4(w.tensor(&format!("{name}/depthwise_filter"))?.view())?,
                 filters4(w.tensor(&format!("{name}/pointwise_filter"))?.view())?,
-                vector(w, &format!("{name}/bias"))?,
+                w.vector(&format!("{name}/bias"))?,
                 1,
                 Padding::Same,
             );
@@ -145,7 +145,7 @@ impl FaceDetector {
         Ok(conv2d(
             &out,
             filters4(w.tensor("conv8/filters")?.view())?,
-            Some(vector(w, "conv8/bias")?),
+            Some(w.vector("conv8/bias")?),
             1,
             Padding::Valid,
         ))
@@ -167,12 +167,4 @@ fn non_max_suppression(mut found: Vec<Detection>, iou: f32) -> Vec<Detection> {
         }
     }
     kept
-}
-
-pub(crate) fn vector<'w>(weights: &'w Weights, name: &str) -> Result<ArrayView1<'w, f32>, ModelError> {
-    weights
-        .tensor(name)?
-        .view()
-        .into_dimensionality::<ndarray::Ix1>()
-        .map_err(|e| ModelError::Manifest(format!("{name}: {e}")))
 }

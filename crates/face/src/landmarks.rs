@@ -10,7 +10,6 @@ use image::RgbImage;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
-use crate::detector::vector;
 use crate::geometry::{FaceBox, Point};
 use crate::ops::{Padding, Pool, conv2d, filters4, fully_connected, pool2d, relu, separable_conv2d};
 use crate::raster::network_input;
@@ -116,12 +115,11 @@ impl LandmarkNet {
         }
         let pooled = pool2d(&out, Pool::Average, 7, 2, Padding::Valid);
         let flat = pooled.iter().copied().collect::<ndarray::Array1<f32>>();
-        let fc = self.weights.tensor("fc/weights")?;
-        let fc = fc
-            .view()
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| ModelError::Manifest(e.to_string()))?;
-        let coords = fully_connected(flat.view(), fc, Some(vector(&self.weights, "fc/bias")?));
+        let coords = fully_connected(
+            flat.view(),
+            self.weights.matrix("fc/weights")?,
+            Some(self.weights.vector("fc/bias")?),
+        );
         // Network output: positions relative to the padded square.
         let side = square.side as f32;
         let points = coords
@@ -145,7 +143,7 @@ impl LandmarkNet {
             x,
             filters4(w.tensor(&format!("{name}/depthwise_filter"))?.view())?,
             filters4(w.tensor(&format!("{name}/pointwise_filter"))?.view())?,
-            vector(w, &format!("{name}/bias"))?,
+            w.vector(&format!("{name}/bias"))?,
             stride,
             Padding::Same,
         ))
@@ -159,7 +157,7 @@ impl LandmarkNet {
             conv2d(
                 x,
                 filters4(w.tensor(&format!("{block}/conv0/filters"))?.view())?,
-                Some(vector(w, &format!("{block}/conv0/bias"))?),
+                Some(w.vector(&format!("{block}/conv0/bias"))?),
                 2,
                 Padding::Same,
             )

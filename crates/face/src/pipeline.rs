@@ -9,7 +9,7 @@ use shiren_catalog::CallCode;
 
 use crate::align::face_chip;
 use crate::attack::{AttackAssessment, AttackIndicators, LivenessModel};
-use crate::descriptor::{DescriptorNet, distance};
+use crate::descriptor::DescriptorNet;
 use crate::detector::{Detection, FaceDetector};
 use crate::intake::Photo;
 use crate::landmarks::{LandmarkNet, Landmarks};
@@ -22,7 +22,8 @@ pub trait FaceEmbedder {
     /// The embedding of the face with `marks` in `image`.
     fn embed(&self, image: &RgbImage, marks: &Landmarks) -> Result<Vec<f32>, ModelError>;
 
-    /// Distance between two embeddings (smaller = more alike).
+    /// Distance between two embeddings (smaller = more alike); Euclidean unless the
+    /// model says otherwise.
     fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
         a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
     }
@@ -31,10 +32,6 @@ pub trait FaceEmbedder {
 impl FaceEmbedder for DescriptorNet {
     fn embed(&self, image: &RgbImage, marks: &Landmarks) -> Result<Vec<f32>, ModelError> {
         Ok(self.describe(&face_chip(image, marks))?.to_vec())
-    }
-
-    fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
-        distance(&a.iter().copied().collect(), &b.iter().copied().collect())
     }
 }
 

@@ -18,7 +18,7 @@ use crate::geometry::Point;
 use crate::landmarks::Landmarks;
 use crate::occlusion::Occlusion;
 use crate::ofiq::Component;
-use crate::region::{Luma, cheeks, face_outline, pixels_in, rgb};
+use crate::region::{Luma, cheeks, face_outline, linear, pixels_in, rgb};
 
 /// Weights of the component scalars in `qualityScore`.
 pub const WEIGHTS: &[(Component, f64)] = &[
@@ -211,11 +211,7 @@ fn natural_colour(image: &RgbImage, marks: &Landmarks) -> f64 {
 
 /// CIELAB a*, b* (D65) of an sRGB pixel.
 fn lab_ab(p: [u8; 3]) -> (f64, f64) {
-    let lin = |v: u8| {
-        let x = f64::from(v) / 255.0;
-        if x <= 0.04045 { x / 12.92 } else { ((x + 0.055) / 1.055).powf(2.4) }
-    };
-    let [r, g, b] = p.map(lin);
+    let [r, g, b] = p.map(linear);
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;

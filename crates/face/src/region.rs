@@ -8,8 +8,8 @@ use crate::geometry::Point;
 use crate::landmarks::Landmarks;
 
 /// sRGB byte → linear light.
-fn linear(v: u8) -> f32 {
-    let x = f32::from(v) / 255.0;
+pub(crate) fn linear(v: u8) -> f64 {
+    let x = f64::from(v) / 255.0;
     if x <= 0.04045 { x / 12.92 } else { ((x + 0.055) / 1.055).powf(2.4) }
 }
 
@@ -22,7 +22,7 @@ impl Luma {
     pub(crate) fn new() -> Luma {
         let mut lut = [0f32; 256];
         for (i, slot) in lut.iter_mut().enumerate() {
-            *slot = linear(i as u8);
+            *slot = linear(i as u8) as f32;
         }
         Luma { lut }
     }

@@ -48,6 +48,22 @@ pub struct PrintParams {
     pub recapture_quality: u8,
 }
 
+impl PrintParams {
+    /// The print the attack indicators' bona fide ranges were set against (with
+    /// [`ScreenParams::TRAINING`]); tests measure on other, held-out parameters.
+    pub const TRAINING: PrintParams = PrintParams {
+        contrast: 0.7,
+        saturation: 0.7,
+        halftone_period: 4.3,
+        halftone_angle: 15.0,
+        halftone_depth: 0.15,
+        grain: 6.0,
+        seed: 7,
+        defocus: 0.0,
+        recapture_quality: 0,
+    };
+}
+
 /// Parameters of a synthetic screen replay.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScreenParams {
@@ -66,6 +82,19 @@ pub struct ScreenParams {
     /// Width of the dark bezel framing the screen, as a fraction of each side (0:
     /// the screen fills the frame).
     pub bezel: f32,
+}
+
+impl ScreenParams {
+    /// The screen replay the attack indicators' ranges were set against.
+    pub const TRAINING: ScreenParams = ScreenParams {
+        pitch: 3.4,
+        depth: 0.25,
+        gamma: 1.1,
+        white: [0.95, 1.0, 1.08],
+        glare: 0.3,
+        glare_at: (0.3, 0.2),
+        bezel: 0.0,
+    };
 }
 
 /// A synthetic attack.

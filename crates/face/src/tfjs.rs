@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayView1, ArrayView2, Ix1, Ix2, IxDyn};
 use serde::Deserialize;
 
 /// Why weights could not be loaded or used.
@@ -196,6 +196,22 @@ impl Weights {
     /// The tensor `name`, whatever its shape.
     pub fn tensor(&self, name: &str) -> Result<&ArrayD<f32>, ModelError> {
         self.tensors.get(name).ok_or_else(|| ModelError::Missing(name.to_owned()))
+    }
+
+    /// The 1-D tensor `name` (a bias, a scale).
+    pub fn vector(&self, name: &str) -> Result<ArrayView1<'_, f32>, ModelError> {
+        self.tensor(name)?
+            .view()
+            .into_dimensionality::<Ix1>()
+            .map_err(|e| ModelError::Manifest(format!("{name}: {e}")))
+    }
+
+    /// The 2-D tensor `name` (fully connected weights `[in, out]`).
+    pub fn matrix(&self, name: &str) -> Result<ArrayView2<'_, f32>, ModelError> {
+        self.tensor(name)?
+            .view()
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| ModelError::Manifest(format!("{name}: {e}")))
     }
 
     /// The tensor `name`, checked to have `shape`.

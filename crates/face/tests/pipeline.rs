@@ -107,17 +107,7 @@ fn verdicts_for_the_demo_stories() {
     assert_eq!(verdict.sub_code, SubCode::FACE_MISMATCH, "{verdict:?}");
     assert!(!verdict.passed);
 
-    let print = PrintParams {
-        contrast: 0.7,
-        saturation: 0.7,
-        halftone_period: 4.3,
-        halftone_angle: 15.0,
-        halftone_depth: 0.15,
-        grain: 6.0,
-        seed: 7,
-        defocus: 0.0,
-        recapture_quality: 0,
-    };
+    let print = PrintParams::TRAINING;
     let bona_fide = photo("obama3.jpg");
     let attacked = SyntheticAttack::Print(print).apply(&bona_fide, &genuine.landmarks);
     let analysis = m.analyze_image(&attacked).unwrap();

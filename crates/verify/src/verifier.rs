@@ -130,9 +130,26 @@ struct Start<'a> {
     user_id: Option<&'a str>,
 }
 
-/// A start that passed every check.
-struct Started {
-    session: Session,
+impl<'a> Start<'a> {
+    /// The parameters every operation has; the identity and model ones unset.
+    fn new(
+        api: Api,
+        scene_id: Option<u64>,
+        outer_order_no: &'a Option<String>,
+        product_code: &'a Option<String>,
+    ) -> Self {
+        Start {
+            api,
+            scene_id,
+            outer_order_no: outer_order_no.as_deref(),
+            product_code: product_code.as_deref(),
+            model: None,
+            cert_type: None,
+            cert_name: None,
+            cert_no: None,
+            user_id: None,
+        }
+    }
 }
 
 impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
@@ -238,18 +255,15 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         now: DateTime<Utc>,
     ) -> Result<InitResult, Refused> {
         self.permit(caller, actions::INIT)?;
-        let Started { mut session } = self.check_start(
+        let mut session = self.check_start(
             caller,
             &Start {
-                api: Api::InitDescribe,
-                scene_id: req.scene_id,
-                outer_order_no: req.outer_order_no.as_deref(),
-                product_code: req.product_code.as_deref(),
                 model: req.model.as_deref(),
                 cert_type: req.cert_type.as_deref(),
                 cert_name: req.cert_name.as_deref(),
                 cert_no: req.cert_no.as_deref(),
                 user_id: req.user_id.as_deref(),
+                ..Start::new(Api::InitDescribe, req.scene_id, &req.outer_order_no, &req.product_code)
             },
             now,
         )?;
@@ -357,18 +371,19 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
     ) -> Response<VerifyResult> {
         let outcome = (|| {
             self.permit(caller, actions::CONTRAST)?;
-            let Started { session } = self.check_start(
+            let session = self.check_start(
                 caller,
                 &Start {
-                    api: Api::ContrastFaceVerify,
-                    scene_id: req.scene_id,
-                    outer_order_no: req.outer_order_no.as_deref(),
-                    product_code: req.product_code.as_deref(),
-                    model: None,
                     cert_type: req.cert_type.as_deref(),
                     cert_name: req.cert_name.as_deref(),
                     cert_no: req.cert_no.as_deref(),
                     user_id: req.user_id.as_deref(),
+                    ..Start::new(
+                        Api::ContrastFaceVerify,
+                        req.scene_id,
+                        &req.outer_order_no,
+                        &req.product_code,
+                    )
                 },
                 now,
             )?;
@@ -387,19 +402,9 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
     ) -> Response<VerifyResult> {
         let outcome = (|| {
             self.permit(caller, actions::COMPARE)?;
-            let Started { session } = self.check_start(
+            let session = self.check_start(
                 caller,
-                &Start {
-                    api: Api::CompareFaceVerify,
-                    scene_id: req.scene_id,
-                    outer_order_no: req.outer_order_no.as_deref(),
-                    product_code: req.product_code.as_deref(),
-                    model: None,
-                    cert_type: None,
-                    cert_name: None,
-                    cert_no: None,
-                    user_id: None,
-                },
+                &Start::new(Api::CompareFaceVerify, req.scene_id, &req.outer_order_no, &req.product_code),
                 now,
             )?;
             let source = self.require(&caller.account, &req.source, "SourceFacePicture")?;
@@ -418,18 +423,16 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
     ) -> Response<VerifyResult> {
         let outcome = (|| {
             self.permit(caller, actions::LIVENESS)?;
-            let Started { session } = self.check_start(
+            let session = self.check_start(
                 caller,
                 &Start {
-                    api: Api::LivenessFaceVerify,
-                    scene_id: req.scene_id,
-                    outer_order_no: req.outer_order_no.as_deref(),
-                    product_code: req.product_code.as_deref(),
-                    model: None,
-                    cert_type: None,
-                    cert_name: None,
-                    cert_no: None,
                     user_id: req.user_id.as_deref(),
+                    ..Start::new(
+                        Api::LivenessFaceVerify,
+                        req.scene_id,
+                        &req.outer_order_no,
+                        &req.product_code,
+                    )
                 },
                 now,
             )?;
@@ -507,7 +510,7 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         caller: &Caller,
         start: &Start<'_>,
         now: DateTime<Utc>,
-    ) -> Result<Started, Refused> {
+    ) -> Result<Session, Refused> {
         let missing = |name: &str| Refused::new(CallCode::MissingParameter, format!("`{name}` is required"));
         let scene_id = start.scene_id.ok_or_else(|| missing("SceneId"))?;
         let order = start.outer_order_no.ok_or_else(|| missing("OuterOrderNo"))?;
@@ -579,24 +582,22 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
             Refused::new(code, "the account is overdue or suspended; top up to clear the debt")
         })?;
         let certify_id = CertifyId::from_bytes(self.plugins.ids.next_id());
-        Ok(Started {
-            session: Session {
-                certify_id,
-                account: caller.account,
-                scene_id,
-                scene_name: scene.name,
-                solution: scene.solution,
-                product,
-                outer_order_no,
-                user_id: start.user_id.map(str::to_owned),
-                name,
-                id_number,
-                reference: None,
-                selfie: None,
-                stores_photos: scene.solution.facts().stores_photos && scene.storage.store_image,
-                created_at: now,
-                state: SessionState::Pending,
-            },
+        Ok(Session {
+            certify_id,
+            account: caller.account,
+            scene_id,
+            scene_name: scene.name,
+            solution: scene.solution,
+            product,
+            outer_order_no,
+            user_id: start.user_id.map(str::to_owned),
+            name,
+            id_number,
+            reference: None,
+            selfie: None,
+            stores_photos: scene.solution.facts().stores_photos && scene.storage.store_image,
+            created_at: now,
+            state: SessionState::Pending,
         })
     }
 

@@ -252,11 +252,7 @@ pub fn v4_canonical_request(
     additional: &[String],
     hashed_payload: &str,
 ) -> String {
-    let uri = pop_encode_path(&format!("/{bucket}/{key}"));
-    let mut q: Vec<(String, String)> = query.iter().map(|(n, v)| (pop_encode(n), pop_encode(v))).collect();
-    q.sort_unstable();
-    let q: Vec<String> =
-        q.into_iter().map(|(n, v)| if v.is_empty() { n } else { format!("{n}={v}") }).collect();
+    let pairs: Vec<(&str, &str)> = query.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let mut signed: Vec<(String, &str)> = headers
         .iter()
         .map(|(n, v)| (n.to_ascii_lowercase(), v.trim()))
@@ -266,11 +262,63 @@ pub fn v4_canonical_request(
         .collect();
     signed.sort_unstable();
     let canonical_headers: String = signed.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-    format!(
-        "{method}\n{uri}\n{}\n{canonical_headers}\n{}\n{hashed_payload}",
-        q.join("&"),
-        additional.join(";")
+    v4_canonical_request_from(
+        method,
+        bucket,
+        key,
+        &v4_canonical_query(&pairs),
+        &canonical_headers,
+        &additional.join(";"),
+        hashed_payload,
     )
+}
+
+/// The canonical query of decoded `query` pairs: POP-encoded, sorted by encoded name
+/// then value, `name=value` (`name` alone when the value is empty), joined by `&`.
+/// It is also a valid wire query.
+fn v4_canonical_query(query: &[(&str, &str)]) -> String {
+    let mut encoded: Vec<(String, String)> =
+        query.iter().map(|(n, v)| (pop_encode(n), pop_encode(v))).collect();
+    encoded.sort_unstable();
+    let mut out = String::with_capacity(encoded.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+    for (i, (name, value)) in encoded.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(name);
+        if !value.is_empty() {
+            out.push('=');
+            out.push_str(value);
+        }
+    }
+    out
+}
+
+/// The canonical request from its already canonical parts.
+fn v4_canonical_request_from(
+    method: &str,
+    bucket: &str,
+    key: &str,
+    canonical_query: &str,
+    canonical_headers: &str,
+    additional: &str,
+    hashed_payload: &str,
+) -> String {
+    let mut out = String::with_capacity(canonical_query.len() + canonical_headers.len() + key.len() + 128);
+    out.push_str(method);
+    out.push_str("\n/");
+    push_encoded(&mut out, bucket, b"/", "%");
+    out.push('/');
+    push_encoded(&mut out, key, b"/", "%");
+    out.push('\n');
+    out.push_str(canonical_query);
+    out.push('\n');
+    out.push_str(canonical_headers);
+    out.push('\n');
+    out.push_str(additional);
+    out.push('\n');
+    out.push_str(hashed_payload);
+    out
 }
 
 /// `yyyymmddTHHMMSSZ` (formatted directly; chrono's `format` interprets a pattern).
@@ -372,37 +420,22 @@ pub fn presign_v4_with_key(
     if !(1..=MAX_V4_EXPIRES).contains(&expires) {
         return Err(AuthError::malformed("a V4 URL lives 1 second to 7 days"));
     }
-    // The canonical query, built once in its sorted order (credential < date < expires
-    // < security-token < signature-version) and reused as the URL's query.
     let datetime = v4_datetime(now);
     let expires = expires.to_string();
-    let mut query = String::with_capacity(256);
-    let mut add = |name: &str, value: &str| {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(name);
-        if !value.is_empty() {
-            query.push('=');
-            push_encoded(&mut query, value, b"", "%");
-        }
-    };
     let credential = format!("{}/{}/{}/oss/aliyun_v4_request", signer.access_key_id, key.date, object.region);
-    add("x-oss-credential", &credential);
-    add("x-oss-date", &datetime);
-    add("x-oss-expires", &expires);
+    let mut pairs = vec![
+        ("x-oss-credential", credential.as_str()),
+        ("x-oss-date", datetime.as_str()),
+        ("x-oss-expires", expires.as_str()),
+        ("x-oss-signature-version", "OSS4-HMAC-SHA256"),
+    ];
     if let Some(token) = signer.security_token {
-        add("x-oss-security-token", token);
+        pairs.push(("x-oss-security-token", token));
     }
-    add("x-oss-signature-version", "OSS4-HMAC-SHA256");
-    let mut canonical = String::with_capacity(query.len() + object.bucket.len() + object.key.len() + 48);
-    canonical.push_str("GET\n/");
-    push_encoded(&mut canonical, &object.bucket, b"/", "%");
-    canonical.push('/');
-    push_encoded(&mut canonical, &object.key, b"/", "%");
-    canonical.push('\n');
-    canonical.push_str(&query);
-    canonical.push_str("\n\n\nUNSIGNED-PAYLOAD");
+    // The canonical query doubles as the URL's query.
+    let query = v4_canonical_query(&pairs);
+    let canonical =
+        v4_canonical_request_from("GET", &object.bucket, &object.key, &query, "", "", "UNSIGNED-PAYLOAD");
     let signature = key.sign(&canonical, now);
     let mut url = String::with_capacity(query.len() + 200);
     url.push_str("https://");

@@ -47,6 +47,106 @@ pub(crate) fn unreserved(b: u8) -> bool {
     UNRESERVED.get(usize::from(b)).copied().unwrap_or(false)
 }
 
+/// How the RPC wire scanner treats a byte of a raw query string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// Kept as it is by POP encoding.
+    Unreserved,
+    /// Starts a `%XY` escape.
+    Percent,
+    /// Ends a parameter.
+    Ampersand,
+    /// Ends a parameter's name (the first one in a parameter).
+    Equals,
+    /// A space in form encoding.
+    Plus,
+    /// Anything else: valid, but not in canonical POP form.
+    Other,
+}
+
+#[expect(clippy::indexing_slicing, reason = "a const block, evaluated at compile time: b < 256 by the loop")]
+const CLASSES: [Class; 256] = {
+    let mut table = [Class::Other; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'%' => Class::Percent,
+            b'&' => Class::Ampersand,
+            b'=' => Class::Equals,
+            b'+' => Class::Plus,
+            _ if UNRESERVED[b] => Class::Unreserved,
+            _ => Class::Other,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The class of a query-string byte.
+pub(crate) fn class(b: u8) -> Class {
+    CLASSES.get(usize::from(b)).copied().unwrap_or(Class::Other)
+}
+
+/// The value of a hex digit, and whether it is in the canonical (upper-case) form.
+#[inline]
+pub(crate) fn hex_digit(b: Option<&u8>) -> Result<(u8, bool), AuthError> {
+    match b {
+        Some(&c @ b'0'..=b'9') => Ok((c - b'0', true)),
+        Some(&c @ b'A'..=b'F') => Ok((c - b'A' + 10, true)),
+        Some(&c @ b'a'..=b'f') => Ok((c - b'a' + 10, false)),
+        Some(_) => Err(AuthError::malformed("invalid `%` escape")),
+        None => Err(AuthError::malformed("truncated `%` escape")),
+    }
+}
+
+/// Decodes percent-escaped text into `buffer` when it fits (decoding never lengthens
+/// text), checking it is UTF-8; `None` when it does not fit.
+pub(crate) fn decode_into<'b>(escaped: &str, buffer: &'b mut [u8]) -> Option<Result<&'b str, AuthError>> {
+    if escaped.len() > buffer.len() {
+        return None;
+    }
+    let bytes = escaped.as_bytes();
+    let (mut from, mut to) = (0, 0);
+    while let (Some(&b), Some(slot)) = (bytes.get(from), buffer.get_mut(to)) {
+        if b == b'%' {
+            match (hex_digit(bytes.get(from + 1)), hex_digit(bytes.get(from + 2))) {
+                (Ok((high, _)), Ok((low, _))) => *slot = (high << 4) | low,
+                (Err(error), _) | (_, Err(error)) => return Some(Err(error)),
+            }
+            from += 3;
+        } else {
+            *slot = if b == b'+' { b' ' } else { b };
+            from += 1;
+        }
+        to += 1;
+    }
+    let decoded = buffer.get(..to).unwrap_or_default();
+    Some(
+        std::str::from_utf8(decoded)
+            .map_err(|_| AuthError::malformed("a parameter is not UTF-8 after decoding")),
+    )
+}
+
+/// Whether percent-escaped text decodes to UTF-8 (small values are decoded on the stack).
+pub(crate) fn decodes_to_utf8(escaped: &str) -> bool {
+    match decode_into(escaped, &mut [0u8; 128]) {
+        Some(decoded) => decoded.is_ok(),
+        None => percent_decode(escaped).is_ok(),
+    }
+}
+
+/// Appends canonical POP text (see `rpc::Value::Canonical`) encoded once more: its only
+/// byte to escape is `%`, which becomes `%25`.
+pub(crate) fn push_canonical_encoded(out: &mut String, canonical: &str) {
+    let mut rest = canonical;
+    while let Some(at) = rest.bytes().position(|b| b == b'%') {
+        out.push_str(rest.get(..at).unwrap_or(""));
+        out.push_str("%25");
+        rest = rest.get(at + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+}
+
 /// Appends the POP encoding of `text` to `out`, keeping the bytes in `keep` too, and
 /// writing `prefix` + two upper-case hex digits for every other byte (`prefix` `%25`
 /// encodes twice in one pass). Runs of kept bytes are copied at once.
@@ -77,14 +177,9 @@ pub fn percent_decode(text: &str) -> Result<String, AuthError> {
     while let Some(&b) = bytes.get(i) {
         match b {
             b'%' => {
-                let nibble = |at: usize| match bytes.get(at) {
-                    Some(&c @ b'0'..=b'9') => Ok(c - b'0'),
-                    Some(&c @ b'a'..=b'f') => Ok(c - b'a' + 10),
-                    Some(&c @ b'A'..=b'F') => Ok(c - b'A' + 10),
-                    Some(_) => Err(AuthError::malformed("invalid `%` escape")),
-                    None => Err(AuthError::malformed("truncated `%` escape")),
-                };
-                out.push((nibble(i + 1)? << 4) | nibble(i + 2)?);
+                let (high, _) = hex_digit(bytes.get(i + 1))?;
+                let (low, _) = hex_digit(bytes.get(i + 2))?;
+                out.push((high << 4) | low);
                 i += 3;
             }
             b'+' => {
@@ -186,6 +281,11 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 pub(crate) fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Base64 of `bytes` written into `out`; the length written (0 if `out` is too short).
+pub(crate) fn base64_into(bytes: &[u8], out: &mut [u8]) -> usize {
+    base64::engine::general_purpose::STANDARD.encode_slice(bytes, out).unwrap_or(0)
 }
 
 #[cfg(test)]

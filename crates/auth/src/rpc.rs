@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 
 use std::borrow::Cow;
 
-use crate::encode::{base64, duplicate, hmac_sha1, parse_query_borrowed, pop_encode, push_encoded};
+use crate::encode::{
+    Class, MAX_PARAMETERS, base64, base64_into, class, decode_into, decodes_to_utf8, duplicate, hex_digit,
+    hmac_sha1, percent_decode, pop_encode, push_canonical_encoded, push_encoded, unreserved,
+};
 use crate::error::AuthError;
 use crate::keys::{AccessKeySecret, AccessKeys, signatures_equal};
 use crate::replay::{NonceStore, check_timestamp};
@@ -24,44 +27,167 @@ pub struct RpcSignature {
 /// POP-encoded string holds only unreserved bytes and `%XY`, so encoding it again keeps
 /// the unreserved bytes and turns every other input byte into `%25XY`.
 pub fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
-    string_to_sign_sorted(method, &sorted_for_signing(params))
+    let params = signing_params(params);
+    string_to_sign(method, &params, &order_by_name(&params))
 }
 
-/// `params` without `Signature`, sorted by name bytes.
-fn sorted_for_signing<'a>(params: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut sorted: Vec<(&str, &str)> = params.iter().copied().filter(|(n, _)| *n != "Signature").collect();
-    sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    sorted
+/// One parameter as the string-to-sign needs it.
+#[derive(Debug)]
+struct Param<'a> {
+    /// The name's first 16 bytes, big-endian and zero-padded: integers that order like
+    /// the names, so sorting compares whole names only on a shared 16-byte prefix, and a
+    /// name of at most 16 bytes is known by its prefix and length.
+    prefix: u128,
+    /// The decoded name.
+    name: Cow<'a, str>,
+    /// Whether the name is all unreserved bytes (its own POP encoding).
+    plain_name: bool,
+    value: Value<'a>,
 }
 
-/// The string-to-sign of parameters already sorted by name, without `Signature`.
-fn string_to_sign_sorted(method: &str, sorted: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(method.len() + 8 + sorted.len() * 64);
+/// A parameter's value: decoded, or still as received when that is already canonical.
+#[derive(Debug)]
+enum Value<'a> {
+    /// Unreserved bytes only: the same on the wire, decoded and POP-encoded.
+    Plain(&'a str),
+    /// Wire text in canonical POP form with escapes — unreserved bytes and `%XY` escapes,
+    /// in upper-case hex, of bytes POP encoding does escape, decoding to UTF-8. It is its
+    /// own POP encoding, so it is signed without decoding it.
+    Canonical(&'a str),
+    /// Decoded text, POP-encoded when signed.
+    Decoded(Cow<'a, str>),
+}
+
+impl<'a> Value<'a> {
+    /// The decoded text, decoded into `buffer` when it fits (no allocation).
+    fn decoded_in<'b>(&'b self, buffer: &'b mut [u8; 64]) -> Result<Cow<'b, str>, AuthError> {
+        match self {
+            Value::Plain(text) => Ok(Cow::Borrowed(text)),
+            Value::Canonical(raw) => match decode_into(raw, buffer) {
+                Some(decoded) => decoded.map(Cow::Borrowed),
+                None => percent_decode(raw).map(Cow::Owned),
+            },
+            Value::Decoded(text) => Ok(Cow::Borrowed(text)),
+        }
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            Value::Plain(text) | Value::Canonical(text) => text,
+            Value::Decoded(text) => text,
+        }
+    }
+}
+
+/// The first 16 bytes of `name` as a big-endian integer, zero-padded.
+const fn prefix(name: &[u8]) -> u128 {
+    let (mut prefix, mut rest, mut i) = (0u128, name, 0);
+    while i < 16 {
+        prefix <<= 8;
+        if let [first, tail @ ..] = rest {
+            prefix |= *first as u128;
+            rest = tail;
+        }
+        i += 1;
+    }
+    prefix
+}
+
+impl<'a> Param<'a> {
+    fn new(name: Cow<'a, str>, plain_name: bool, value: Value<'a>) -> Param<'a> {
+        Param { prefix: prefix(name.as_bytes()), name, plain_name, value }
+    }
+
+    /// Byte order of the decoded names.
+    fn by_name(&self, other: &Param<'_>) -> std::cmp::Ordering {
+        self.prefix.cmp(&other.prefix).then_with(|| self.name.as_bytes().cmp(other.name.as_bytes()))
+    }
+
+    /// Whether this is the parameter `name` (at most 16 bytes).
+    fn is(&self, name: &KnownName) -> bool {
+        self.prefix == name.prefix && self.name.len() == name.len
+    }
+}
+
+/// A common parameter's name, matched by prefix and length.
+struct KnownName {
+    prefix: u128,
+    len: usize,
+}
+
+impl KnownName {
+    const fn new(name: &'static str) -> KnownName {
+        assert!(name.len() <= 16, "known names are matched by their 16-byte prefix");
+        KnownName { prefix: prefix(name.as_bytes()), len: name.len() }
+    }
+}
+
+/// The signer's parameters (borrowed, nothing to decode).
+fn signing_params<'a>(params: &[(&'a str, &'a str)]) -> Vec<Param<'a>> {
+    params
+        .iter()
+        .map(|&(n, v)| Param::new(Cow::Borrowed(n), false, Value::Decoded(Cow::Borrowed(v))))
+        .collect()
+}
+
+/// The indices of `params` in byte order of their names. Sorting indices moves a word
+/// per step instead of a whole parameter.
+fn order_by_name(params: &[Param<'_>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..params.len()).collect();
+    order.sort_unstable_by(|&a, &b| match (params.get(a), params.get(b)) {
+        (Some(a), Some(b)) => a.by_name(b),
+        _ => std::cmp::Ordering::Equal,
+    });
+    order
+}
+
+/// The string-to-sign of `params` taken in `order`, leaving out `Signature`.
+fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize]) -> String {
+    let length: usize = params.iter().map(|p| 3 * p.name.len() + 6 + 2 * p.value.text().len()).sum();
+    let mut out = String::with_capacity(method.len() + 5 + length);
     out.push_str(method);
     out.push_str("&%2F&");
-    for (i, (name, value)) in sorted.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    for param in order.iter().filter_map(|&i| params.get(i)).filter(|p| !p.is(&SIGNATURE)) {
+        if !std::mem::take(&mut first) {
             out.push_str("%26");
         }
-        push_encoded(&mut out, name, b"", "%25");
+        if param.plain_name {
+            out.push_str(&param.name);
+        } else {
+            push_encoded(&mut out, &param.name, b"", "%25");
+        }
         out.push_str("%3D");
-        push_encoded(&mut out, value, b"", "%25");
+        match &param.value {
+            Value::Plain(text) => out.push_str(text),
+            Value::Canonical(raw) => push_canonical_encoded(&mut out, raw),
+            Value::Decoded(text) => push_encoded(&mut out, text, b"", "%25"),
+        }
     }
     out
 }
 
-fn sign_sorted(method: &str, sorted: &[(&str, &str)], secret: &AccessKeySecret) -> RpcSignature {
-    let string_to_sign = string_to_sign_sorted(method, sorted);
-    let mut key = zeroize::Zeroizing::new(Vec::with_capacity(secret.bytes().len() + 1));
-    key.extend_from_slice(secret.bytes());
+/// HMAC-SHA1 of the string-to-sign keyed with `secret + "&"`.
+fn rpc_mac(string_to_sign: &str, secret: &AccessKeySecret) -> [u8; 20] {
+    let secret = secret.bytes();
+    // On the stack for secrets of up to 63 bytes (AccessKey secrets are 30), wiped after.
+    let mut stack = zeroize::Zeroizing::new([0u8; 64]);
+    if let Some((amp, key)) = stack.get_mut(..=secret.len()).and_then(|key| key.split_last_mut()) {
+        *amp = b'&';
+        key.copy_from_slice(secret);
+        return hmac_sha1(stack.get(..=secret.len()).unwrap_or(&[]), string_to_sign.as_bytes());
+    }
+    let mut key = zeroize::Zeroizing::new(Vec::with_capacity(secret.len() + 1));
+    key.extend_from_slice(secret);
     key.push(b'&');
-    let signature = base64(&hmac_sha1(&key, string_to_sign.as_bytes()));
-    RpcSignature { string_to_sign, signature }
+    hmac_sha1(&key, string_to_sign.as_bytes())
 }
 
 /// Signs `params` (everything but `Signature`) for `method`.
 pub fn sign_rpc(method: &str, params: &[(&str, &str)], secret: &AccessKeySecret) -> RpcSignature {
-    sign_sorted(method, &sorted_for_signing(params), secret)
+    let string_to_sign = rpc_string_to_sign(method, params);
+    let signature = base64(&rpc_mac(&string_to_sign, secret));
+    RpcSignature { string_to_sign, signature }
 }
 
 /// The wire query string of a signed request: every parameter POP-encoded, with
@@ -87,14 +213,168 @@ pub struct Authenticated {
     pub timestamp: DateTime<Utc>,
 }
 
-/// The value of `name` in parameters sorted by name.
-fn param<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &'static str) -> Result<&'a str, AuthError> {
-    params
-        .binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
-        .ok()
-        .and_then(|i| params.get(i))
-        .map(|(_, v)| v.as_ref())
-        .ok_or(AuthError::Missing(name))
+/// Scanner flags of one name or value.
+mod seen {
+    /// Has `%XY` or `+`: must be decoded to be read.
+    pub(super) const ESCAPED: u8 = 1;
+    /// Is not its own POP encoding.
+    pub(super) const NOT_CANONICAL: u8 = 2;
+    /// Has an escaped byte beyond ASCII: decoded, it must be UTF-8.
+    pub(super) const BEYOND_ASCII: u8 = 4;
+}
+
+/// Parses a raw query string or form body, in one pass over its bytes, into its
+/// parameters (canonical values stay as received, others are decoded) and their order by
+/// name.
+/// Refuses what [`crate::parse_query`] refuses: bad escapes, non-UTF-8, empty names,
+/// duplicates and more than [`MAX_PARAMETERS`].
+fn parse(raw: &str) -> Result<(Vec<Param<'_>>, Vec<usize>), AuthError> {
+    let bytes = raw.as_bytes();
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(16);
+    let (mut start, mut equals, mut name_seen, mut seen) = (0, None, 0, 0);
+    let mut i = 0;
+    loop {
+        // Runs of unreserved bytes, most of a request, need no decision.
+        let rest = bytes.get(i..).unwrap_or_default();
+        i += rest.iter().position(|&b| !unreserved(b)).unwrap_or(rest.len());
+        let at = bytes.get(i).map(|&b| class(b));
+        match at {
+            Some(Class::Unreserved) => {}
+            Some(Class::Percent) => {
+                let (high, high_canonical) = hex_digit(bytes.get(i + 1))?;
+                let (low, low_canonical) = hex_digit(bytes.get(i + 2))?;
+                let byte = (high << 4) | low;
+                seen |= seen::ESCAPED;
+                if !(high_canonical && low_canonical) || unreserved(byte) {
+                    seen |= seen::NOT_CANONICAL;
+                }
+                if byte >= 0x80 {
+                    seen |= seen::BEYOND_ASCII;
+                }
+                i += 2;
+            }
+            Some(Class::Plus) => seen |= seen::ESCAPED | seen::NOT_CANONICAL,
+            Some(Class::Other) => seen |= seen::NOT_CANONICAL,
+            Some(Class::Equals) if equals.is_none() => {
+                equals = Some(i);
+                name_seen = std::mem::take(&mut seen);
+            }
+            Some(Class::Equals) => seen |= seen::NOT_CANONICAL,
+            Some(Class::Ampersand) | None => {
+                if i > start {
+                    if params.len() == MAX_PARAMETERS {
+                        return Err(AuthError::malformed("more than 256 parameters"));
+                    }
+                    let (name, value) = match equals {
+                        Some(eq) => ((start, eq, name_seen), (eq + 1, i, seen)),
+                        None => ((start, i, seen), (i, i, 0)),
+                    };
+                    params.push(param(raw, name, value)?);
+                }
+                if at.is_none() {
+                    break;
+                }
+                (start, equals, name_seen, seen) = (i + 1, None, 0, 0);
+            }
+        }
+        i += 1;
+    }
+    let order = order_by_name(&params);
+    let duplicated = order.windows(2).any(|pair| match pair {
+        [a, b] => {
+            params.get(*a).zip(params.get(*b)).is_some_and(|(a, b)| a.prefix == b.prefix && a.name == b.name)
+        }
+        _ => false,
+    });
+    if duplicated {
+        return Err(duplicate());
+    }
+    Ok((params, order))
+}
+
+/// One parameter from the scanner's `(start, end, seen)` of its name and value.
+fn param(raw: &str, name: (usize, usize, u8), value: (usize, usize, u8)) -> Result<Param<'_>, AuthError> {
+    let text = |(from, to, _): (usize, usize, u8)| raw.get(from..to).unwrap_or("");
+    let (name_text, value_text) = (text(name), text(value));
+    let decoded_name = if name.2 & seen::ESCAPED == 0 {
+        Cow::Borrowed(name_text)
+    } else {
+        Cow::Owned(percent_decode(name_text)?)
+    };
+    if decoded_name.is_empty() {
+        return Err(AuthError::malformed("a parameter has an empty name"));
+    }
+    let value = if value.2 & seen::NOT_CANONICAL == 0 {
+        if value.2 & seen::BEYOND_ASCII != 0 && !decodes_to_utf8(value_text) {
+            return Err(AuthError::malformed("a parameter is not UTF-8 after decoding"));
+        }
+        if value.2 & seen::ESCAPED == 0 { Value::Plain(value_text) } else { Value::Canonical(value_text) }
+    } else if value.2 & seen::ESCAPED != 0 {
+        Value::Decoded(Cow::Owned(percent_decode(value_text)?))
+    } else {
+        Value::Decoded(Cow::Borrowed(value_text))
+    };
+    Ok(Param::new(decoded_name, name.2 == 0, value))
+}
+
+const SIGNATURE: KnownName = KnownName::new("Signature");
+const SIGNATURE_METHOD: KnownName = KnownName::new("SignatureMethod");
+const SIGNATURE_VERSION: KnownName = KnownName::new("SignatureVersion");
+const ACCESS_KEY_ID: KnownName = KnownName::new("AccessKeyId");
+const ACTION: KnownName = KnownName::new("Action");
+const VERSION: KnownName = KnownName::new("Version");
+const SIGNATURE_NONCE: KnownName = KnownName::new("SignatureNonce");
+const TIMESTAMP: KnownName = KnownName::new("Timestamp");
+
+/// The common parameters of a request, found in one pass.
+#[derive(Default)]
+struct Common<'p, 'a> {
+    signature: Option<&'p Value<'a>>,
+    signature_method: Option<&'p Value<'a>>,
+    signature_version: Option<&'p Value<'a>>,
+    access_key_id: Option<&'p Value<'a>>,
+    action: Option<&'p Value<'a>>,
+    version: Option<&'p Value<'a>>,
+    nonce: Option<&'p Value<'a>>,
+    timestamp: Option<&'p Value<'a>>,
+}
+
+impl<'p, 'a> Common<'p, 'a> {
+    fn find(params: &'p [Param<'a>]) -> Common<'p, 'a> {
+        let mut common = Common::default();
+        for param in params {
+            let slot = if param.is(&SIGNATURE) {
+                &mut common.signature
+            } else if param.is(&SIGNATURE_METHOD) {
+                &mut common.signature_method
+            } else if param.is(&SIGNATURE_VERSION) {
+                &mut common.signature_version
+            } else if param.is(&ACCESS_KEY_ID) {
+                &mut common.access_key_id
+            } else if param.is(&ACTION) {
+                &mut common.action
+            } else if param.is(&VERSION) {
+                &mut common.version
+            } else if param.is(&SIGNATURE_NONCE) {
+                &mut common.nonce
+            } else if param.is(&TIMESTAMP) {
+                &mut common.timestamp
+            } else {
+                continue;
+            };
+            *slot = Some(&param.value);
+        }
+        common
+    }
+}
+
+/// The decoded value of a required parameter, decoded into `buffer` when it fits.
+fn required<'p>(
+    value: Option<&'p Value<'_>>,
+    name: &'static str,
+    buffer: &'p mut [u8; 64],
+) -> Result<Cow<'p, str>, AuthError> {
+    value.ok_or(AuthError::Missing(name))?.decoded_in(buffer)
 }
 
 /// Verifies an RPC request given its HTTP method and raw query string or form body.
@@ -107,38 +387,37 @@ pub fn verify_rpc(
     nonces: &mut impl NonceStore,
     now: DateTime<Utc>,
 ) -> Result<Authenticated, AuthError> {
-    let mut params = parse_query_borrowed(raw_query)?;
-    // Sorted once: duplicates become neighbours, and the string-to-sign needs the order.
-    params.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    if params.windows(2).any(|w| w.first().map(|p| &p.0) == w.get(1).map(|p| &p.0)) {
-        return Err(duplicate());
-    }
-    let signature = param(&params, "Signature")?;
-    let method_name = param(&params, "SignatureMethod")?;
+    let (params, order) = parse(raw_query)?;
+    let common = Common::find(&params);
+    // One stack buffer per decoded value: escaped values decode without allocating.
+    let mut buffers = [[0u8; 64]; 8];
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = &mut buffers;
+    let signature = required(common.signature, "Signature", b0)?;
+    let method_name = required(common.signature_method, "SignatureMethod", b1)?;
     if method_name != "HMAC-SHA1" {
-        return Err(AuthError::SignatureMethod(method_name.to_owned()));
+        return Err(AuthError::SignatureMethod(method_name.into_owned()));
     }
-    let version = param(&params, "SignatureVersion")?;
+    let version = required(common.signature_version, "SignatureVersion", b2)?;
     if version != "1.0" {
-        return Err(AuthError::SignatureVersion(version.to_owned()));
+        return Err(AuthError::SignatureVersion(version.into_owned()));
     }
-    let access_key_id = param(&params, "AccessKeyId")?;
-    let action = param(&params, "Action")?;
-    param(&params, "Version")?;
-    let nonce = param(&params, "SignatureNonce")?;
-    let timestamp = check_timestamp(param(&params, "Timestamp")?, now)?;
-    let key = keys.active_key(access_key_id)?;
-    let borrowed: Vec<(&str, &str)> =
-        params.iter().filter(|(n, _)| n != "Signature").map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
-    let expected = sign_sorted(method, &borrowed, key.secret);
-    if !signatures_equal(expected.signature.as_bytes(), signature.as_bytes()) {
-        return Err(AuthError::SignatureDoesNotMatch { string_to_sign: expected.string_to_sign });
+    let access_key_id = required(common.access_key_id, "AccessKeyId", b3)?;
+    let action = required(common.action, "Action", b4)?;
+    required(common.version, "Version", b5)?;
+    let nonce = required(common.nonce, "SignatureNonce", b6)?;
+    let timestamp = check_timestamp(&required(common.timestamp, "Timestamp", b7)?, now)?;
+    let key = keys.active_key(&access_key_id)?;
+    let string_to_sign = string_to_sign(method, &params, &order);
+    let mut expected = [0u8; 28];
+    let written = base64_into(&rpc_mac(&string_to_sign, key.secret), &mut expected);
+    if !signatures_equal(expected.get(..written).unwrap_or(&[]), signature.as_bytes()) {
+        return Err(AuthError::SignatureDoesNotMatch { string_to_sign });
     }
-    nonces.check_and_remember(access_key_id, nonce, now)?;
+    nonces.check_and_remember(&access_key_id, &nonce, now)?;
     Ok(Authenticated {
-        access_key_id: access_key_id.to_owned(),
+        access_key_id: access_key_id.into_owned(),
         user: key.user.to_owned(),
-        action: action.to_owned(),
+        action: action.into_owned(),
         timestamp,
     })
 }

@@ -307,6 +307,56 @@ proptest! {
         prop_assert_eq!(decoded.iter().find(|(n, _)| n == "CertName").map(|(_, v)| v.clone()), Some(value));
     }
 
+    /// Verification reads values in canonical POP form without decoding them; every
+    /// other legal spelling (lower-case hex, `+` for space, escaped unreserved bytes,
+    /// bare reserved and non-ASCII characters) must be decoded. Both routes must give
+    /// the string-to-sign of the decoded parameters.
+    #[test]
+    fn every_wire_spelling_of_a_request_verifies(
+        value in "[ -~é阿]{0,16}",
+        name in "[A-Za-z][A-Za-z*_.-]{0,20}",
+        choices in prop::collection::vec(0u8..4, 200),
+    ) {
+        let w = world();
+        let keys = DirectoryKeys { directory: &w.directory, vault: &w.vault };
+        let mut p = params("LTAI5tExample", "spelling", now());
+        p[9].1 = value;
+        prop_assume!(p.iter().all(|(n, _)| *n != name));
+        p.push((name, "x y".into()));
+        let borrowed: Vec<(&str, &str)> = p.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let secret = AccessKeySecret::new("s3cr3t-value".into());
+        let signed = sign_rpc("POST", &borrowed, &secret);
+        let mut choice = choices.iter().cycle();
+        let mut spell = |text: &str| -> String {
+            let mut out = String::new();
+            for c in text.chars() {
+                let pick = *choice.next().unwrap();
+                let mut utf8 = [0u8; 4];
+                let bytes = c.encode_utf8(&mut utf8).as_bytes();
+                let bare_allowed = !matches!(c, '&' | '=' | '%' | '+' | '#');
+                match pick {
+                    0 => out.push_str(&pop_encode(&c.to_string())),
+                    1 => bytes.iter().for_each(|b| out.push_str(&format!("%{b:02x}"))),
+                    2 if c == ' ' => out.push('+'),
+                    _ if bare_allowed => out.push(c),
+                    _ => bytes.iter().for_each(|b| out.push_str(&format!("%{b:02X}"))),
+                }
+            }
+            out
+        };
+        let mut wire: Vec<String> = p.iter().map(|(n, v)| format!("{}={}", spell(n), spell(v))).collect();
+        wire.push(format!("Signature={}", spell(&signed.signature)));
+        let query = wire.join("&");
+        let verified = verify_rpc("POST", &query, &keys, &mut BoundedNonces::new(4), now());
+        prop_assert!(verified.is_ok(), "{query}: {verified:?}");
+        let forged = verify_rpc("POST", &query, &DirectoryKeys { directory: &w.directory, vault: &{
+            let mut vault = SecretVault::default();
+            vault.insert("LTAI5tExample", AccessKeySecret::new("wrong".into()));
+            vault
+        } }, &mut BoundedNonces::new(4), now());
+        prop_assert_eq!(forged, Err(AuthError::SignatureDoesNotMatch { string_to_sign: signed.string_to_sign }));
+    }
+
     #[test]
     fn garbage_never_panics(raw in prop::collection::vec(any::<u8>(), 0..300), url in "\\PC{0,120}") {
         let w = world();

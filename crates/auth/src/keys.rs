@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use hmac::{Hmac, KeyInit};
+use sha1::Sha1;
 use shiren_ram::{AccessKeyStatus, Directory};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -11,22 +13,42 @@ use crate::error::AuthError;
 
 /// An AccessKey secret. Never in `Debug`, `Display`, serde output or error messages;
 /// compared in constant time; wiped from memory on drop.
+///
+/// It also keeps the RPC signature's HMAC-SHA1 state keyed with `secret + "&"`, made
+/// once here so that each RPC signature skips the key schedule (two SHA-1 blocks). That
+/// state is as secret as the key and is wiped on drop too (the `zeroize` features of
+/// `hmac` and `sha1`).
 #[derive(Clone)]
-pub struct AccessKeySecret(Zeroizing<Vec<u8>>);
+pub struct AccessKeySecret {
+    bytes: Zeroizing<Vec<u8>>,
+    /// Always `Some`: HMAC accepts keys of any length. Were it `None`, no RPC signature
+    /// would be made or accepted with this key.
+    rpc_mac: Option<Hmac<Sha1>>,
+}
 
 impl AccessKeySecret {
     /// Wraps a secret (the text is moved in and wiped with the value).
     pub fn new(secret: String) -> AccessKeySecret {
-        AccessKeySecret(Zeroizing::new(secret.into_bytes()))
+        let bytes = Zeroizing::new(secret.into_bytes());
+        let mut rpc_key = Zeroizing::new(Vec::with_capacity(bytes.len() + 1));
+        rpc_key.extend_from_slice(&bytes);
+        rpc_key.push(b'&');
+        let rpc_mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&rpc_key).ok();
+        AccessKeySecret { bytes, rpc_mac }
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// A fresh RPC signature MAC, already keyed.
+    pub(crate) fn rpc_mac(&self) -> Option<Hmac<Sha1>> {
+        self.rpc_mac.clone()
     }
 
     /// Constant-time equality (the length is not secret).
     pub fn ct_eq(&self, other: &AccessKeySecret) -> bool {
-        bool::from(self.0.as_slice().ct_eq(other.0.as_slice()))
+        bool::from(self.bytes.as_slice().ct_eq(other.bytes.as_slice()))
     }
 }
 

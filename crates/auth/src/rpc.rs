@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 
 use std::borrow::Cow;
 
+use hmac::Mac as _;
+
 use crate::encode::{
     Class, MAX_PARAMETERS, base64, base64_into, class, decode_into, decodes_to_utf8, duplicate, hex_digit,
-    hmac_sha1, percent_decode, pop_encode, push_canonical_encoded, push_encoded, unreserved,
+    percent_decode, pop_encode, push_canonical_encoded, push_encoded, unreserved,
 };
 use crate::error::AuthError;
 use crate::keys::{AccessKeySecret, AccessKeys, signatures_equal};
@@ -38,11 +40,26 @@ struct Param<'a> {
     /// the names, so sorting compares whole names only on a shared 16-byte prefix, and a
     /// name of at most 16 bytes is known by its prefix and length.
     prefix: u128,
-    /// The decoded name.
-    name: Cow<'a, str>,
-    /// Whether the name is all unreserved bytes (its own POP encoding).
-    plain_name: bool,
+    name: Name<'a>,
     value: Value<'a>,
+}
+
+/// A parameter's decoded name.
+#[derive(Debug)]
+enum Name<'a> {
+    /// All unreserved bytes: its own POP encoding, signed as it is.
+    Plain(&'a str),
+    /// Anything else (decoded), POP-encoded when signed.
+    Other(String),
+}
+
+impl Name<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Plain(name) => name,
+            Name::Other(name) => name,
+        }
+    }
 }
 
 /// A parameter's value: decoded, or still as received when that is already canonical.
@@ -94,18 +111,21 @@ const fn prefix(name: &[u8]) -> u128 {
 }
 
 impl<'a> Param<'a> {
-    fn new(name: Cow<'a, str>, plain_name: bool, value: Value<'a>) -> Param<'a> {
-        Param { prefix: prefix(name.as_bytes()), name, plain_name, value }
+    /// A signer's parameter: names are checked for bytes to encode, values are text.
+    fn signing(name: &'a str, value: &'a str) -> Param<'a> {
+        let name =
+            if name.bytes().all(unreserved) { Name::Plain(name) } else { Name::Other(name.to_owned()) };
+        Param { prefix: prefix(name.as_str().as_bytes()), name, value: Value::Decoded(Cow::Borrowed(value)) }
     }
 
     /// Byte order of the decoded names.
     fn by_name(&self, other: &Param<'_>) -> std::cmp::Ordering {
-        self.prefix.cmp(&other.prefix).then_with(|| self.name.as_bytes().cmp(other.name.as_bytes()))
+        self.prefix.cmp(&other.prefix).then_with(|| self.name.as_str().cmp(other.name.as_str()))
     }
 
     /// Whether this is the parameter `name` (at most 16 bytes).
     fn is(&self, name: &KnownName) -> bool {
-        self.prefix == name.prefix && self.name.len() == name.len
+        self.prefix == name.prefix && self.name.as_str().len() == name.len
     }
 }
 
@@ -124,10 +144,7 @@ impl KnownName {
 
 /// The signer's parameters (borrowed, nothing to decode).
 fn signing_params<'a>(params: &[(&'a str, &'a str)]) -> Vec<Param<'a>> {
-    params
-        .iter()
-        .map(|&(n, v)| Param::new(Cow::Borrowed(n), false, Value::Decoded(Cow::Borrowed(v))))
-        .collect()
+    params.iter().map(|&(name, value)| Param::signing(name, value)).collect()
 }
 
 /// The indices of `params` in byte order of their names. Sorting indices moves a word
@@ -143,7 +160,7 @@ fn order_by_name(params: &[Param<'_>]) -> Vec<usize> {
 
 /// The string-to-sign of `params` taken in `order`, leaving out `Signature`.
 fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize]) -> String {
-    let length: usize = params.iter().map(|p| 3 * p.name.len() + 6 + 2 * p.value.text().len()).sum();
+    let length: usize = params.iter().map(|p| 3 * p.name.as_str().len() + 6 + 2 * p.value.text().len()).sum();
     let mut out = String::with_capacity(method.len() + 5 + length);
     out.push_str(method);
     out.push_str("&%2F&");
@@ -152,10 +169,9 @@ fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize]) -> String
         if !std::mem::take(&mut first) {
             out.push_str("%26");
         }
-        if param.plain_name {
-            out.push_str(&param.name);
-        } else {
-            push_encoded(&mut out, &param.name, b"", "%25");
+        match &param.name {
+            Name::Plain(name) => out.push_str(name),
+            Name::Other(name) => push_encoded(&mut out, name, b"", "%25"),
         }
         out.push_str("%3D");
         match &param.value {
@@ -167,26 +183,18 @@ fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize]) -> String
     out
 }
 
-/// HMAC-SHA1 of the string-to-sign keyed with `secret + "&"`.
-fn rpc_mac(string_to_sign: &str, secret: &AccessKeySecret) -> [u8; 20] {
-    let secret = secret.bytes();
-    // On the stack for secrets of up to 63 bytes (AccessKey secrets are 30), wiped after.
-    let mut stack = zeroize::Zeroizing::new([0u8; 64]);
-    if let Some((amp, key)) = stack.get_mut(..=secret.len()).and_then(|key| key.split_last_mut()) {
-        *amp = b'&';
-        key.copy_from_slice(secret);
-        return hmac_sha1(stack.get(..=secret.len()).unwrap_or(&[]), string_to_sign.as_bytes());
-    }
-    let mut key = zeroize::Zeroizing::new(Vec::with_capacity(secret.len() + 1));
-    key.extend_from_slice(secret);
-    key.push(b'&');
-    hmac_sha1(&key, string_to_sign.as_bytes())
+/// HMAC-SHA1 of the string-to-sign keyed with `secret + "&"` (`None` only if the key
+/// could not be set up, which HMAC rules out: then nothing is signed or accepted).
+fn rpc_mac(string_to_sign: &str, secret: &AccessKeySecret) -> Option<[u8; 20]> {
+    let mut mac = secret.rpc_mac()?;
+    mac.update(string_to_sign.as_bytes());
+    Some(mac.finalize().into_bytes().into())
 }
 
 /// Signs `params` (everything but `Signature`) for `method`.
 pub fn sign_rpc(method: &str, params: &[(&str, &str)], secret: &AccessKeySecret) -> RpcSignature {
     let string_to_sign = rpc_string_to_sign(method, params);
-    let signature = base64(&rpc_mac(&string_to_sign, secret));
+    let signature = rpc_mac(&string_to_sign, secret).map(|mac| base64(&mac)).unwrap_or_default();
     RpcSignature { string_to_sign, signature }
 }
 
@@ -269,7 +277,7 @@ fn parse(raw: &str) -> Result<(Vec<Param<'_>>, Vec<usize>), AuthError> {
                         Some(eq) => ((start, eq, name_seen), (eq + 1, i, seen)),
                         None => ((start, i, seen), (i, i, 0)),
                     };
-                    params.push(param(raw, name, value)?);
+                    push_param(&mut params, raw, name, value)?;
                 }
                 if at.is_none() {
                     break;
@@ -281,9 +289,10 @@ fn parse(raw: &str) -> Result<(Vec<Param<'_>>, Vec<usize>), AuthError> {
     }
     let order = order_by_name(&params);
     let duplicated = order.windows(2).any(|pair| match pair {
-        [a, b] => {
-            params.get(*a).zip(params.get(*b)).is_some_and(|(a, b)| a.prefix == b.prefix && a.name == b.name)
-        }
+        [a, b] => params
+            .get(*a)
+            .zip(params.get(*b))
+            .is_some_and(|(a, b)| a.prefix == b.prefix && a.name.as_str() == b.name.as_str()),
         _ => false,
     });
     if duplicated {
@@ -292,16 +301,23 @@ fn parse(raw: &str) -> Result<(Vec<Param<'_>>, Vec<usize>), AuthError> {
     Ok((params, order))
 }
 
-/// One parameter from the scanner's `(start, end, seen)` of its name and value.
-fn param(raw: &str, name: (usize, usize, u8), value: (usize, usize, u8)) -> Result<Param<'_>, AuthError> {
+/// Adds the parameter with the scanner's `(start, end, seen)` of its name and value.
+fn push_param<'a>(
+    params: &mut Vec<Param<'a>>,
+    raw: &'a str,
+    name: (usize, usize, u8),
+    value: (usize, usize, u8),
+) -> Result<(), AuthError> {
     let text = |(from, to, _): (usize, usize, u8)| raw.get(from..to).unwrap_or("");
     let (name_text, value_text) = (text(name), text(value));
-    let decoded_name = if name.2 & seen::ESCAPED == 0 {
-        Cow::Borrowed(name_text)
+    let decoded_name = if name.2 == 0 {
+        Name::Plain(name_text)
+    } else if name.2 & seen::ESCAPED == 0 {
+        Name::Other(name_text.to_owned())
     } else {
-        Cow::Owned(percent_decode(name_text)?)
+        Name::Other(percent_decode(name_text)?)
     };
-    if decoded_name.is_empty() {
+    if decoded_name.as_str().is_empty() {
         return Err(AuthError::malformed("a parameter has an empty name"));
     }
     let value = if value.2 & seen::NOT_CANONICAL == 0 {
@@ -314,7 +330,24 @@ fn param(raw: &str, name: (usize, usize, u8), value: (usize, usize, u8)) -> Resu
     } else {
         Value::Decoded(Cow::Borrowed(value_text))
     };
-    Ok(Param::new(decoded_name, name.2 == 0, value))
+    let prefix = match decoded_name {
+        Name::Plain(_) => prefix_at(raw.as_bytes(), name.0, name.1 - name.0),
+        Name::Other(ref decoded) => prefix(decoded.as_bytes()),
+    };
+    params.push(Param { prefix, name: decoded_name, value });
+    Ok(())
+}
+
+/// [`prefix`] of `text[at..at + len]`, read in one load when 16 bytes follow `at`.
+fn prefix_at(text: &[u8], at: usize, len: usize) -> u128 {
+    match text.get(at..).and_then(|rest| rest.first_chunk::<16>()) {
+        Some(window) => {
+            let beyond_name =
+                u128::MAX.checked_shr(8 * u32::try_from(len.min(16)).unwrap_or(16)).unwrap_or(0);
+            u128::from_be_bytes(*window) & !beyond_name
+        }
+        None => prefix(text.get(at..at + len).unwrap_or_default()),
+    }
 }
 
 const SIGNATURE: KnownName = KnownName::new("Signature");
@@ -409,8 +442,11 @@ pub fn verify_rpc(
     let key = keys.active_key(&access_key_id)?;
     let string_to_sign = string_to_sign(method, &params, &order);
     let mut expected = [0u8; 28];
-    let written = base64_into(&rpc_mac(&string_to_sign, key.secret), &mut expected);
-    if !signatures_equal(expected.get(..written).unwrap_or(&[]), signature.as_bytes()) {
+    let matches = rpc_mac(&string_to_sign, key.secret).is_some_and(|mac| {
+        let written = base64_into(&mac, &mut expected);
+        signatures_equal(expected.get(..written).unwrap_or_default(), signature.as_bytes())
+    });
+    if !matches {
         return Err(AuthError::SignatureDoesNotMatch { string_to_sign });
     }
     nonces.check_and_remember(&access_key_id, &nonce, now)?;

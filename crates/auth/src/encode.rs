@@ -138,13 +138,15 @@ pub(crate) fn decodes_to_utf8(escaped: &str) -> bool {
 /// Appends canonical POP text (see `rpc::Value::Canonical`) encoded once more: its only
 /// byte to escape is `%`, which becomes `%25`.
 pub(crate) fn push_canonical_encoded(out: &mut String, canonical: &str) {
-    let mut rest = canonical;
-    while let Some(at) = rest.bytes().position(|b| b == b'%') {
-        out.push_str(rest.get(..at).unwrap_or(""));
-        out.push_str("%25");
-        rest = rest.get(at + 1..).unwrap_or("");
+    // Byte by byte: canonical values are short and dense with escapes, so this beats
+    // copying the runs between them.
+    for b in canonical.bytes() {
+        if b == b'%' {
+            out.push_str("%25");
+        } else {
+            out.push(char::from(b));
+        }
     }
-    out.push_str(rest);
 }
 
 /// Appends the POP encoding of `text` to `out`, keeping the bytes in `keep` too, and

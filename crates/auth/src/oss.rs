@@ -2,9 +2,12 @@
 //! pre-signed GET URLs that hand out a face photo for 15 minutes.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Timelike, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 use crate::encode::{
-    base64, hex, hmac_sha1, hmac_sha256, parse_query, pop_encode, pop_encode_path, push_encoded, sha256_hex,
+    base64, hex, hmac_sha1, hmac_sha256, parse_query, pop_encode, pop_encode_path, pop_encoded_bytes,
+    push_encoded, sha256_hex,
 };
 use crate::error::AuthError;
 use crate::keys::{AccessKeySecret, signatures_equal};
@@ -140,7 +143,16 @@ impl PhotoObject {
     }
 
     fn host(&self) -> String {
-        format!("{}.oss-{}.aliyuncs.com", self.bucket, self.region)
+        let mut host = String::with_capacity(self.bucket.len() + self.region.len() + 20);
+        push_host(&mut host, self);
+        host
+    }
+}
+
+/// Appends `<bucket>.oss-<region>.aliyuncs.com`.
+fn push_host(out: &mut String, object: &PhotoObject) {
+    for part in [&object.bucket, ".oss-", &object.region, ".aliyuncs.com"] {
+        out.push_str(part);
     }
 }
 
@@ -277,18 +289,23 @@ pub fn v4_canonical_request(
 /// then value, `name=value` (`name` alone when the value is empty), joined by `&`.
 /// It is also a valid wire query.
 fn v4_canonical_query(query: &[(&str, &str)]) -> String {
-    let mut encoded: Vec<(String, String)> =
-        query.iter().map(|(n, v)| (pop_encode(n), pop_encode(v))).collect();
-    encoded.sort_unstable();
-    let mut out = String::with_capacity(encoded.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
-    for (i, (name, value)) in encoded.iter().enumerate() {
+    // Sorted by encoded name (then value), comparing the encodings byte by byte as they
+    // are produced instead of building them.
+    let mut sorted: Vec<&(&str, &str)> = query.iter().collect();
+    sorted.sort_unstable_by(|a, b| {
+        pop_encoded_bytes(a.0)
+            .cmp(pop_encoded_bytes(b.0))
+            .then_with(|| pop_encoded_bytes(a.1).cmp(pop_encoded_bytes(b.1)))
+    });
+    let mut out = String::with_capacity(query.iter().map(|(n, v)| 3 * (n.len() + v.len()) + 2).sum());
+    for (i, (name, value)) in sorted.into_iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        out.push_str(name);
+        push_encoded(&mut out, name, b"", "%");
         if !value.is_empty() {
             out.push('=');
-            out.push_str(value);
+            push_encoded(&mut out, value, b"", "%");
         }
     }
     out
@@ -321,12 +338,37 @@ fn v4_canonical_request_from(
     out
 }
 
-/// `yyyymmddTHHMMSSZ` (formatted directly; chrono's `format` interprets a pattern).
-fn v4_datetime(t: DateTime<Utc>) -> String {
-    format!("{}T{:02}{:02}{:02}Z", v4_date(t), t.hour(), t.minute(), t.second())
+/// A V4 timestamp, `yyyymmddTHHMMSSZ`, written by position (no formatting machinery);
+/// its first eight bytes are the date. Years outside 0–9999 have no such form.
+struct V4Stamp([u8; 16]);
+
+impl V4Stamp {
+    fn new(t: DateTime<Utc>) -> Option<V4Stamp> {
+        let t = t.naive_utc();
+        let year = u32::try_from(t.year()).ok().filter(|year| *year <= 9999)?;
+        let mut stamp = *b"00000000T000000Z";
+        let fields = [(0..4, year), (4..6, t.month()), (6..8, t.day())];
+        let clock = [(9..11, t.hour()), (11..13, t.minute()), (13..15, t.second())];
+        for (range, value) in fields.into_iter().chain(clock) {
+            let mut value = value;
+            for digit in stamp.get_mut(range).unwrap_or_default().iter_mut().rev() {
+                *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                value /= 10;
+            }
+        }
+        Some(V4Stamp(stamp))
+    }
+
+    fn datetime(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    fn date(&self) -> &str {
+        self.datetime().get(..8).unwrap_or_default()
+    }
 }
 
-/// `yyyymmdd`.
+/// `yyyymmdd` of `t`, for deriving a signing key (any year).
 fn v4_date(t: DateTime<Utc>) -> String {
     format!("{:04}{:02}{:02}", t.year(), t.month(), t.day())
 }
@@ -334,9 +376,14 @@ fn v4_date(t: DateTime<Utc>) -> String {
 /// The V4 signing key of one day and region: `aliyun_v4` + secret chained through the
 /// date, the region, `oss` and `aliyun_v4_request`. It depends only on those, so a
 /// service minting many URLs can derive it once a day (it is secret: never printed).
+///
+/// It keeps the HMAC-SHA256 state keyed with the signing key, made once, so each
+/// signature skips the key schedule; like the key, it is wiped on drop.
 #[derive(Clone)]
 pub struct V4SigningKey {
-    key: zeroize::Zeroizing<[u8; 32]>,
+    /// Always `Some`: HMAC accepts keys of any length. Were it `None`, nothing would be
+    /// signed or accepted with this key.
+    mac: Option<Hmac<Sha256>>,
     date: String,
     region: String,
 }
@@ -353,28 +400,43 @@ impl V4SigningKey {
         let date = v4_date(at);
         let mut key = zeroize::Zeroizing::new(b"aliyun_v4".to_vec());
         key.extend_from_slice(secret.bytes());
-        let k_date = hmac_sha256(&key, date.as_bytes());
-        let k_region = hmac_sha256(&k_date, region.as_bytes());
-        let k_service = hmac_sha256(&k_region, b"oss");
-        let k_signing = hmac_sha256(&k_service, b"aliyun_v4_request");
-        V4SigningKey { key: zeroize::Zeroizing::new(k_signing), date, region: region.to_owned() }
+        let k_date = zeroize::Zeroizing::new(hmac_sha256(&key, date.as_bytes()));
+        let k_region = zeroize::Zeroizing::new(hmac_sha256(k_date.as_slice(), region.as_bytes()));
+        let k_service = zeroize::Zeroizing::new(hmac_sha256(k_region.as_slice(), b"oss"));
+        let k_signing = zeroize::Zeroizing::new(hmac_sha256(k_service.as_slice(), b"aliyun_v4_request"));
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(k_signing.as_slice()).ok();
+        V4SigningKey { mac, date, region: region.to_owned() }
     }
 
     /// Whether this key signs requests dated `at` in `region`.
     pub fn covers(&self, at: DateTime<Utc>, region: &str) -> bool {
-        self.region == region && self.date == v4_date(at)
+        self.region == region && V4Stamp::new(at).is_some_and(|stamp| stamp.date() == self.date)
     }
 
-    /// The signature (lower-case hex) of a canonical request dated `at`.
+    /// The signature (lower-case hex) of a canonical request dated `at`; empty (matching
+    /// no signature) when `at` has no V4 timestamp (a year outside 0–9999).
     pub fn sign(&self, canonical_request: &str, at: DateTime<Utc>) -> String {
-        let string_to_sign = format!(
-            "OSS4-HMAC-SHA256\n{}\n{}/{}/oss/aliyun_v4_request\n{}",
-            v4_datetime(at),
-            self.date,
-            self.region,
-            sha256_hex(canonical_request.as_bytes())
-        );
-        hex(&hmac_sha256(self.key.as_slice(), string_to_sign.as_bytes()))
+        V4Stamp::new(at).map(|stamp| self.sign_stamped(canonical_request, &stamp)).unwrap_or_default()
+    }
+
+    fn sign_stamped(&self, canonical_request: &str, stamp: &V4Stamp) -> String {
+        let Some(mut mac) = self.mac.clone() else {
+            return String::new();
+        };
+        let hashed = sha256_hex(canonical_request.as_bytes());
+        for part in [
+            "OSS4-HMAC-SHA256\n",
+            stamp.datetime(),
+            "\n",
+            &self.date,
+            "/",
+            &self.region,
+            "/oss/aliyun_v4_request\n",
+            &hashed,
+        ] {
+            mac.update(part.as_bytes());
+        }
+        hex(&mac.finalize().into_bytes())
     }
 }
 
@@ -413,19 +475,22 @@ pub fn presign_v4_with_key(
     now: DateTime<Utc>,
     lifetime: Duration,
 ) -> Result<String, AuthError> {
-    if !key.covers(now, &object.region) {
+    let stamp = V4Stamp::new(now).ok_or_else(|| AuthError::malformed("V4 dates have four-digit years"))?;
+    if key.region != object.region || key.date != stamp.date() {
         return Err(AuthError::malformed("the signing key is for another day or region"));
     }
     let expires = lifetime.num_seconds();
     if !(1..=MAX_V4_EXPIRES).contains(&expires) {
         return Err(AuthError::malformed("a V4 URL lives 1 second to 7 days"));
     }
-    let datetime = v4_datetime(now);
     let expires = expires.to_string();
-    let credential = format!("{}/{}/{}/oss/aliyun_v4_request", signer.access_key_id, key.date, object.region);
+    let mut credential = String::with_capacity(signer.access_key_id.len() + 64);
+    for part in [signer.access_key_id, "/", &key.date, "/", &object.region, "/oss/aliyun_v4_request"] {
+        credential.push_str(part);
+    }
     let mut pairs = vec![
         ("x-oss-credential", credential.as_str()),
-        ("x-oss-date", datetime.as_str()),
+        ("x-oss-date", stamp.datetime()),
         ("x-oss-expires", expires.as_str()),
         ("x-oss-signature-version", "OSS4-HMAC-SHA256"),
     ];
@@ -436,10 +501,10 @@ pub fn presign_v4_with_key(
     let query = v4_canonical_query(&pairs);
     let canonical =
         v4_canonical_request_from("GET", &object.bucket, &object.key, &query, "", "", "UNSIGNED-PAYLOAD");
-    let signature = key.sign(&canonical, now);
-    let mut url = String::with_capacity(query.len() + 200);
+    let signature = key.sign_stamped(&canonical, &stamp);
+    let mut url = String::with_capacity(query.len() + object.bucket.len() + object.key.len() + 160);
     url.push_str("https://");
-    url.push_str(&object.host());
+    push_host(&mut url, object);
     url.push('/');
     push_encoded(&mut url, &object.key, b"/", "%");
     url.push('?');
@@ -486,4 +551,30 @@ pub fn verify_presigned_v4(
         return Err(AuthError::UrlExpired);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn v4_stamps_are_chronos_format_and_refuse_other_years() {
+        let times = [
+            (0, 1, 1, 0, 0, 0),
+            (2023, 11, 14, 22, 13, 20),
+            (2024, 2, 29, 23, 59, 59),
+            (2026, 11, 23, 2, 0, 0),
+            (9999, 12, 31, 23, 59, 59),
+        ];
+        for (y, mo, d, h, mi, s) in times {
+            let t = Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
+            let stamp = V4Stamp::new(t).unwrap();
+            assert_eq!(stamp.datetime(), t.format("%Y%m%dT%H%M%SZ").to_string());
+            assert_eq!(stamp.date(), v4_date(t));
+        }
+        for y in [-1, 10_000] {
+            assert!(V4Stamp::new(Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap()).is_none());
+        }
+    }
 }

@@ -255,26 +255,19 @@ fn decode_cow(text: &str) -> Result<Cow<'_, str>, AuthError> {
     if escaped { percent_decode(text).map(Cow::Owned) } else { Ok(Cow::Borrowed(text)) }
 }
 
-pub(crate) fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
-    let mut out = [0u8; 20];
-    if let Ok(mut mac) = <Hmac<Sha1> as KeyInit>::new_from_slice(key) {
-        mac.update(data);
-        for (o, b) in out.iter_mut().zip(mac.finalize().into_bytes()) {
-            *o = b;
-        }
-    }
-    out
+/// HMAC-SHA1 of `data` (`None` only if the key could not be set up, which HMAC rules
+/// out; callers then produce an empty signature, which never verifies).
+pub(crate) fn hmac_sha1(key: &[u8], data: &[u8]) -> Option<[u8; 20]> {
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).ok()?;
+    mac.update(data);
+    Some(mac.finalize().into_bytes().into())
 }
 
-pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
-        mac.update(data);
-        for (o, b) in out.iter_mut().zip(mac.finalize().into_bytes()) {
-            *o = b;
-        }
-    }
-    out
+/// HMAC-SHA256 of `data` (`None` as for [`hmac_sha1`]).
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
+    mac.update(data);
+    Some(mac.finalize().into_bytes().into())
 }
 
 /// Lower-case hex of SHA-256.

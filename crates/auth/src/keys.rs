@@ -112,7 +112,22 @@ impl AccessKeys for DirectoryKeys<'_> {
     }
 }
 
-/// Compares two signatures in constant time (lengths are public).
+/// Compares two signatures in constant time (lengths are public). An empty signature
+/// never matches: a signature that could not be computed is empty, and so is a missing
+/// one.
 pub(crate) fn signatures_equal(a: &[u8], b: &[u8]) -> bool {
-    bool::from(a.ct_eq(b))
+    !a.is_empty() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_signatures_never_match() {
+        assert!(!signatures_equal(b"", b""));
+        assert!(!signatures_equal(b"", b"x"));
+        assert!(signatures_equal(b"abc", b"abc"));
+        assert!(!signatures_equal(b"abc", b"abd"));
+    }
 }

@@ -117,7 +117,7 @@ pub fn v1_string_to_sign(
 
 /// Base64 HMAC-SHA1 of a V1 string-to-sign, keyed with the raw secret.
 pub fn v1_signature(string_to_sign: &str, secret: &AccessKeySecret) -> String {
-    base64(&hmac_sha1(secret.bytes(), string_to_sign.as_bytes()))
+    hmac_sha1(secret.bytes(), string_to_sign.as_bytes()).map(|mac| base64(&mac)).unwrap_or_default()
 }
 
 /// A face-photo object: bucket `cn-shanghai-aliyun-cloudauth-<uid>`, key
@@ -400,11 +400,12 @@ impl V4SigningKey {
         let date = v4_date(at);
         let mut key = zeroize::Zeroizing::new(b"aliyun_v4".to_vec());
         key.extend_from_slice(secret.bytes());
-        let k_date = zeroize::Zeroizing::new(hmac_sha256(&key, date.as_bytes()));
-        let k_region = zeroize::Zeroizing::new(hmac_sha256(k_date.as_slice(), region.as_bytes()));
-        let k_service = zeroize::Zeroizing::new(hmac_sha256(k_region.as_slice(), b"oss"));
-        let k_signing = zeroize::Zeroizing::new(hmac_sha256(k_service.as_slice(), b"aliyun_v4_request"));
-        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(k_signing.as_slice()).ok();
+        let chain = |key: &[u8], data: &[u8]| hmac_sha256(key, data).map(zeroize::Zeroizing::new);
+        let mac = chain(&key, date.as_bytes())
+            .and_then(|k_date| chain(k_date.as_slice(), region.as_bytes()))
+            .and_then(|k_region| chain(k_region.as_slice(), b"oss"))
+            .and_then(|k_service| chain(k_service.as_slice(), b"aliyun_v4_request"))
+            .and_then(|k_signing| <Hmac<Sha256> as KeyInit>::new_from_slice(k_signing.as_slice()).ok());
         V4SigningKey { mac, date, region: region.to_owned() }
     }
 

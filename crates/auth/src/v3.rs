@@ -101,7 +101,9 @@ fn signature(
 ) -> (String, String) {
     let canonical = v3_canonical_request(req, signed, hashed_payload);
     let string_to_sign = format!("{ACS3}\n{}", sha256_hex(canonical.as_bytes()));
-    (hex(&hmac_sha256(secret.bytes(), string_to_sign.as_bytes())), string_to_sign)
+    let signature =
+        hmac_sha256(secret.bytes(), string_to_sign.as_bytes()).map(|mac| hex(&mac)).unwrap_or_default();
+    (signature, string_to_sign)
 }
 
 /// The parts of an `Authorization: ACS3-HMAC-SHA256 …` header.

@@ -1,5 +1,6 @@
-//! Percent-encoding as the POP signers do it, strict decoding of query strings, and the
-//! small hash/HMAC helpers every signature uses.
+//! Percent-encoding as the POP signers do it, strict decoding of query strings, the byte
+//! classes the RPC scanner reads a query by, and the small hash/HMAC helpers every
+//! signature uses. Nothing here knows a signature scheme's rules.
 
 use std::borrow::Cow;
 

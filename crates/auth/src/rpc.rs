@@ -1,5 +1,12 @@
 //! RPC request signatures: HMAC-SHA1, `SignatureVersion` 1.0 (the wire value of what the
 //! current docs call signature method V2 for RPC APIs).
+//!
+//! Verification reads the raw query once ([`parse`]): each parameter keeps its name and
+//! value as slices of the request, and a value already in canonical POP form — what
+//! every SDK sends — is signed as received, since it is its own encoding; only other
+//! spellings are decoded. The parameters are then ordered by sorting their indices, the
+//! common parameters picked out in one pass ([`Common`]), and the string-to-sign written
+//! once ([`string_to_sign`]), which is also what signing uses.
 
 use chrono::{DateTime, Utc};
 
@@ -233,9 +240,8 @@ mod seen {
 
 /// Parses a raw query string or form body, in one pass over its bytes, into its
 /// parameters (canonical values stay as received, others are decoded) and their order by
-/// name.
-/// Refuses what [`crate::parse_query`] refuses: bad escapes, non-UTF-8, empty names,
-/// duplicates and more than [`MAX_PARAMETERS`].
+/// name. Refuses what [`crate::parse_query`] refuses: bad escapes, non-UTF-8, empty
+/// names, duplicates and more than [`MAX_PARAMETERS`].
 fn parse(raw: &str) -> Result<(Vec<Param<'_>>, Vec<usize>), AuthError> {
     let bytes = raw.as_bytes();
     let mut params: Vec<Param<'_>> = Vec::with_capacity(16);

@@ -2,8 +2,6 @@
 //! classes the RPC scanner reads a query by, and the small hash/HMAC helpers every
 //! signature uses. Nothing here knows a signature scheme's rules.
 
-use std::borrow::Cow;
-
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -215,45 +213,28 @@ pub const MAX_PARAMETERS: usize = 256;
 /// Parses a raw query string or form body into decoded `(name, value)` pairs, in wire
 /// order. Duplicated names and more than 256 parameters are refused.
 pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, AuthError> {
-    let pairs = parse_query_borrowed(raw)?;
-    let mut names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_ref()).collect();
-    names.sort_unstable();
-    if names.windows(2).any(|w| w.first() == w.get(1)) {
-        return Err(duplicate());
-    }
-    Ok(pairs.into_iter().map(|(n, v)| (n.into_owned(), v.into_owned())).collect())
-}
-
-pub(crate) fn duplicate() -> AuthError {
-    AuthError::malformed("a parameter appears twice")
-}
-
-/// Decoded `(name, value)` pairs that borrow from the raw query where possible.
-pub(crate) type BorrowedParams<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
-
-/// [`parse_query`] that borrows every component without escapes from `raw`, in wire
-/// order, **without** the duplicate check: callers sort and check adjacent names.
-pub(crate) fn parse_query_borrowed(raw: &str) -> Result<BorrowedParams<'_>, AuthError> {
-    let mut pairs: BorrowedParams<'_> = Vec::with_capacity(16);
+    let mut pairs: Vec<(String, String)> = Vec::new();
     for part in raw.split('&').filter(|p| !p.is_empty()) {
         if pairs.len() == MAX_PARAMETERS {
             return Err(AuthError::malformed("more than 256 parameters"));
         }
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
-        let name = decode_cow(name)?;
+        let name = percent_decode(name)?;
         if name.is_empty() {
             return Err(AuthError::malformed("a parameter has an empty name"));
         }
-        pairs.push((name, decode_cow(value)?));
+        pairs.push((name, percent_decode(value)?));
+    }
+    let mut names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w.first() == w.get(1)) {
+        return Err(duplicate());
     }
     Ok(pairs)
 }
 
-/// Borrows `text` when it has nothing to decode (the scan has no early exit, so it
-/// compiles to a vector loop).
-fn decode_cow(text: &str) -> Result<Cow<'_, str>, AuthError> {
-    let escaped = text.as_bytes().iter().fold(false, |seen, &b| seen | (b == b'%') | (b == b'+'));
-    if escaped { percent_decode(text).map(Cow::Owned) } else { Ok(Cow::Borrowed(text)) }
+pub(crate) fn duplicate() -> AuthError {
+    AuthError::malformed("a parameter appears twice")
 }
 
 /// HMAC-SHA1 of `data` (`None` only if the key could not be set up, which HMAC rules

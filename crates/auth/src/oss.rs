@@ -368,11 +368,6 @@ impl V4Stamp {
     }
 }
 
-/// `yyyymmdd` of `t`, for deriving a signing key (any year).
-fn v4_date(t: DateTime<Utc>) -> String {
-    format!("{:04}{:02}{:02}", t.year(), t.month(), t.day())
-}
-
 /// The V4 signing key of one day and region: `aliyun_v4` + secret chained through the
 /// date, the region, `oss` and `aliyun_v4_request`. It depends only on those, so a
 /// service minting many URLs can derive it once a day (it is secret: never printed).
@@ -395,9 +390,10 @@ impl std::fmt::Debug for V4SigningKey {
 }
 
 impl V4SigningKey {
-    /// Derives the key for the UTC day of `at` in `region`.
+    /// Derives the key for the UTC day of `at` in `region` (for a year outside 0–9999,
+    /// which has no V4 date, a key that covers and signs nothing).
     pub fn derive(secret: &AccessKeySecret, at: DateTime<Utc>, region: &str) -> V4SigningKey {
-        let date = v4_date(at);
+        let date = V4Stamp::new(at).map(|stamp| stamp.date().to_owned()).unwrap_or_default();
         let mut key = zeroize::Zeroizing::new(b"aliyun_v4".to_vec());
         key.extend_from_slice(secret.bytes());
         let chain = |key: &[u8], data: &[u8]| hmac_sha256(key, data).map(zeroize::Zeroizing::new);
@@ -411,7 +407,11 @@ impl V4SigningKey {
 
     /// Whether this key signs requests dated `at` in `region`.
     pub fn covers(&self, at: DateTime<Utc>, region: &str) -> bool {
-        self.region == region && V4Stamp::new(at).is_some_and(|stamp| stamp.date() == self.date)
+        V4Stamp::new(at).is_some_and(|stamp| self.covers_stamp(&stamp, region))
+    }
+
+    fn covers_stamp(&self, stamp: &V4Stamp, region: &str) -> bool {
+        self.region == region && self.date == stamp.date()
     }
 
     /// The signature (lower-case hex) of a canonical request dated `at`; empty (matching
@@ -477,7 +477,7 @@ pub fn presign_v4_with_key(
     lifetime: Duration,
 ) -> Result<String, AuthError> {
     let stamp = V4Stamp::new(now).ok_or_else(|| AuthError::malformed("V4 dates have four-digit years"))?;
-    if key.region != object.region || key.date != stamp.date() {
+    if !key.covers_stamp(&stamp, &object.region) {
         return Err(AuthError::malformed("the signing key is for another day or region"));
     }
     let expires = lifetime.num_seconds();
@@ -572,7 +572,7 @@ mod tests {
             let t = Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
             let stamp = V4Stamp::new(t).unwrap();
             assert_eq!(stamp.datetime(), t.format("%Y%m%dT%H%M%SZ").to_string());
-            assert_eq!(stamp.date(), v4_date(t));
+            assert_eq!(stamp.date(), t.format("%Y%m%d").to_string());
         }
         for y in [-1, 10_000] {
             assert!(V4Stamp::new(Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap()).is_none());

@@ -130,13 +130,15 @@ impl<'a> Param<'a> {
         self.prefix.cmp(&other.prefix).then_with(|| self.name.as_str().cmp(other.name.as_str()))
     }
 
-    /// Whether this is the parameter `name` (at most 16 bytes).
-    fn is(&self, name: &KnownName) -> bool {
-        self.prefix == name.prefix && self.name.as_str().len() == name.len
+    /// The name as a [`KnownName`] key: equal to a known name's exactly when it is that
+    /// name, since known names fit in the prefix.
+    fn known_name(&self) -> KnownName {
+        KnownName { prefix: self.prefix, len: self.name.as_str().len() }
     }
 }
 
 /// A common parameter's name, matched by prefix and length.
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct KnownName {
     prefix: u128,
     len: usize,
@@ -172,7 +174,7 @@ fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize]) -> String
     out.push_str(method);
     out.push_str("&%2F&");
     let mut first = true;
-    for param in order.iter().filter_map(|&i| params.get(i)).filter(|p| !p.is(&SIGNATURE)) {
+    for param in order.iter().filter_map(|&i| params.get(i)).filter(|p| p.known_name() != SIGNATURE) {
         if !std::mem::take(&mut first) {
             out.push_str("%26");
         }
@@ -382,24 +384,16 @@ impl<'p, 'a> Common<'p, 'a> {
     fn find(params: &'p [Param<'a>]) -> Common<'p, 'a> {
         let mut common = Common::default();
         for param in params {
-            let slot = if param.is(&SIGNATURE) {
-                &mut common.signature
-            } else if param.is(&SIGNATURE_METHOD) {
-                &mut common.signature_method
-            } else if param.is(&SIGNATURE_VERSION) {
-                &mut common.signature_version
-            } else if param.is(&ACCESS_KEY_ID) {
-                &mut common.access_key_id
-            } else if param.is(&ACTION) {
-                &mut common.action
-            } else if param.is(&VERSION) {
-                &mut common.version
-            } else if param.is(&SIGNATURE_NONCE) {
-                &mut common.nonce
-            } else if param.is(&TIMESTAMP) {
-                &mut common.timestamp
-            } else {
-                continue;
+            let slot = match param.known_name() {
+                SIGNATURE => &mut common.signature,
+                SIGNATURE_METHOD => &mut common.signature_method,
+                SIGNATURE_VERSION => &mut common.signature_version,
+                ACCESS_KEY_ID => &mut common.access_key_id,
+                ACTION => &mut common.action,
+                VERSION => &mut common.version,
+                SIGNATURE_NONCE => &mut common.nonce,
+                TIMESTAMP => &mut common.timestamp,
+                _ => continue,
             };
             *slot = Some(&param.value);
         }

@@ -11,16 +11,11 @@
     reason = "tests read the fetched cache"
 )]
 
-use std::path::PathBuf;
+mod common;
 
+use common::{cached, weights};
 use image::imageops::{FilterType, crop_imm, resize};
-use shiren_face::{CHIP_SIZE, DescriptorNet, PhotoRules, Weights, decode_photo, distance};
-
-fn cached(dir: &str, name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/face").join(dir).join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `bash scripts/fetch-models.sh` first", path.display()))
-}
+use shiren_face::{CHIP_SIZE, DescriptorNet, PhotoRules, decode_photo, distance};
 
 /// (photo, centre x, centre y, side) — annotated by hand with one framing rule, close
 /// to dlib's aligned chips: a square from the eyebrows to just below the chin, ear to
@@ -41,12 +36,7 @@ fn chip(name: &str, cx: u32, cy: u32, side: u32) -> Vec<u8> {
 
 #[test]
 fn genuine_pairs_are_closer_than_impostor_pairs() {
-    let weights = Weights::from_tfjs(
-        &cached("models", "face_recognition_model-weights_manifest.json"),
-        &[&cached("models", "face_recognition_model.bin")],
-    )
-    .unwrap();
-    let net = DescriptorNet::new(weights).unwrap();
+    let net = DescriptorNet::new(weights("face_recognition_model")).unwrap();
     let descriptors: Vec<_> =
         FACES.iter().map(|&(n, x, y, s)| net.describe(&chip(n, x, y, s)).unwrap()).collect();
     for d in &descriptors {

@@ -9,24 +9,15 @@
     reason = "tests read the fetched cache"
 )]
 
-use std::path::PathBuf;
+mod common;
 
+use common::cached;
 use shiren_face::Weights;
-
-fn cached(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/face/models").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `bash scripts/fetch-models.sh` first (it fetches and checks the pinned model)",
-            path.display()
-        )
-    })
-}
 
 #[test]
 fn the_recognition_model_loads_completely() {
-    let manifest = cached("face_recognition_model-weights_manifest.json");
-    let blob = cached("face_recognition_model.bin");
+    let manifest = cached("models", "face_recognition_model-weights_manifest.json");
+    let blob = cached("models", "face_recognition_model.bin");
     assert_eq!(blob.len(), 6_444_032);
     let weights = Weights::from_tfjs(&manifest, &[&blob]).unwrap();
     assert_eq!(weights.len(), 117);

@@ -9,35 +9,16 @@
     reason = "tests read the fetched cache"
 )]
 
-use std::path::PathBuf;
+mod common;
 
+use common::{FACE_PHOTOS, cached};
 use shiren_face::{IntakeError, PhotoRules, decode_photo};
-
-const PHOTOS: &[&str] = &[
-    "obama.jpg",
-    "obama2.jpg",
-    "obama3.jpg",
-    "biden.jpg",
-    "obama_partial_face.jpg",
-    "obama_partial_face2.jpg",
-    "32bit.png",
-];
-
-fn photo(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/face/photos").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `bash scripts/fetch-models.sh` first (it fetches and checks the pinned photos)",
-            path.display()
-        )
-    })
-}
 
 #[test]
 fn the_services_rules_and_relaxed_rules() {
     let relaxed = PhotoRules { max_bytes: 4 << 20, min_size: (400, 400), max_size: (4000, 4000) };
-    for name in PHOTOS {
-        let bytes = photo(name);
+    for name in FACE_PHOTOS {
+        let bytes = cached("photos", name);
         match decode_photo(&bytes, &PhotoRules::default()) {
             Ok(p) => {
                 assert!(p.width().max(p.height()) <= 1920 && p.width().min(p.height()) <= 1080, "{name}")

@@ -11,47 +11,25 @@
     reason = "benchmark harness"
 )]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use shiren::face::{
-    AttackIndicators, FaceModels, LivenessModel, PhotoRules, Weights, assess_quality, decode_photo,
-    face_chip, measure_occlusion,
+    AttackIndicators, LivenessModel, PhotoRules, assess_quality, decode_photo, face_chip, measure_occlusion,
 };
-
-fn cached(dir: &str, name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/face").join(dir).join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `bash scripts/fetch-models.sh` first", path.display()))
-}
-
-fn weights(model: &str) -> Weights {
-    Weights::from_tfjs(
-        &cached("models", &format!("{model}-weights_manifest.json")),
-        &[&cached("models", &format!("{model}.bin"))],
-    )
-    .unwrap()
-}
 
 /// The top 4:3 part of `obama.jpg`, resized to 640×480 and encoded as JPEG (q 90).
 fn selfie() -> Vec<u8> {
-    let rules = PhotoRules { max_bytes: 4 << 20, min_size: (1, 1), max_size: (4000, 4000) };
-    let portrait = decode_photo(&cached("photos", "obama.jpg"), &rules).unwrap().rgb;
+    let portrait = support::raw_photo("obama.jpg").unwrap();
     let top = image::imageops::crop_imm(&portrait, 0, 0, 910, 682).to_image();
-    let small = image::imageops::resize(&top, 640, 480, image::imageops::FilterType::Triangle);
-    let mut bytes = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&small).unwrap();
-    bytes
+    support::jpeg(&image::imageops::resize(&top, 640, 480, image::imageops::FilterType::Triangle)).unwrap()
 }
 
 fn face(c: &mut Criterion) {
-    let models = FaceModels::new(
-        weights("tiny_face_detector_model"),
-        weights("face_landmark_68_model"),
-        weights("face_recognition_model"),
-    )
-    .unwrap();
+    let models = support::models().unwrap();
     let selfie = selfie();
     let rules = PhotoRules::default();
     let photo = decode_photo(&selfie, &rules).unwrap();
@@ -60,7 +38,7 @@ fn face(c: &mut Criterion) {
     let marks = models.landmarks.locate(image, &faces[0].bbox).unwrap();
     let chip = face_chip(image, &marks);
     let occlusion = measure_occlusion(image, &marks);
-    let portrait = cached("photos", "obama2.jpg");
+    let portrait = support::photo_bytes("obama2.jpg").unwrap();
     let relaxed = PhotoRules { max_bytes: 4 << 20, min_size: (400, 400), max_size: (4000, 4000) };
 
     let mut group = c.benchmark_group("face");

@@ -6,38 +6,18 @@
 //! (640×480 to 1920×1080, under 1 MB), so an unusable photo prints its call code.
 #![allow(clippy::disallowed_methods, reason = "an example is edge code: it reads files")]
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use anyhow::Context as _;
 use serde_json::json;
-use shiren::face::{FaceAnalysis, FaceModels, PhotoRules, VerificationPolicy, Weights, decode_photo};
+use shiren::face::{FaceAnalysis, FaceModels, PhotoRules, VerificationPolicy, decode_photo};
 
 fn main() {
     if let Err(err) = try_main() {
         eprintln!("face_score: {err:#}");
         std::process::exit(1);
     }
-}
-
-fn load(dir: &Path, model: &str) -> anyhow::Result<Weights> {
-    let read = |name: String| {
-        std::fs::read(dir.join(&name)).with_context(|| {
-            format!("{}: run `bash scripts/fetch-models.sh` first", dir.join(&name).display())
-        })
-    };
-    let manifest = read(format!("{model}-weights_manifest.json"))?;
-    let blob = read(format!("{model}.bin"))?;
-    Ok(Weights::from_tfjs(&manifest, &[&blob])?)
-}
-
-/// The models from the fetched cache.
-fn models() -> anyhow::Result<FaceModels> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/face/models");
-    Ok(FaceModels::new(
-        load(&dir, "tiny_face_detector_model")?,
-        load(&dir, "face_landmark_68_model")?,
-        load(&dir, "face_recognition_model")?,
-    )?)
 }
 
 /// The analysis of one photo file, or the call code and message refusing it.
@@ -61,7 +41,7 @@ fn try_main() -> anyhow::Result<()> {
         [photo, reference] => (photo, Some(reference)),
         _ => anyhow::bail!("usage: face_score PHOTO [REFERENCE]"),
     };
-    let models = models()?;
+    let models = support::models()?;
     let policy = VerificationPolicy::default();
     let selfie = match analyse(&models, photo)? {
         Ok(a) => a,

@@ -2,7 +2,8 @@
 //! verify bench (each includes this file with `#[path]`): one main account with two
 //! RAM users, two scenes, a free traffic pack, a funded balance and an identity
 //! authority — all through the public facade. Edge code: it reads the fetched model
-//! and photo cache.
+//! and photo cache, which is also all that `examples/face_score.rs` and the face bench
+//! take from it.
 #![allow(dead_code, clippy::disallowed_methods, reason = "shared edge code; each user needs part of it")]
 
 use std::path::PathBuf;
@@ -78,10 +79,15 @@ pub(crate) fn models() -> anyhow::Result<FaceModels> {
     )?)
 }
 
+/// The bytes of a fetched test photo.
+pub(crate) fn photo_bytes(name: &str) -> anyhow::Result<Vec<u8>> {
+    read(cache("photos").join(name))
+}
+
 /// A test photo decoded without the service's size rules.
 pub(crate) fn raw_photo(name: &str) -> anyhow::Result<image::RgbImage> {
     let rules = PhotoRules { max_bytes: 4 << 20, min_size: (1, 1), max_size: (8000, 8000) };
-    Ok(shiren::face::decode_photo(&read(cache("photos").join(name))?, &rules)?.rgb)
+    Ok(shiren::face::decode_photo(&photo_bytes(name)?, &rules)?.rgb)
 }
 
 /// JPEG bytes (quality 90) of an image.

@@ -1,4 +1,4 @@
-//! The demo world, shared by `examples/kyc_demo.rs`, the end-to-end tests and the
+//! The demo world, shared by `examples/kyc_demo.rs`, the end-to-end stories and the
 //! verify bench (each includes this file with `#[path]`): one main account with two
 //! RAM users, two scenes, a free traffic pack, a funded balance and an identity
 //! authority — all through the public facade. Edge code: it reads the fetched model

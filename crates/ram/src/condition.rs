@@ -8,13 +8,19 @@
 //! - a key absent from the request: a positive operator is false, a negated one true;
 //! - a context value of the wrong type never matches (so a positive operator is false
 //!   and a negated one true), except that strings are read as the operator's type
-//!   (`"false"` for `Bool`, `"10.0.0.1"` for `IpAddress`, …).
+//!   (`"false"` for `Bool`, `"10.0.0.1"` for `IpAddress`, …);
+//! - numbers are exact decimals (`rust_decimal`), never floating point: a number that
+//!   is written correctly but does not fit a `Decimal` exactly (beyond ±7.9·10²⁸, or
+//!   more than 28 decimal places) makes a comparison that needs it undecidable, and an
+//!   undecidable condition makes its statement fail closed (an Allow never applies, a
+//!   Deny always does).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 
 use crate::context::{Context, ContextValue};
 use crate::glob::{Case, Pattern};
@@ -176,9 +182,149 @@ pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// Parses a numeric value (integer or decimal).
-pub(crate) fn parse_number(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok().filter(|n| n.is_finite())
+/// A number read from a policy or a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Number {
+    /// The exact value.
+    Exact(Decimal),
+    /// Written as a number, but a `Decimal` cannot hold it exactly: comparisons with it
+    /// cannot be decided.
+    OutOfRange,
+}
+
+/// Largest power of ten applied to a mantissa before giving up (a `Decimal` holds at
+/// most 29 digits, so anything beyond is out of range anyway).
+const MAX_EXPONENT: i64 = 1_000_000;
+
+/// Parses a numeric value exactly: `[+-]digits[.digits][(e|E)[+-]digits]` (`.5` and `5.`
+/// too). `None` if the text is not a number at all; `Some(OutOfRange)` if it is one
+/// that no `Decimal` holds exactly. Never allocates; linear in the length of `text`.
+pub(crate) fn parse_number(text: &str) -> Option<Number> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    let negative = match bytes.first() {
+        Some(b'-') => {
+            at = 1;
+            true
+        }
+        Some(b'+') => {
+            at = 1;
+            false
+        }
+        _ => false,
+    };
+    let digits_from = |start: usize| {
+        let len = bytes.get(start..).unwrap_or_default().iter().take_while(|b| b.is_ascii_digit()).count();
+        (start, start + len)
+    };
+    let (int_start, int_end) = digits_from(at);
+    at = int_end;
+    let (mut frac_start, mut frac_end) = (at, at);
+    if bytes.get(at) == Some(&b'.') {
+        (frac_start, frac_end) = digits_from(at + 1);
+        at = frac_end;
+    }
+    if int_start == int_end && frac_start == frac_end {
+        return None;
+    }
+    let mut exponent: i64 = 0;
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        let exp_negative = match bytes.get(at) {
+            Some(b'-') => {
+                at += 1;
+                true
+            }
+            Some(b'+') => {
+                at += 1;
+                false
+            }
+            _ => false,
+        };
+        let (exp_start, exp_end) = digits_from(at);
+        if exp_start == exp_end {
+            return None;
+        }
+        for &b in bytes.get(exp_start..exp_end).unwrap_or_default() {
+            exponent = (exponent * 10 + i64::from(b - b'0')).min(MAX_EXPONENT);
+        }
+        if exp_negative {
+            exponent = -exponent;
+        }
+        at = exp_end;
+    }
+    if at != bytes.len() {
+        return None;
+    }
+    // Trailing zeros of the fraction do not change the value.
+    let fraction = bytes.get(frac_start..frac_end).unwrap_or_default();
+    let fraction = fraction.get(..fraction.iter().rposition(|&b| b != b'0').map_or(0, |i| i + 1));
+    let mut integer = bytes.get(int_start..int_end).unwrap_or_default();
+    if fraction.is_none_or(<[u8]>::is_empty) {
+        // Trailing zeros of a whole number move into the exponent, so that `1000…0e-40`
+        // is read as the small number it is.
+        let zeros = integer.iter().rev().take_while(|&&b| b == b'0').count();
+        integer = integer.get(..integer.len() - zeros).unwrap_or_default();
+        exponent = exponent.saturating_add(i64::try_from(zeros).unwrap_or(i64::MAX));
+    }
+    let mut mantissa: i128 = 0;
+    for &b in integer.iter().chain(fraction.unwrap_or_default()) {
+        match mantissa.checked_mul(10).and_then(|m| m.checked_add(i128::from(b - b'0'))) {
+            Some(m) => mantissa = m,
+            None => return Some(Number::OutOfRange),
+        }
+    }
+    if mantissa == 0 {
+        return Some(Number::Exact(Decimal::ZERO));
+    }
+    let fraction_len = i64::try_from(fraction.map_or(0, <[u8]>::len)).unwrap_or(i64::MAX);
+    let mut scale = fraction_len.saturating_sub(exponent);
+    while scale < 0 {
+        match mantissa.checked_mul(10) {
+            Some(m) => mantissa = m,
+            None => return Some(Number::OutOfRange),
+        }
+        scale += 1;
+    }
+    while scale > i64::from(Decimal::MAX_SCALE) && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    let Ok(scale) = u32::try_from(scale) else { return Some(Number::OutOfRange) };
+    let signed = if negative { -mantissa } else { mantissa };
+    Some(Decimal::try_from_i128_with_scale(signed, scale).map_or(Number::OutOfRange, Number::Exact))
+}
+
+/// Reads a floating-point context value as the shortest decimal that prints it (so
+/// `0.1` is `0.1`), written into a stack buffer: no allocation. Infinities, NaN and
+/// values a `Decimal` cannot hold exactly are out of range.
+pub(crate) fn number_from_f64(value: f64) -> Number {
+    struct Buffer {
+        bytes: [u8; 48],
+        len: usize,
+    }
+    impl fmt::Write for Buffer {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+            self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    if !value.is_finite() {
+        return Number::OutOfRange;
+    }
+    let mut buffer = Buffer { bytes: [0; 48], len: 0 };
+    if fmt::Write::write_fmt(&mut buffer, format_args!("{value}")).is_err() {
+        // Longer than any exact `Decimal`.
+        return Number::OutOfRange;
+    }
+    buffer
+        .bytes
+        .get(..buffer.len)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(parse_number)
+        .unwrap_or(Number::OutOfRange)
 }
 
 /// The values of one condition, compiled for the operator's family.
@@ -186,7 +332,7 @@ pub(crate) fn parse_number(text: &str) -> Option<f64> {
 pub(crate) enum Values {
     Strings(Vec<Box<str>>),
     Globs(Vec<Pattern>),
-    Numbers(Vec<f64>),
+    Numbers(Vec<Number>),
     Dates(Vec<DateTime<Utc>>),
     Bools(Vec<bool>),
     Nets(Vec<IpNet>),
@@ -238,32 +384,45 @@ impl Condition {
         Ok(Condition { operator, key: key.into(), values: compiled })
     }
 
-    /// Whether the condition holds for `context`.
-    pub(crate) fn holds(&self, context: &Context<'_>) -> bool {
-        let mut present = false;
+    /// Whether the condition holds for `context`: `None` when it cannot be decided
+    /// (a number that does not fit a `Decimal` is needed to answer).
+    pub(crate) fn holds(&self, context: &Context<'_>) -> Option<bool> {
         let mut any_match = false;
+        let mut undecided = false;
         for value in context.values(&self.key) {
-            present = true;
-            if self.matches_one(value) {
-                any_match = true;
-                break;
+            match self.matches_one(value) {
+                Some(true) => {
+                    any_match = true;
+                    break;
+                }
+                Some(false) => {}
+                None => undecided = true,
             }
         }
+        // OR over the values: one definite match decides; otherwise an undecidable
+        // comparison leaves the answer open. An absent key is simply no match.
+        let positive = if any_match {
+            Some(true)
+        } else if undecided {
+            None
+        } else {
+            Some(false)
+        };
         if self.operator.is_negated() {
             // NOR over the values; an absent key makes a negated operator true.
-            !any_match
+            positive.map(|m| !m)
         } else {
-            present && any_match
+            positive
         }
     }
 
     /// Whether one context value matches any of the condition's values, using the
-    /// positive form of the operator.
-    fn matches_one(&self, value: &ContextValue<'_>) -> bool {
+    /// positive form of the operator; `None` when that cannot be decided.
+    fn matches_one(&self, value: &ContextValue<'_>) -> Option<bool> {
         use Operator as O;
-        match &self.values {
+        let decided = match &self.values {
             Values::Strings(expected) => {
-                let ContextValue::Str(actual) = value else { return false };
+                let ContextValue::Str(actual) = value else { return Some(false) };
                 match self.operator {
                     O::StringEqualsIgnoreCase | O::StringNotEqualsIgnoreCase => {
                         expected.iter().any(|e| eq_ignore_case(e, actual))
@@ -272,21 +431,12 @@ impl Condition {
                 }
             }
             Values::Globs(patterns) => {
-                let ContextValue::Str(actual) = value else { return false };
+                let ContextValue::Str(actual) = value else { return Some(false) };
                 patterns.iter().any(|p| p.matches(actual))
             }
-            Values::Numbers(expected) => {
-                let Some(actual) = value.as_number() else { return false };
-                expected.iter().any(|&e| match self.operator {
-                    O::NumericEquals | O::NumericNotEquals => actual == e,
-                    O::NumericLessThan => actual < e,
-                    O::NumericLessThanEquals => actual <= e,
-                    O::NumericGreaterThan => actual > e,
-                    _ => actual >= e,
-                })
-            }
+            Values::Numbers(expected) => return self.matches_number(value, expected),
             Values::Dates(expected) => {
-                let Some(actual) = value.as_date() else { return false };
+                let Some(actual) = value.as_date() else { return Some(false) };
                 expected.iter().any(|&e| match self.operator {
                     O::DateEquals | O::DateNotEquals => actual == e,
                     O::DateLessThan => actual < e,
@@ -296,14 +446,42 @@ impl Condition {
                 })
             }
             Values::Bools(expected) => {
-                let Some(actual) = value.as_bool() else { return false };
+                let Some(actual) = value.as_bool() else { return Some(false) };
                 expected.contains(&actual)
             }
             Values::Nets(nets) => {
-                let Some(actual) = value.as_ip() else { return false };
+                let Some(actual) = value.as_ip() else { return Some(false) };
                 nets.iter().any(|n| n.contains(actual))
             }
+        };
+        Some(decided)
+    }
+
+    /// Exact decimal comparison of one context value with the condition's numbers: a
+    /// definite match wins, otherwise an out-of-range number on either side leaves the
+    /// answer undecided. A value that is not a number at all never matches.
+    fn matches_number(&self, value: &ContextValue<'_>, expected: &[Number]) -> Option<bool> {
+        use Operator as O;
+        let Some(actual) = value.as_number() else { return Some(false) };
+        let Number::Exact(actual) = actual else { return None };
+        let mut undecided = false;
+        for e in expected {
+            let Number::Exact(e) = *e else {
+                undecided = true;
+                continue;
+            };
+            let matched = match self.operator {
+                O::NumericEquals | O::NumericNotEquals => actual == e,
+                O::NumericLessThan => actual < e,
+                O::NumericLessThanEquals => actual <= e,
+                O::NumericGreaterThan => actual > e,
+                _ => actual >= e,
+            };
+            if matched {
+                return Some(true);
+            }
         }
+        if undecided { None } else { Some(false) }
     }
 }
 
@@ -321,7 +499,7 @@ fn eq_ignore_case(lowered: &str, actual: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn holds(op: Operator, key: &str, values: &[&str], ctx: &[(&str, ContextValue<'_>)]) -> bool {
+    fn holds(op: Operator, key: &str, values: &[&str], ctx: &[(&str, ContextValue<'_>)]) -> Option<bool> {
         let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
         Condition::compile(op, key, &values).unwrap().holds(&Context::new(ctx))
     }
@@ -332,7 +510,7 @@ mod tests {
         ($($name:ident: $op:ident, $values:expr, $ctx:expr => $expected:expr;)*) => {$(
             #[test]
             fn $name() {
-                assert_eq!(holds(Operator::$op, "k", &$values, &$ctx), $expected);
+                assert_eq!(holds(Operator::$op, "k", &$values, &$ctx), Some($expected));
             }
         )*};
     }
@@ -363,6 +541,16 @@ mod tests {
         numeric_greater: NumericGreaterThan, ["10"], [("k", V::Number(10.0))] => false;
         numeric_greater_equals: NumericGreaterThanEquals, ["10"], [("k", V::Number(10.0))] => true;
         numeric_unparseable_context: NumericEquals, ["10"], [("k", V::Str("ten"))] => false;
+        numeric_greater_beyond_f64: NumericGreaterThan, ["9007199254740992"], [("k", V::Str("9007199254740993"))] => true;
+        numeric_equals_beyond_f64: NumericEquals, ["9007199254740993"], [("k", V::Str("9007199254740992"))] => false;
+        numeric_not_equals_beyond_f64: NumericNotEquals, ["9007199254740993"], [("k", V::Str("9007199254740992"))] => true;
+        numeric_less_beyond_f64: NumericLessThan, ["9007199254740993"], [("k", V::Str("9007199254740992"))] => true;
+        numeric_less_equals_beyond_f64: NumericLessThanEquals, ["9007199254740992"], [("k", V::Str("9007199254740993"))] => false;
+        numeric_greater_equals_beyond_f64: NumericGreaterThanEquals, ["9007199254740993"], [("k", V::Str("9007199254740992"))] => false;
+        numeric_long_decimal_exact: NumericLessThan, ["0.1000000000000000000000000001"], [("k", V::Str("0.1"))] => true;
+        numeric_f64_shortest_decimal: NumericEquals, ["0.1"], [("k", V::Number(0.1))] => true;
+        numeric_exponent: NumericEquals, ["1.5e3"], [("k", V::Str("1500"))] => true;
+        numeric_trailing_zeros_fit: NumericEquals, ["1.00000000000000000000000000000000000000"], [("k", V::Str("1"))] => true;
         date_equals: DateEquals, ["2020-01-01T00:00:00Z"], [("k", V::Str("2020-01-01T08:00:00+08:00"))] => true;
         date_not_equals: DateNotEquals, ["2020-01-01T00:00:00Z"], [("k", V::Str("2020-01-02T00:00:00Z"))] => true;
         date_not_equals_absent: DateNotEquals, ["2020-01-01T00:00:00Z"], [] => true;
@@ -389,6 +577,97 @@ mod tests {
         not_ip_absent: NotIpAddress, ["10.0.0.0/8"], [] => true;
         multi_valued_context_any: StringEquals, ["b"], [("k", V::Str("a")), ("k", V::Str("b"))] => true;
         key_is_case_insensitive: StringEquals, ["a"], [("K", V::Str("a"))] => true;
+    }
+
+    #[test]
+    fn numbers_parse_exactly_or_say_they_do_not_fit() {
+        let exact = |text: &str| match parse_number(text) {
+            Some(Number::Exact(d)) => d,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(exact("9007199254740993").to_string(), "9007199254740993");
+        assert_eq!(exact("-0.5"), exact("-.5"));
+        assert_eq!(exact("5."), exact("5"));
+        assert_eq!(exact("+12e-1"), exact("1.2"));
+        assert_eq!(exact("0e999999999999"), Decimal::ZERO);
+        assert_eq!(exact("10000000000000000000000000000000000000000e-40"), Decimal::ONE);
+        assert_eq!(exact("79228162514264337593543950335"), Decimal::MAX);
+        for too_big in [
+            "79228162514264337593543950336",
+            "1e29",
+            "-1e40",
+            "1e999999999999",
+            "0.00000000000000000000000000001",
+            "123456789012345678901234567890123456789012345",
+        ] {
+            assert_eq!(parse_number(too_big), Some(Number::OutOfRange), "{too_big}");
+        }
+        for not_a_number in
+            ["", "-", ".", "e5", "1e", "1e+", "1_000", "0x10", "NaN", "inf", "1.2.3", " 1", "1 "]
+        {
+            assert_eq!(parse_number(not_a_number), None, "{not_a_number:?}");
+        }
+        assert_eq!(number_from_f64(f64::NAN), Number::OutOfRange);
+        assert_eq!(number_from_f64(f64::INFINITY), Number::OutOfRange);
+        assert_eq!(number_from_f64(1e300), Number::OutOfRange);
+        assert_eq!(number_from_f64(-2.5), Number::Exact(exact("-2.5")));
+    }
+
+    #[test]
+    fn numbers_that_do_not_fit_leave_the_condition_undecided() {
+        let huge = [("k", V::Str("1e40"))];
+        for op in [Operator::NumericEquals, Operator::NumericGreaterThan, Operator::NumericNotEquals] {
+            assert_eq!(holds(op, "k", &["5"], &huge), None, "{op}");
+            assert_eq!(holds(op, "k", &["1e40"], &[("k", V::Number(5.0))]), None, "{op}");
+            assert_eq!(holds(op, "k", &["1e40"], &[("k", V::Number(f64::NAN))]), None, "{op}");
+        }
+        // A definite match among the values decides; the other value is not needed.
+        assert_eq!(holds(Operator::NumericEquals, "k", &["5", "1e40"], &[("k", V::Str("5"))]), Some(true));
+        assert_eq!(
+            holds(Operator::NumericNotEquals, "k", &["5", "1e40"], &[("k", V::Str("5"))]),
+            Some(false)
+        );
+        // Not a number at all is a value of the wrong type, as before.
+        assert_eq!(holds(Operator::NumericEquals, "k", &["1e40"], &[("k", V::Str("ten"))]), Some(false));
+        assert_eq!(holds(Operator::NumericEquals, "k", &["5"], &[]), Some(false));
+    }
+
+    proptest::proptest! {
+        /// Every numeric operator agrees with exact integer arithmetic, whatever the
+        /// notation and however far beyond 2^53 the numbers go.
+        #[test]
+        fn numeric_operators_are_exact(
+            a in proptest::num::i64::ANY, a_scale in 0u32..12, a_exp in proptest::bool::ANY,
+            b in proptest::num::i64::ANY, b_scale in 0u32..12, b_exp in proptest::bool::ANY,
+            near in proptest::bool::ANY,
+        ) {
+            // Half of the cases compare neighbours, where f64 would round them together.
+            let (b, b_scale) = if near { (a.saturating_add(1), a_scale) } else { (b, b_scale) };
+            let write = |m: i64, scale: u32, exp: bool| if exp {
+                format!("{m}e-{scale}")
+            } else {
+                let digits = m.unsigned_abs().to_string();
+                let width = scale as usize + 1;
+                let padded = format!("{digits:0>width$}");
+                let (int, frac) = padded.split_at(padded.len() - scale as usize);
+                format!("{}{int}.{frac}", if m < 0 { "-" } else { "" })
+            };
+            // a·10^-sa vs b·10^-sb  ⇔  a·10^sb vs b·10^sa, exact in i128.
+            let left = i128::from(a) * 10i128.pow(b_scale);
+            let right = i128::from(b) * 10i128.pow(a_scale);
+            let (a_text, b_text) = (write(a, a_scale, a_exp), write(b, b_scale, b_exp));
+            for (op, expected) in [
+                (Operator::NumericEquals, left == right),
+                (Operator::NumericNotEquals, left != right),
+                (Operator::NumericLessThan, left < right),
+                (Operator::NumericLessThanEquals, left <= right),
+                (Operator::NumericGreaterThan, left > right),
+                (Operator::NumericGreaterThanEquals, left >= right),
+            ] {
+                let got = holds(op, "k", &[b_text.as_str()], &[("k", V::Str(&a_text))]);
+                proptest::prop_assert_eq!(got, Some(expected), "{} {} {}", a_text, op, b_text);
+            }
+        }
     }
 
     #[test]

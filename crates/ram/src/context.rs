@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use crate::condition::{parse_bool, parse_date, parse_number};
+use crate::condition::{Number, number_from_f64, parse_bool, parse_date, parse_number};
 
 /// Well-known global condition keys.
 pub mod keys {
@@ -36,7 +36,9 @@ pub enum ContextValue<'a> {
     Str(&'a str),
     /// A boolean.
     Bool(bool),
-    /// A number.
+    /// A number, read as the shortest decimal that prints it (`0.1` is exactly `0.1`).
+    /// An `f64` holds integers exactly only up to 2⁵³: pass larger or long decimal
+    /// numbers as [`ContextValue::Str`], which is read exactly.
     Number(f64),
     /// An instant.
     Date(DateTime<Utc>),
@@ -45,9 +47,9 @@ pub enum ContextValue<'a> {
 }
 
 impl ContextValue<'_> {
-    pub(crate) fn as_number(&self) -> Option<f64> {
+    pub(crate) fn as_number(&self) -> Option<Number> {
         match *self {
-            ContextValue::Number(n) => Some(n),
+            ContextValue::Number(n) => Some(number_from_f64(n)),
             ContextValue::Str(s) => parse_number(s),
             _ => None,
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::condition::{Condition, Operator};
+use crate::condition::{Condition, Family, Number, Operator, parse_number};
 use crate::context::Request;
 use crate::glob::{Case, Pattern};
 use crate::json::{self, Member, Node, Position, Value};
@@ -317,7 +317,16 @@ impl CompiledStatement {
             // Fail closed: an Allow we cannot understand never grants, a Deny always denies.
             return self.effect == Effect::Deny;
         }
-        self.conditions.iter().all(|c| c.holds(&request.context))
+        let mut all_hold = true;
+        for condition in &self.conditions {
+            match condition.holds(&request.context) {
+                Some(holds) => all_hold &= holds,
+                // A condition that cannot be decided fails closed, like an unknown
+                // operator, whatever the other conditions say.
+                None => return self.effect == Effect::Deny,
+            }
+        }
+        all_hold
     }
 }
 
@@ -836,6 +845,26 @@ impl Checker<'_> {
                     self.error(&p, item_offset(&k.value, i), why);
                     ok = false;
                     continue;
+                }
+                if operator.is_some_and(|o| o.family() == Family::Numeric) {
+                    for (i, v) in values.iter().enumerate() {
+                        if parse_number(v) == Some(Number::OutOfRange) {
+                            let p = if matches!(k.value.value, Value::Array(_)) {
+                                format!("{key_path}[{i}]")
+                            } else {
+                                key_path.clone()
+                            };
+                            self.lint(
+                                &p,
+                                item_offset(&k.value, i),
+                                format!(
+                                    "`{v}` does not fit an exact decimal (at most 28 decimal places, \
+                                     magnitude below 7.9e28); a comparison that needs it cannot be \
+                                     decided, so the statement fails closed"
+                                ),
+                            );
+                        }
+                    }
                 }
                 key_map.insert(k.key.clone(), values);
             }

@@ -46,3 +46,26 @@ fn evaluation_does_not_allocate() {
     });
     assert_eq!(info.count_total, 0, "evaluation allocated {} times", info.count_total);
 }
+
+#[test]
+fn numeric_conditions_do_not_allocate() {
+    let set = PolicySet::new([Arc::new(
+        Policy::parse(
+            "n",
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"antcloudauth:*","Resource":"*",
+                "Condition":{"NumericLessThan":{"k":["9007199254740993","1e40"]}}}]}"#,
+            &ParseOptions::identity(),
+        )
+        .unwrap(),
+    )]);
+    let values =
+        [ContextValue::Str("9007199254740992"), ContextValue::Number(0.1), ContextValue::Number(1e300)];
+    let info = allocation_counter::measure(|| {
+        for value in values {
+            let ctx = [("k", value)];
+            let request = Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx);
+            std::hint::black_box(set.evaluate(Scope::Identity, &request).decision());
+        }
+    });
+    assert_eq!(info.count_total, 0, "evaluation allocated {} times", info.count_total);
+}

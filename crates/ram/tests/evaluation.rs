@@ -185,6 +185,70 @@ fn lenient_unknown_operator_fails_closed_both_ways() {
     assert_eq!(decide(&set, "antcloudauth:InitFaceVerify", "*"), Decision::ExplicitDeny);
 }
 
+#[test]
+fn numeric_deny_compares_exact_decimals_beyond_f64() {
+    // 2^53 + 1 rounds to 2^53 as an f64, so a float comparison let this request through.
+    let set = PolicySet::new([
+        system("AliyunAntCloudAuthFullAccess"),
+        policy(
+            r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"antcloudauth:*","Resource":"*",
+                "Condition":{"NumericGreaterThan":{"acs:ResourceTag/quota":"9007199254740992"}}}]}"#,
+        ),
+    ]);
+    let check = |value: &str| {
+        let ctx = [("acs:ResourceTag/quota", ContextValue::Str(value))];
+        set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx))
+            .decision()
+    };
+    assert_eq!(check("9007199254740993"), Decision::ExplicitDeny);
+    assert_eq!(check("9007199254740992.0000000000001"), Decision::ExplicitDeny);
+    assert_eq!(check("9007199254740992"), Decision::Allow);
+    let equals = PolicySet::new([policy(
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"antcloudauth:*","Resource":"*",
+            "Condition":{"NumericEquals":{"k":"9007199254740993"}}}]}"#,
+    )]);
+    let ctx = [("k", ContextValue::Str("9007199254740992"))];
+    let request = Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx);
+    assert_eq!(equals.evaluate(Scope::Identity, &request).decision(), Decision::ImplicitDeny);
+}
+
+#[test]
+fn numbers_beyond_a_decimal_fail_closed_both_ways() {
+    let statement = |effect: &str, value: &str| {
+        format!(
+            r#"{{"Version":"1","Statement":[{{"Effect":"{effect}","Action":"antcloudauth:*","Resource":"*",
+                "Condition":{{"NumericLessThan":{{"k":"{value}"}},"StringEquals":{{"user":"bob"}}}}}}]}}"#
+        )
+    };
+    let decide_with = |set: &PolicySet, value: ContextValue<'_>| {
+        let ctx = [("k", value), ("user", ContextValue::Str("alice"))];
+        set.evaluate(Scope::Identity, &Request::new("antcloudauth:InitFaceVerify", "*").with_context(&ctx))
+            .decision()
+    };
+    // In the policy: accepted with a lint, and no comparison with it can be decided.
+    let parsed = Policy::parse("p", &statement("Allow", "1e40"), &ParseOptions::identity()).unwrap();
+    assert!(
+        parsed.lints().iter().any(|l| l.message.contains("does not fit an exact decimal")),
+        "{:?}",
+        parsed.lints()
+    );
+    let allow = PolicySet::new([Arc::new(parsed)]);
+    assert_eq!(decide_with(&allow, ContextValue::Str("5")), Decision::ImplicitDeny);
+    let deny = PolicySet::new([system("AliyunAntCloudAuthFullAccess"), policy(&statement("Deny", "1e40"))]);
+    assert_eq!(decide_with(&deny, ContextValue::Str("5")), Decision::ExplicitDeny);
+    // In the request: the same, whether written as text or as an f64 that no decimal holds.
+    let allow = PolicySet::new([policy(&statement("Allow", "10"))]);
+    let deny = PolicySet::new([system("AliyunAntCloudAuthFullAccess"), policy(&statement("Deny", "10"))]);
+    for huge in
+        [ContextValue::Str("-1e40"), ContextValue::Number(-1e300), ContextValue::Number(f64::NEG_INFINITY)]
+    {
+        assert_eq!(decide_with(&allow, huge), Decision::ImplicitDeny, "{huge:?}");
+        assert_eq!(decide_with(&deny, huge), Decision::ExplicitDeny, "{huge:?}");
+    }
+    // A number that fits is decided normally (the user is not bob, so the Deny is off).
+    assert_eq!(decide_with(&deny, ContextValue::Str("5")), Decision::Allow);
+}
+
 // ---- Conditions in full statements ------------------------------------------------
 
 #[test]

@@ -649,9 +649,16 @@ impl Checker<'_> {
                 None
             }
         };
+        // Whether the statement names its resources at all, even if malformed: a bad
+        // `Resource` is reported once, not also as a missing one.
+        let resource_written = resource.is_some() || not_resource.is_some();
         let resource = match (resource, not_resource) {
             (Some(_), Some(_)) => {
                 self.error(path, node.offset, "a statement has `Resource` or `NotResource`, not both");
+                ok = false;
+                None
+            }
+            (Some(r), None) | (None, Some(r)) if r.is_none() => {
                 ok = false;
                 None
             }
@@ -660,7 +667,7 @@ impl Checker<'_> {
             (None, None) => None,
         };
         let kind = self.options.kind;
-        match (kind, resource.is_some()) {
+        match (kind, resource_written) {
             (PolicyKind::Identity | PolicyKind::Resource, false) if ok => {
                 self.error(path, node.offset, "missing `Resource`; use \"*\" for every resource");
                 ok = false;
@@ -721,6 +728,14 @@ impl Checker<'_> {
                         );
                     }
                 }
+                _ if action.contains(['*', '?']) => self.lint(
+                    &item_path,
+                    offset,
+                    format!(
+                        "action pattern `{action}` is not `<service-code>:<ActionName>`; it is matched \
+                         as written, as a wildcard over the whole action name"
+                    ),
+                ),
                 _ => {
                     self.error(
                         &item_path,
@@ -748,8 +763,22 @@ impl Checker<'_> {
                 continue;
             }
             if let Err(why) = crate::arn::Arn::check_pattern(resource) {
-                self.error(&item_path, item_offset(node, i), why);
-                ok = false;
+                if resource.contains(['*', '?']) {
+                    // Wildcards may stand anywhere, even for whole fields [doc]: the pattern
+                    // is decided as written, over the whole resource name.
+                    self.lint(
+                        &item_path,
+                        item_offset(node, i),
+                        format!(
+                            "resource pattern `{resource}` is not of the form \
+                             `acs:<service>:<region>:<account-id>:<relative-id>`; it is matched as \
+                             written, as a wildcard over the whole resource name"
+                        ),
+                    );
+                } else {
+                    self.error(&item_path, item_offset(node, i), why);
+                    ok = false;
+                }
             }
         }
         ok.then_some(resources)
@@ -998,6 +1027,70 @@ mod tests {
         assert!(has("write the number as a string"), "{messages:#?}");
         assert!(has("`tomorrow` is not an ISO 8601 date"), "{messages:#?}");
         assert_eq!(found.iter().filter(|f| f.severity == Severity::Lint).count(), 2, "{messages:#?}");
+    }
+
+    fn statement(action: &str, resource: &str) -> String {
+        format!(
+            r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn wildcard_patterns_the_language_allows_are_lints_not_errors() {
+        // (action, resource, lints): every pattern is accepted; those that are not of the
+        // documented shape get a lint each.
+        for (action, resource, lints) in [
+            ("antcloudauth:*", "*scene*", 1),
+            ("antcloudauth:*", "*:antcloudauth:*:*:scene/*", 1),
+            ("antcloudauth:*", "ac?:antcloudauth:*:*:scene/*", 1),
+            ("antcloudauth:*", "acs:antcloudauth:*", 1),
+            ("antcloudauth:*", "acs:*", 1),
+            ("antcloudauth:*", "acs:*:*cn-beijing*:*:*", 0),
+            ("antcloudauth*", "*", 1),
+            ("antcloudauth?InitFaceVerify", "*scene*", 2),
+            ("*:Describe*", "*", 0),
+            ("antcloud?uth:Init*", "*", 0),
+        ] {
+            let text = statement(action, resource);
+            let policy = Policy::parse("p", &text, &ParseOptions::identity())
+                .unwrap_or_else(|e| panic!("{action} / {resource}: {e}"));
+            assert_eq!(policy.lints().len(), lints, "{action} / {resource}: {:#?}", policy.lints());
+            assert!(
+                policy.lints().iter().all(|l| l.message.contains("matched as written")),
+                "{:#?}",
+                policy.lints()
+            );
+        }
+    }
+
+    #[test]
+    fn literal_non_arn_resources_and_non_actions_stay_errors() {
+        for (action, resource, needle) in [
+            ("ram:*", "acs:ram:cn", "acs:<service>:<region>:<account-id>:<relative-id>"),
+            ("ram:*", "scene", "acs:<service>:<region>:<account-id>:<relative-id>"),
+            ("antcloudauth", "*", "<service-code>:<ActionName>"),
+            ("antcloudauth:", "*", "<service-code>:<ActionName>"),
+        ] {
+            let found = errors(&statement(action, resource));
+            assert!(found.iter().any(|f| f.message.contains(needle)), "{action} / {resource}: {found:#?}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_resource_is_not_also_missing() {
+        for member in ["Resource", "NotResource"] {
+            let text = format!(
+                r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"ram:*","{member}":["*","acs:ram:cn"]}}]}}"#
+            );
+            let found = errors(&text);
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert_eq!(found[0].path, format!("Statement[0].{member}[1]"));
+            let found = errors(&format!(
+                r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"ram:*","{member}":[]}}]}}"#
+            ));
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert!(found[0].message.contains("must not be empty"), "{found:#?}");
+        }
     }
 
     #[test]

@@ -115,6 +115,35 @@ fn question_only_action_pattern_is_a_wildcard() {
 }
 
 #[test]
+fn wildcard_patterns_of_any_shape_are_decided_as_written() {
+    let options = ParseOptions::identity();
+    let parse = |text: &str| Arc::new(Policy::parse("w", text, &options).unwrap());
+    let set = PolicySet::new([
+        parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"antcloudauth*","Resource":"*scene*"}]}"#,
+        ),
+        parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"ANTCLOUDAUTH*","Resource":"acs:antcloudauth:*"}]}"#,
+        ),
+    ]);
+    assert_eq!(decide(&set, "antcloudauth:UpdateAntCloudAuthScene", "scene/1"), Decision::Allow);
+    assert_eq!(decide(&set, "AntCloudAuth:InitFaceVerify", "my-scene-2"), Decision::Allow);
+    assert_eq!(decide(&set, "antcloudauth:InitFaceVerify", "acs:oss:cn:1:bucket"), Decision::ImplicitDeny);
+    assert_eq!(decide(&set, "ram:ListScenes", "scene/1"), Decision::ImplicitDeny);
+    // The Deny (fewer fields, action without a colon) still applies across `:` and `/`.
+    assert_eq!(
+        decide(&set, "antcloudauth:UpdateAntCloudAuthScene", "acs:antcloudauth:cn:1:scene/1"),
+        Decision::ExplicitDeny
+    );
+    let any_prefix = parse(
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*:*","Resource":"*:oss:*:*:bucket/*"}]}"#,
+    );
+    let set = PolicySet::new([any_prefix]);
+    assert_eq!(decide(&set, "oss:GetObject", "acs:oss:cn:1:bucket/a:b"), Decision::Allow);
+    assert_eq!(decide(&set, "oss:GetObject", "acs:oss:cn:1:other/a"), Decision::ImplicitDeny);
+}
+
+#[test]
 fn actions_match_case_insensitively() {
     let set = PolicySet::new([policy(
         r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"AntCloudAuth:initfaceverify","Resource":"*"},

@@ -262,6 +262,43 @@ proptest! {
     }
 }
 
+/// The whole-string glob as a regular expression: the oracle for pattern decisions.
+fn glob_regex(pattern: &str) -> regex::Regex {
+    let mut re = String::from("(?s)^");
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).unwrap()
+}
+
+proptest! {
+    /// Any wildcard pattern is accepted as a Resource or an Action — whatever its
+    /// fields — and decided as written: a whole-string glob, `*` crossing `:` and `/`.
+    #[test]
+    fn wildcard_patterns_are_accepted_and_decided_as_written(
+        resource_pattern in "[acs:ob/*?]{0,12}[*?][acs:ob/*?]{0,12}",
+        action_pattern in "[aAbB:*?]{0,6}[*?][aAbB:*?]{0,6}",
+        resource in "[acs:ob/]{0,16}",
+        action in "[aAbB:]{1,10}",
+    ) {
+        let text = format!(
+            r#"{{"Version":"1","Statement":[{{"Effect":"Deny","Action":"{action_pattern}","Resource":"{resource_pattern}"}}]}}"#
+        );
+        let policy = Policy::parse("w", &text, &ParseOptions::identity());
+        prop_assert!(policy.is_ok(), "{}: {:?}", text, policy.err());
+        let set = PolicySet::new([Arc::new(policy.unwrap())]);
+        let expected = glob_regex(&resource_pattern).is_match(&resource)
+            && glob_regex(&action_pattern.to_ascii_lowercase()).is_match(&action.to_ascii_lowercase());
+        let decision = set.evaluate(Scope::Identity, &Request::new(&action, &resource)).decision();
+        prop_assert_eq!(decision == Decision::ExplicitDeny, expected, "{} on {}", action, resource);
+    }
+}
+
 /// JSON values biased towards the policy grammar's member names.
 fn arbitrary_json() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value as J;

@@ -30,6 +30,64 @@ impl Position {
     }
 }
 
+/// Bytes per checkpoint of [`LineIndex`]: a column is found by counting at most this
+/// many bytes.
+const BLOCK: usize = 64;
+
+/// Turns byte offsets into positions without rescanning the text: one linear pass
+/// records where each line starts and how many characters precede every
+/// [`BLOCK`]-byte checkpoint; a lookup is then a binary search plus at most two short
+/// counts.
+#[derive(Clone, Debug)]
+pub(crate) struct LineIndex {
+    /// Byte offset of the start of each line (the first is 0).
+    line_starts: Vec<usize>,
+    /// Characters in `text[..i * BLOCK]`, for each `i`.
+    block_chars: Vec<usize>,
+}
+
+/// Whether `b` starts a character (is not a UTF-8 continuation byte).
+fn starts_char(b: &u8) -> bool {
+    (*b as i8) >= -0x40
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut line_starts = vec![0];
+        line_starts.extend(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1));
+        let mut block_chars = Vec::with_capacity(bytes.len() / BLOCK + 1);
+        let mut chars = 0;
+        for block in bytes.chunks(BLOCK) {
+            block_chars.push(chars);
+            chars += block.iter().filter(|b| starts_char(b)).count();
+        }
+        block_chars.push(chars);
+        LineIndex { line_starts, block_chars }
+    }
+
+    /// Characters in `text[..offset]`.
+    fn chars_before(&self, text: &str, offset: usize) -> usize {
+        let block = offset / BLOCK;
+        let counted = self.block_chars.get(block).copied().unwrap_or(0);
+        let rest = text.as_bytes().get(block * BLOCK..offset).unwrap_or_default();
+        counted + rest.iter().filter(|b| starts_char(b)).count()
+    }
+
+    /// The position of byte `offset` of `text` (the text this index was built from);
+    /// the same answer as [`Position::at`].
+    pub(crate) fn position(&self, text: &str, offset: usize) -> Position {
+        let offset = offset.min(text.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = line.checked_sub(1).and_then(|i| self.line_starts.get(i)).copied().unwrap_or(0);
+        let column = self.chars_before(text, offset) - self.chars_before(text, line_start) + 1;
+        Position {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}, column {}", self.line, self.column)
@@ -335,6 +393,19 @@ mod tests {
         let err = parse("{\"a\": [1,]}").unwrap_err();
         assert_eq!(err.offset, 9);
         assert_eq!(Position::at("{\n  \"a\": x", 9), Position { line: 2, column: 8 });
+    }
+
+    proptest::proptest! {
+        /// The line table answers exactly what a rescan from the start answers.
+        #[test]
+        fn line_index_agrees_with_a_rescan(text in "(?s)[a\n\r é名😀]{0,300}", picks in proptest::collection::vec(0usize..400, 1..8)) {
+            let index = LineIndex::new(&text);
+            let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            for pick in picks {
+                let offset = boundaries[pick % boundaries.len()];
+                proptest::prop_assert_eq!(index.position(&text, offset), Position::at(&text, offset), "offset {}", offset);
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::Request;
+use crate::context::{MAX_ACTION_BYTES, MAX_RESOURCE_BYTES, Request};
 use crate::document::{CompiledStatement, Effect, Policy};
 
 /// Deterministic hashing (no per-process random keys); policy text is trusted input.
@@ -142,6 +142,10 @@ impl<'a> Response<'a> {
     /// A sentence a person can read: what was asked, the decision, and why.
     pub fn explain(&self, request: &Request<'_>) -> String {
         let mut out = String::new();
+        if let Err(why) = request.check() {
+            let _ = write!(out, "the request is implicitly denied: {why}");
+            return out;
+        }
         let verdict = match self.decision {
             Decision::Allow => "allowed",
             Decision::ExplicitDeny => "explicitly denied",
@@ -289,9 +293,10 @@ impl Index {
     }
 }
 
-/// Longest action whose candidates are looked up through the index; longer actions are
-/// checked against every statement (correct, just slower).
-const MAX_INDEXED_ACTION: usize = 256;
+/// Longest action whose candidates are looked up through the index: every action within
+/// the request limits. A longer one (unreachable: evaluation denies it first) would be
+/// checked against every statement.
+const MAX_INDEXED_ACTION: usize = MAX_ACTION_BYTES;
 
 /// An immutable, indexed set of policies that is evaluated as one.
 #[derive(Clone, Debug, Default)]
@@ -341,6 +346,10 @@ impl PolicySet {
         request: &Request<'_>,
         accept: impl Fn(&CompiledStatement) -> bool,
     ) -> Response<'_> {
+        if request.check().is_err() {
+            // Over the limits: denied before any statement is looked at.
+            return Response::new(Decision::ImplicitDeny, Reasons::default());
+        }
         let mut allows = Reasons::default();
         let mut denies = Reasons::default();
         let mut visit = |r: StatementRef| {
@@ -397,7 +406,12 @@ impl PolicySet {
 
     /// Evaluates a trust policy set: statements apply only when their `Principal` names
     /// `caller`.
+    /// A caller whose names are longer than [`MAX_RESOURCE_BYTES`] is denied.
     pub fn evaluate_trust(&self, request: &Request<'_>, caller: &TrustedCaller<'_>) -> Response<'_> {
+        let names = [caller.arn, caller.account, caller.service, caller.federated];
+        if names.iter().flatten().any(|name| name.len() > MAX_RESOURCE_BYTES) {
+            return Response::new(Decision::ImplicitDeny, Reasons::default());
+        }
         self.evaluate_with(Scope::Trust, request, |statement| {
             statement.principals.as_ref().is_some_and(|p| {
                 let ram = caller.arn.is_some_and(|arn| p.ram.iter().any(|pat| pat.matches(arn)))
@@ -477,7 +491,13 @@ impl<'a> PolicyInputs<'a> {
 /// 3. identity policies at account scope, then — only on ImplicitDeny — at
 ///    resource-group scope (the main account skips this stage: unrestricted);
 /// 4. combined with resource policies: an explicit Deny anywhere wins, else any Allow.
+///
+/// A request over the limits ([`Request::check`]) is denied (ImplicitDeny) for every
+/// caller, the main account included.
 pub fn authorize<'a>(caller: Caller, inputs: &PolicyInputs<'a>, request: &Request<'_>) -> Response<'a> {
+    if request.check().is_err() {
+        return Response::new(Decision::ImplicitDeny, Reasons::default());
+    }
     for (set, scope) in [(inputs.control, Scope::Control), (inputs.session, Scope::Session)] {
         if let Some(set) = set {
             let r = set.evaluate(scope, request);

@@ -14,7 +14,10 @@ mod system;
 
 pub use crate::arn::{Arn, ArnError};
 pub use crate::condition::{Family, IpNet, Operator};
-pub use crate::context::{Context, ContextValue, Request, keys};
+pub use crate::context::{
+    Context, ContextValue, MAX_ACTION_BYTES, MAX_CONTEXT_ENTRIES, MAX_CONTEXT_KEY_BYTES,
+    MAX_CONTEXT_VALUE_BYTES, MAX_RESOURCE_BYTES, Request, RequestError, keys,
+};
 pub use crate::document::{
     ActionSpec, DEFAULT_MAX_CHARS, Effect, Finding, KNOWN_SERVICES, ParseOptions, Policy, PolicyDocument,
     PolicyError, PolicyKind, Principal, ResourceSpec, Severity, Statement, validate,

@@ -69,3 +69,18 @@ fn numeric_conditions_do_not_allocate() {
     });
     assert_eq!(info.count_total, 0, "evaluation allocated {} times", info.count_total);
 }
+
+#[test]
+fn denying_an_oversized_request_does_not_allocate() {
+    let set = ten_policies();
+    let resource = "r".repeat(MAX_RESOURCE_BYTES + 1);
+    let request = Request::new("antcloudauth:InitFaceVerify", &resource);
+    let info = allocation_counter::measure(|| {
+        let r = set.evaluate(Scope::Identity, &request);
+        std::hint::black_box(r.decision());
+        let r = authorize(Caller::MainAccount, &PolicyInputs::identity(&set), &request);
+        std::hint::black_box(r.decision());
+    });
+    assert_eq!(info.count_total, 0, "evaluation allocated {} times", info.count_total);
+    assert_eq!(set.evaluate(Scope::Identity, &request).decision(), Decision::ImplicitDeny);
+}

@@ -463,6 +463,115 @@ fn role_assumption_needs_identity_and_trust() {
 
 // ---- Directory ------------------------------------------------------------------
 
+// ---- Hostile requests ---------------------------------------------------------------
+
+fn allow_everything() -> PolicySet {
+    PolicySet::new([policy(
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )])
+}
+
+#[test]
+fn requests_over_the_limits_are_refused_with_typed_errors() {
+    let action = "a".repeat(MAX_ACTION_BYTES);
+    let resource = "r".repeat(MAX_RESOURCE_BYTES);
+    assert!(Request::try_new(&action, &resource).is_ok());
+    let long_action = format!("{action}x");
+    let long_resource = format!("{resource}x");
+    assert_eq!(
+        Request::try_new(&long_action, "*"),
+        Err(RequestError::ActionTooLong { len: MAX_ACTION_BYTES + 1 })
+    );
+    assert_eq!(
+        Request::try_new("ram:GetUser", &long_resource),
+        Err(RequestError::ResourceTooLong { len: MAX_RESOURCE_BYTES + 1 })
+    );
+    let request = Request::try_new("ram:GetUser", "*").unwrap();
+    let many: Vec<(&str, ContextValue<'_>)> = vec![("k", ContextValue::Bool(true)); MAX_CONTEXT_ENTRIES + 1];
+    assert_eq!(
+        request.try_with_context(&many).unwrap_err(),
+        RequestError::TooManyContextEntries { len: MAX_CONTEXT_ENTRIES + 1 }
+    );
+    assert!(request.try_with_context(&many[1..]).is_ok());
+    let key = "k".repeat(MAX_CONTEXT_KEY_BYTES + 1);
+    let value = "v".repeat(MAX_CONTEXT_VALUE_BYTES + 1);
+    let long_key =
+        [("acs:SourceIp", ContextValue::Str("10.0.0.1")), (key.as_str(), ContextValue::Bool(true))];
+    assert_eq!(
+        Context::try_new(&long_key).unwrap_err(),
+        RequestError::ContextKeyTooLong { index: 1, len: MAX_CONTEXT_KEY_BYTES + 1 }
+    );
+    let long_value = [(keys::USER_AGENT, ContextValue::Str(&value))];
+    let err = request.try_with_context(&long_value).unwrap_err();
+    assert_eq!(err, RequestError::ContextValueTooLong { index: 0, len: MAX_CONTEXT_VALUE_BYTES + 1 });
+    assert_eq!(err.to_string(), "context entry 0 has a value of 2049 bytes; the limit is 2048");
+}
+
+#[test]
+fn a_request_over_the_limits_is_denied_however_it_was_built() {
+    let set = allow_everything();
+    let long_resource = format!("acs:oss:cn:1:{}", "a".repeat(MAX_RESOURCE_BYTES));
+    let long_action = format!("oss:{}", "A".repeat(MAX_ACTION_BYTES));
+    let value = "v".repeat(MAX_CONTEXT_VALUE_BYTES + 1);
+    let long_value = [(keys::USER_AGENT, ContextValue::Str(&value))];
+    let requests = [
+        Request::new("oss:GetObject", &long_resource),
+        Request::new(&long_action, "*"),
+        Request { action: "oss:GetObject", resource: "*", context: Context::new(&long_value) },
+    ];
+    assert_eq!(
+        set.evaluate(Scope::Identity, &Request::new("oss:GetObject", "*")).decision(),
+        Decision::Allow
+    );
+    for request in &requests {
+        assert!(request.check().is_err());
+        let response = set.evaluate(Scope::Identity, request);
+        assert_eq!(response.decision(), Decision::ImplicitDeny);
+        assert!(response.explain(request).contains("the limit is"), "{}", response.explain(request));
+        // Not even the main account, which identity policies do not restrict.
+        let inputs = PolicyInputs { resource: Some(&set), ..PolicyInputs::identity(&set) };
+        assert_eq!(authorize(Caller::MainAccount, &inputs, request).decision(), Decision::ImplicitDeny);
+        assert_eq!(authorize(Caller::RamIdentity, &inputs, request).decision(), Decision::ImplicitDeny);
+    }
+}
+
+#[test]
+fn a_trusted_caller_with_an_oversized_name_is_denied() {
+    let trust = PolicySet::new([Arc::new(
+        Policy::parse(
+            "trust",
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"*"}}]}"#,
+            &ParseOptions::trust(),
+        )
+        .unwrap(),
+    )]);
+    let request = Request::new("sts:AssumeRole", "acs:ram::2222:role/kyc");
+    let arn = format!("acs:ram::1111:user/{}", "x".repeat(MAX_RESOURCE_BYTES));
+    let fits = TrustedCaller { arn: Some("acs:ram::1111:user/alice"), ..Default::default() };
+    let oversized = TrustedCaller { arn: Some(&arn), ..Default::default() };
+    assert_eq!(trust.evaluate_trust(&request, &fits).decision(), Decision::Allow);
+    assert_eq!(trust.evaluate_trust(&request, &oversized).decision(), Decision::ImplicitDeny);
+}
+
+#[test]
+fn worst_case_patterns_decide_correctly() {
+    // Patterns built to make a backtracking matcher try every split; the answers must
+    // be the same as ever (timings are in the README, not asserted here).
+    let long = "a".repeat(3_000);
+    let options = ParseOptions::identity().with_max_chars(usize::MAX);
+    let deny = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Deny","Action":"oss:*","Resource":"acs:oss:*:*:*{long}b*"}},
+            {{"Effect":"Deny","Action":"oss:*","Resource":"*{q}c"}},
+            {{"Effect":"Allow","Action":"oss:*","Resource":"*"}}]}}"#,
+        q = "a?".repeat(500)
+    );
+    let set = PolicySet::new([Arc::new(Policy::parse("w", &deny, &options).unwrap())]);
+    let fill = "a".repeat(MAX_RESOURCE_BYTES - 20);
+    assert_eq!(decide(&set, "oss:GetObject", &format!("acs:oss:cn:1:{fill}")), Decision::Allow);
+    let hit = format!("acs:oss:cn:1:{}c", "ab".repeat(600));
+    assert_eq!(decide(&set, "oss:GetObject", &hit), Decision::ExplicitDeny);
+}
+
 fn directory() -> Directory {
     Directory::new("1234567890", "corp", Quotas::default()).unwrap()
 }

@@ -299,6 +299,34 @@ proptest! {
     }
 }
 
+proptest! {
+    /// A request is refused at construction exactly when evaluation would deny it for
+    /// being over the limits: everything within them is decided by the policies.
+    #[test]
+    fn limits_at_construction_and_at_evaluation_agree(
+        action_len in (MAX_ACTION_BYTES - 2)..(MAX_ACTION_BYTES + 2),
+        resource_len in (MAX_RESOURCE_BYTES - 2)..(MAX_RESOURCE_BYTES + 2),
+        entries in (MAX_CONTEXT_ENTRIES - 2)..(MAX_CONTEXT_ENTRIES + 2),
+        value_len in (MAX_CONTEXT_VALUE_BYTES - 2)..(MAX_CONTEXT_VALUE_BYTES + 2),
+        small in 0usize..4,
+    ) {
+        // Usually only one dimension sits at the edge; `small` picks which stay short.
+        let action = format!("ram:{}", "A".repeat(if small == 0 { action_len - 4 } else { 10 }));
+        let resource = "r".repeat(if small == 1 { resource_len } else { 10 });
+        let value = "v".repeat(if small == 2 { value_len } else { 10 });
+        let context: Vec<(&str, ContextValue<'_>)> =
+            vec![("k", ContextValue::Str(&value)); if small == 3 { entries } else { 1 }];
+        let built = Request::try_new(&action, &resource).and_then(|r| r.try_with_context(&context));
+        let unchecked = Request::new(&action, &resource).with_context(&context);
+        let set = PolicySet::new([Arc::new(
+            Policy::parse("all", r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, &ParseOptions::identity()).unwrap(),
+        )]);
+        let decision = set.evaluate(Scope::Identity, &unchecked).decision();
+        prop_assert_eq!(built.is_ok(), decision == Decision::Allow, "{:?}", built.err());
+        prop_assert_eq!(built.is_ok(), unchecked.check().is_ok());
+    }
+}
+
 /// JSON values biased towards the policy grammar's member names.
 fn arbitrary_json() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value as J;

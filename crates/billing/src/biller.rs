@@ -414,24 +414,39 @@ impl Biller {
         Ok(())
     }
 
+    /// Whether [`Biller::record`] would accept usage of `solution` by `account` at
+    /// `time`, changing nothing: the account is open, billing had started by `time`'s
+    /// day, and the account has a price for the solution. `record` fails exactly when
+    /// this does, so a flow can check every store before it changes any.
+    pub fn check_usage(
+        &self,
+        account: &AccountId,
+        solution: Solution,
+        time: DateTime<Utc>,
+    ) -> Result<(), BillingError> {
+        let day = self.config.zone.day_of(time);
+        if day < self.config.first_day {
+            return Err(BillingError::BeforeFirstDay { day, first_day: self.config.first_day });
+        }
+        let book = self.book(account)?;
+        if !book.priced.get(solution.index()).copied().unwrap_or(false) {
+            return Err(NoPrice(solution).into());
+        }
+        Ok(())
+    }
+
     /// Records one counted unit that arrived at `now`. Usage that arrives before its
     /// day's bill is due goes on that bill; usage that arrives later becomes an
     /// adjustment line, naming its day, on the first bill due after its arrival. Bills
     /// therefore depend only on these timestamps, never on when `poll` is called.
     pub fn record(&mut self, usage: &UsageRecord, now: DateTime<Utc>) -> Result<(), BillingError> {
-        let zone = self.config.zone;
-        let day = zone.day_of(usage.time);
-        if day < self.config.first_day {
-            return Err(BillingError::BeforeFirstDay { day, first_day: self.config.first_day });
-        }
+        self.check_usage(&usage.account, usage.solution, usage.time)?;
+        let day = self.config.zone.day_of(usage.time);
         let next_day = self.next_day;
         let bill_day = self.bill_day_for(now);
         // Before its bill is due ⇔ the first bill due after `now` is this day's or later.
         let on_time = day >= bill_day && day >= next_day;
         let book = self.book_mut(&usage.account)?;
-        if !book.priced.get(usage.solution.index()).copied().unwrap_or(false) {
-            return Err(NoPrice(usage.solution).into());
-        }
         if on_time {
             book.add_on_time(day, usage.solution, usage.covered);
         } else {

@@ -345,3 +345,37 @@ fn snapshot_round_trip_is_byte_identical() {
     v["config"]["issue_time"] = serde_json::json!("09:00:00");
     assert!(serde_json::from_value::<Biller>(v).is_err(), "a snapshot cannot smuggle in a bad config");
 }
+
+#[test]
+fn check_usage_refuses_exactly_what_record_refuses() {
+    let first = day(2026, 11, 20);
+    let mut biller = biller_from(first, Rounding::TowardZero);
+    let stranger = AccountId::new("999999").unwrap();
+    let on = cst(2026, 11, 23, 9, 0, 0);
+    let before = cst(2026, 11, 19, 23, 59, 59);
+    let cases = [
+        (acct(), Solution::App, on, Ok(())),
+        (
+            acct(),
+            Solution::App,
+            before,
+            Err(BillingError::BeforeFirstDay { day: day(2026, 11, 19), first_day: first }),
+        ),
+        (
+            acct(),
+            Solution::LegacyFinancial,
+            on,
+            Err(BillingError::NoPrice(shiren_catalog::NoPrice(Solution::LegacyFinancial))),
+        ),
+        (stranger, Solution::App, on, Err(BillingError::UnknownAccount(stranger))),
+    ];
+    for (account, solution, time, expected) in cases {
+        assert_eq!(biller.check_usage(&account, solution, time), expected, "{solution:?} at {time}");
+        let usage = UsageRecord { account, solution, time, covered: false };
+        let before_bills = biller.clone();
+        assert_eq!(biller.record(&usage, time), expected);
+        if expected.is_err() {
+            assert_eq!(biller, before_bills, "a refusal changes nothing");
+        }
+    }
+}

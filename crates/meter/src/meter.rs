@@ -265,6 +265,18 @@ impl Meter {
         Ok(pack)
     }
 
+    /// Whether [`Meter::apply`] would accept `event`, changing nothing: `Err` exactly
+    /// when `apply` would refuse it (its certify ID already applied with other
+    /// content). A flow that must also have other stores accept the event checks them
+    /// all first, then applies — `apply` cannot fail after a passing `check` with no
+    /// change in between.
+    pub fn check(&self, event: &UsageEvent) -> Result<(), ApplyError> {
+        match self.seen.peek(event.certify_id, event.fingerprint()) {
+            Some(false) => Err(ApplyError::Conflict(event.certify_id)),
+            Some(true) | None => Ok(()),
+        }
+    }
+
     /// Applies one usage event. Marks the certify ID as seen and applies it in one step.
     pub fn apply(&mut self, event: &UsageEvent) -> Result<Applied, ApplyError> {
         let fingerprint = event.fingerprint();

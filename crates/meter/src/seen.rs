@@ -89,6 +89,11 @@ impl SeenSet {
         }
     }
 
+    /// What [`SeenSet::check`] would find, without reserving anything.
+    pub(crate) fn peek(&self, id: CertifyId, fingerprint: u32) -> Option<bool> {
+        self.map.get(&Key::from(id)).map(|&seen| seen == fingerprint)
+    }
+
     pub(crate) fn insert(&mut self, id: CertifyId, fingerprint: u32) -> bool {
         self.map.insert(Key::from(id), fingerprint).is_none()
     }

@@ -405,3 +405,21 @@ fn corrupt_snapshots_are_rejected() {
     v["packs"][0]["id"] = serde_json::json!("cloudauthflowbag-1");
     assert!(serde_json::from_value::<Meter>(v).is_err());
 }
+
+#[test]
+fn check_predicts_apply_and_changes_nothing() {
+    let mut meter = Meter::default();
+    let a = acct(1);
+    let t = cst(2026, 11, 23, 10, 0, 0);
+    let first = event(1, &a, Solution::App, Some(200), t);
+    assert_eq!(meter.check(&first), Ok(()));
+    assert_eq!(meter.usage().len(), 0, "check marks nothing");
+    meter.apply(&first).unwrap();
+    let usage = meter.usage();
+    // The same event again is a duplicate (fine); other content under the ID is not.
+    assert_eq!(meter.check(&first), Ok(()));
+    let conflicting = event(1, &a, Solution::App, Some(200), t + Duration::seconds(1));
+    assert_eq!(meter.check(&conflicting), Err(ApplyError::Conflict(cid(1))));
+    assert_eq!(meter.apply(&conflicting), Err(ApplyError::Conflict(cid(1))));
+    assert_eq!(meter.usage(), usage);
+}

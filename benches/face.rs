@@ -18,7 +18,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use shiren::face::{
-    AttackIndicators, LivenessModel, PhotoRules, assess_quality, decode_photo, face_chip, measure_occlusion,
+    AttackIndicators, PadModel, PhotoRules, assess_quality, decode_photo, face_chip, measure_occlusion,
 };
 
 /// The top 4:3 part of `obama.jpg`, resized to 640×480 and encoded as JPEG (q 90).

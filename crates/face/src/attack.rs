@@ -2,7 +2,7 @@
 //! attack indicators, not an ISO/IEC 30107-3-evaluated PAD: interpretable cues of what
 //! recapturing a print or a screen does to a photo, each with a documented bona fide
 //! range, combined into a probability-like score. A certified model plugs in through
-//! [`LivenessModel`].
+//! [`PadModel`].
 //!
 //! The cues, all on the face (landmark outline) at native resolution:
 //! - `moire`: the strongest spectral peak of a 64×64 Hann-windowed luminance window on
@@ -104,7 +104,7 @@ pub struct AttackAssessment {
 }
 
 /// A liveness / presentation-attack model: a certified PAD can replace the indicators.
-pub trait LivenessModel {
+pub trait PadModel {
     /// Assesses the face with `marks` in `image`.
     fn assess(&self, image: &RgbImage, marks: &Landmarks) -> AttackAssessment;
 }
@@ -137,7 +137,7 @@ impl AttackIndicators {
     }
 }
 
-impl LivenessModel for AttackIndicators {
+impl PadModel for AttackIndicators {
     fn assess(&self, image: &RgbImage, marks: &Landmarks) -> AttackAssessment {
         let indicators = measure_indicators(image, marks);
         let score = self.score(&indicators);

@@ -22,7 +22,7 @@ mod verdict;
 
 pub use crate::align::face_chip;
 pub use crate::attack::{
-    AttackAssessment, AttackIndicators, INDICATOR_LABEL, Indicators, LivenessModel, RANGES, Range, Ranges,
+    AttackAssessment, AttackIndicators, INDICATOR_LABEL, Indicators, PadModel, RANGES, Range, Ranges,
     measure_indicators,
 };
 pub use crate::descriptor::{CHIP_SIZE, DESCRIPTOR_LEN, Descriptor, DescriptorNet, distance};

@@ -1,14 +1,14 @@
 //! One photo through every stage: detect → largest face → 68 landmarks → aligned chip
 //! → occlusion → quality → attack indicators → embedding. The stages are the crate's
 //! public functions; this module only wires them in order and owns the two plug-in
-//! points, [`FaceEmbedder`] and [`LivenessModel`](crate::LivenessModel).
+//! points, [`FaceEmbedder`] and [`PadModel`](crate::PadModel).
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use shiren_catalog::CallCode;
 
 use crate::align::face_chip;
-use crate::attack::{AttackAssessment, AttackIndicators, LivenessModel};
+use crate::attack::{AttackAssessment, AttackIndicators, PadModel};
 use crate::descriptor::DescriptorNet;
 use crate::detector::{Detection, FaceDetector};
 use crate::intake::Photo;
@@ -81,7 +81,7 @@ pub struct FaceModels {
     /// The embedding model.
     pub embedder: Box<dyn FaceEmbedder + Send + Sync>,
     /// The liveness model.
-    pub liveness: Box<dyn LivenessModel + Send + Sync>,
+    pub liveness: Box<dyn PadModel + Send + Sync>,
 }
 
 impl std::fmt::Debug for FaceModels {

@@ -130,8 +130,9 @@ pub struct Verdict {
     pub material: MaterialInfo,
 }
 
-/// The cloud's MaterialInfo face fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The cloud's MaterialInfo face fields. `Default` is "nothing measured": every flag
+/// false, every score 0, no comparison, no model — a base for scorers in tests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MaterialInfo {
     /// Whether the attack score reached the policy's limit.

@@ -84,7 +84,7 @@ pub struct Record {
 
 /// What a caller hands in to make a record. The ID number is digested and masked on
 /// insertion; the plain number is not stored.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NewRecord {
     /// The session's certify ID.
     pub certify_id: CertifyId,

@@ -1,43 +1,82 @@
-//! Who is calling, and what they may do: the authenticated principal of a request and
-//! the [`Permissions`] question "may this principal call this action?" (call code 411
-//! when not). Authentication itself — signatures, replay — is `shiren-auth`'s;
-//! [`authenticate_rpc`] joins the two.
+//! Who is calling, and what they may do: the [`Requester`] of a request — account,
+//! signer, the Action its signature was made for, and the request context RAM
+//! conditions read — and the [`Permissions`] question "may this requester call this
+//! action now?" (call code 411 when not). Authentication itself — signatures, replay —
+//! is `shiren-auth`'s; [`authenticate_rpc`] joins the two. No I/O: the context is what
+//! the HTTP edge saw.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shiren_auth::{AccessKeys, AuthError, NonceStore, verify_rpc};
 use shiren_catalog::AccountId;
-use shiren_ram::{Caller as RamCaller, Decision, Directory, PolicyInputs, PolicySet, Request, authorize};
+use shiren_ram::{
+    Caller as RamCaller, ContextValue, Decision, Directory, PolicyInputs, PolicySet, Request, authorize,
+};
 
-/// The principal a request runs as.
+/// Who signed a request.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Principal {
+pub enum Signer {
     /// The main account itself (its own AccessKey).
     MainAccount,
     /// A RAM user of the main account, by name.
     RamUser(String),
 }
 
-/// An authenticated caller.
+/// What the HTTP edge knows about the request, for RAM conditions: `acs:SourceIp`,
+/// `acs:SecureTransport` (`acs:CurrentTime` is the call's `now`). Unknown values are
+/// left out, so a condition on them does not match (and an Allow that needs it does
+/// not apply: the decision fails closed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestContext {
+    /// The client's address, as the edge saw it.
+    pub source_ip: Option<IpAddr>,
+    /// Whether the request came over TLS.
+    pub secure_transport: Option<bool>,
+}
+
+/// An authenticated requester.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Caller {
+pub struct Requester {
     /// The main account the request acts for (and bills).
     pub account: AccountId,
     /// Who signed it.
-    pub principal: Principal,
+    pub signer: Signer,
+    /// The RAM action the signature was made for (`antcloudauth:InitFaceVerify`), when
+    /// the request was signed for one: an operation other than it is refused (411).
+    /// `None` for requesters the embedding service vouches for itself.
+    pub signed_action: Option<String>,
+    /// The request context RAM conditions read.
+    pub context: RequestContext,
 }
 
-impl Caller {
-    /// The main account calling for itself.
-    pub fn main_account(account: AccountId) -> Caller {
-        Caller { account, principal: Principal::MainAccount }
+impl Requester {
+    /// The main account calling for itself, with no signed action and no context.
+    pub fn main_account(account: AccountId) -> Requester {
+        Requester {
+            account,
+            signer: Signer::MainAccount,
+            signed_action: None,
+            context: RequestContext::default(),
+        }
     }
 
-    /// A RAM user of `account`.
-    pub fn ram_user(account: AccountId, user: &str) -> Caller {
-        Caller { account, principal: Principal::RamUser(user.to_owned()) }
+    /// A RAM user of `account`, with no signed action and no context.
+    pub fn ram_user(account: AccountId, user: &str) -> Requester {
+        Requester {
+            account,
+            signer: Signer::RamUser(user.to_owned()),
+            signed_action: None,
+            context: RequestContext::default(),
+        }
+    }
+
+    /// The same requester with this request context.
+    #[must_use]
+    pub fn with_context(self, context: RequestContext) -> Requester {
+        Requester { context, ..self }
     }
 }
 
@@ -57,10 +96,12 @@ pub mod actions {
     pub const DELETE: &str = "antcloudauth:DeleteFaceVerifyResult";
 }
 
-/// Whether a caller may call an action (no I/O: implement it over any policy source).
+/// Whether a requester may call an action (no I/O: implement it over any policy
+/// source). Shared by every worker, so `&self`.
 pub trait Permissions {
-    /// `true` when RAM allows `caller` to call `action` on every resource (`*`).
-    fn allows(&self, caller: &Caller, action: &str) -> bool;
+    /// `true` when RAM allows `requester` to call `action` on every resource (`*`) at
+    /// `now`, under the requester's context.
+    fn allows(&self, requester: &Requester, action: &str, now: DateTime<Utc>) -> bool;
 }
 
 /// Permissions from a RAM [`Directory`]: each user's identity policies compiled once.
@@ -86,35 +127,53 @@ impl DirectoryPermissions {
 }
 
 impl Permissions for DirectoryPermissions {
-    fn allows(&self, caller: &Caller, action: &str) -> bool {
-        if caller.account != self.account {
+    fn allows(&self, requester: &Requester, action: &str, now: DateTime<Utc>) -> bool {
+        if requester.account != self.account {
             return false;
         }
-        let request = Request::new(action, "*");
-        match &caller.principal {
+        let name = match &requester.signer {
             // No control policies are modelled here, so RAM lets the main account do
             // everything on its own resources.
-            Principal::MainAccount => true,
-            Principal::RamUser(name) => self.users.get(&name.to_ascii_lowercase()).is_some_and(|set| {
-                authorize(RamCaller::RamIdentity, &PolicyInputs::identity(set), &request).decision()
-                    == Decision::Allow
-            }),
+            Signer::MainAccount => return true,
+            Signer::RamUser(name) => name,
+        };
+        let Some(set) = self.users.get(&name.to_ascii_lowercase()) else { return false };
+        let mut context = Vec::with_capacity(3);
+        context.push(("acs:CurrentTime", ContextValue::Date(now)));
+        if let Some(ip) = requester.context.source_ip {
+            context.push(("acs:SourceIp", ContextValue::Ip(ip)));
         }
+        if let Some(secure) = requester.context.secure_transport {
+            context.push(("acs:SecureTransport", ContextValue::Bool(secure)));
+        }
+        // An action beyond RAM's limits is not an action anyone may call.
+        let Ok(request) = Request::try_new(action, "*").and_then(|r| r.try_with_context(&context)) else {
+            return false;
+        };
+        authorize(RamCaller::RamIdentity, &PolicyInputs::identity(set), &request).decision()
+            == Decision::Allow
     }
 }
 
-/// Authenticates an RPC-signed request (`shiren-auth`) and names its caller: the RAM
-/// user owning the AccessKey, acting for `account`. Authentication errors are the
-/// cloud's (`SignatureDoesNotMatch`, `InvalidAccessKeyId.NotFound`, …), distinct from
-/// the 411 a permitted-but-denied caller gets later.
+/// Authenticates an RPC-signed request (`shiren-auth`) and names its requester: the
+/// RAM user owning the AccessKey, acting for `account`, bound to the Action it signed
+/// (`antcloudauth:<Action>`), with the edge's request `context`. Authentication errors
+/// are the cloud's (`SignatureDoesNotMatch`, `InvalidAccessKeyId.NotFound`, …),
+/// distinct from the 411 a permitted-but-denied requester gets later.
 pub fn authenticate_rpc(
     account: AccountId,
     method: &str,
     raw_query: &str,
     keys: &impl AccessKeys,
     nonces: &mut impl NonceStore,
+    context: RequestContext,
     now: DateTime<Utc>,
-) -> Result<(Caller, String), AuthError> {
+) -> Result<Requester, AuthError> {
     let who = verify_rpc(method, raw_query, keys, nonces, now)?;
-    Ok((Caller::ram_user(account, &who.user), who.action))
+    Ok(Requester {
+        account,
+        signer: Signer::RamUser(who.user),
+        signed_action: Some(format!("antcloudauth:{}", who.action)),
+        context,
+    })
 }

@@ -3,20 +3,28 @@
 
 mod caller;
 mod identity;
+mod ids;
 mod ledger;
 mod photos;
 mod request;
 mod response;
 mod scoring;
 mod session;
+mod stage;
+mod store;
 mod verifier;
 
-pub use crate::caller::{Caller, DirectoryPermissions, Permissions, Principal, actions, authenticate_rpc};
+pub use crate::caller::{
+    DirectoryPermissions, Permissions, RequestContext, Requester, Signer, actions, authenticate_rpc,
+};
 pub use crate::identity::{IdentityCheck, IdentitySource, InMemoryAuthority};
+pub use crate::ids::{CounterIds, IdGenerator, request_id};
 pub use crate::ledger::{Ledger, LedgerError, UsageLedger};
 pub use crate::photos::{ExternalPhoto, InMemoryPhotos, PhotoResolver};
 pub use crate::request::{CompareRequest, ContrastRequest, InitRequest, LivenessRequest, PhotoSources};
-pub use crate::response::{DeleteResult, InitResult, Response, VerifyResult};
-pub use crate::scoring::{FaceModelScorer, FaceScorer, PhotoRole, Refusal};
-pub use crate::session::{IdSource, SequentialIds, Session, SessionState};
-pub use crate::verifier::{Plugins, Verifier, VerifierConfig, VerifierSnapshot};
+pub use crate::response::{ApiResponse, DeleteResult, InitResult, VerifyResult};
+pub use crate::scoring::{FaceModelScorer, FaceScorer, FixedScorer, PhotoRole, Refusal};
+pub use crate::session::{InMemorySessions, Session, SessionError, SessionState, SessionStore};
+pub use crate::stage::{Answer, Need, Pending, Refused, UnexpectedAnswer};
+pub use crate::store::{Completion, FlowStore, InMemoryStore, SceneView, StoreError, Stores};
+pub use crate::verifier::{Plugins, Verifier, VerifierConfig};

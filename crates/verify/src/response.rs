@@ -9,7 +9,7 @@ use shiren_face::MaterialInfo;
 /// One API response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Response<T> {
+pub struct ApiResponse<T> {
     /// The request's ID.
     pub request_id: String,
     /// The call code (`"200"` on success).
@@ -21,10 +21,10 @@ pub struct Response<T> {
     pub result_object: Option<T>,
 }
 
-impl<T> Response<T> {
+impl<T> ApiResponse<T> {
     /// A success.
-    pub fn ok(request_id: String, result: T) -> Response<T> {
-        Response {
+    pub fn ok(request_id: String, result: T) -> ApiResponse<T> {
+        ApiResponse {
             request_id,
             code: CallCode::Success,
             message: "success".to_owned(),
@@ -33,8 +33,8 @@ impl<T> Response<T> {
     }
 
     /// A refusal with `code` and a specific message.
-    pub fn refused(request_id: String, code: CallCode, message: impl Into<String>) -> Response<T> {
-        Response { request_id, code, message: message.into(), result_object: None }
+    pub fn refused(request_id: String, code: CallCode, message: impl Into<String>) -> ApiResponse<T> {
+        ApiResponse { request_id, code, message: message.into(), result_object: None }
     }
 
     /// Whether the call succeeded.
@@ -79,6 +79,22 @@ pub struct DeleteResult {
     pub deleted: bool,
 }
 
+/// Caller input as a message may quote it: at most 64 characters, control and
+/// non-ASCII-safe characters escaped, an ellipsis when cut — so a hostile value can
+/// neither flood a response or a log nor forge lines in it.
+pub(crate) fn quote(text: &str) -> String {
+    const MAX: usize = 64;
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out
+}
+
 /// `bool` as the API's `"T"` / `"F"`.
 mod t_or_f {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -93,5 +109,18 @@ mod t_or_f {
             "F" => Ok(false),
             other => Err(serde::de::Error::custom(format!("`{other}` is neither `T` nor `F`"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quotes_are_short_and_escaped() {
+        assert_eq!(quote("abc"), "abc");
+        assert_eq!(quote("a\nb\"c"), "a\\nb\\\"c");
+        let long = "x".repeat(10_000);
+        assert_eq!(quote(&long).chars().count(), 65);
     }
 }

@@ -4,7 +4,8 @@
 //! (or a fixed one, for load tests of everything around it).
 
 use shiren_catalog::CallCode;
-use shiren_face::{FaceModels, PhotoRules, Verdict, VerificationPolicy, decode_photo};
+use shiren_catalog::SubCode;
+use shiren_face::{FaceModels, MaterialInfo, PhotoRules, Verdict, VerificationPolicy, decode_photo};
 
 /// Which photo a refusal is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,5 +83,65 @@ impl FaceScorer for FaceModelScorer {
             Some(bytes) => Some(self.models.distance(&face, &self.analyse(bytes, PhotoRole::Reference)?)),
         };
         Ok(policy.decide(&face, distance))
+    }
+}
+
+/// A scorer that looks at the selfie's bytes only, never at a face — for tests,
+/// examples and benches of everything around the face pipeline. The table:
+///
+/// | selfie bytes | answer |
+/// |---|---|
+/// | empty, or `unusable` | refused, 419 (the person may try again) |
+/// | `mismatch` | failed, sub code 204, verify score 40 |
+/// | `attack` | failed, sub code 205 (`faceAttack`) |
+/// | `occluded` | failed, sub code 206 (business policy: `faceOcclusion`) |
+/// | anything else | passed, sub code 200, verify score 99 with a reference |
+///
+/// Every intake check passes. The material is [`MaterialInfo::default`] with the
+/// fields above set, quality 90 and `attackModel` `"fixed"`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FixedScorer;
+
+impl FaceScorer for FixedScorer {
+    fn check_photo(&self, _: &[u8]) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn score(
+        &self,
+        selfie: &[u8],
+        reference: Option<&[u8]>,
+        _: &VerificationPolicy,
+    ) -> Result<Verdict, Refusal> {
+        let mut material = MaterialInfo {
+            quality_score: 90.0,
+            verify_score: reference.map(|_| 99.0),
+            attack_model: "fixed".into(),
+            ..MaterialInfo::default()
+        };
+        let sub_code = match selfie {
+            b"" | b"unusable" => {
+                return Err(Refusal {
+                    role: PhotoRole::Selfie,
+                    code: CallCode::ImageUnusable,
+                    message: "the fixed scorer refuses this photo; submit another".into(),
+                });
+            }
+            b"mismatch" => {
+                material.verify_score = Some(40.0);
+                SubCode::FACE_MISMATCH
+            }
+            b"attack" => {
+                material.face_attack = true;
+                material.face_attack_score = 0.9;
+                SubCode::LIVENESS_RISK
+            }
+            b"occluded" => {
+                material.face_occlusion = true;
+                SubCode::BUSINESS_POLICY
+            }
+            _ => SubCode::PASS,
+        };
+        Ok(Verdict { passed: sub_code == SubCode::PASS, sub_code, material })
     }
 }

@@ -1,20 +1,24 @@
 //! The verification flow: one method per API operation, each checking in the cloud's
-//! order and answering with the cloud's codes. Start (`init_face_verify` and the
+//! order and answering with the cloud's codes. Start (`InitFaceVerify` and the
 //! synchronous calls):
 //!
-//! 1. RAM permission of the calling principal → 411;
+//! 1. RAM permission of the requester, under its request context, for the Action its
+//!    signature was made for → 411;
 //! 2. parameters → 400 (missing) / 401 (invalid: product code, outer order number,
 //!    resident ID check character, name, user ID, liveness model); 405 under 14;
 //! 3. the scene exists and belongs to the account → 404; its product matches → 401;
 //! 4. the scene is usable (enabled, service and storage authorized) → 410;
 //! 5. the account is not overdue or suspended → 412;
-//! 6. photo sources: more than one per field → 420, none where required → 400, then
-//!    intake (419 unusable, 421 over 1 MB), fetch (422), a referenced certify ID not
-//!    passed → 423.
+//! 6. photo sources: more than one per field → 420, none where required → 400, a
+//!    referenced certify ID not passed → 423; then (staged) fetch (422) and intake
+//!    (419 unusable, 421 over 1 MB).
 //!
-//! Completion scores the photo, then writes the record, meters and bills the usage —
-//! once: a retried completion returns the stored result and changes nothing, and an
-//! abandoned session is never billed.
+//! Operations that need I/O are staged ([`Pending`]): `begin_*` checks and reads, the
+//! caller fulfils the needs anywhere, [`Verifier::commit`] re-checks the session and
+//! writes the record, the metered usage and the bill line once, through
+//! [`FlowStore::complete`]. Every method takes `&self`: one verifier serves every
+//! worker. The one-call methods (`init_face_verify`, `complete_face_verify`, …) are
+//! begin → [`Plugins::fulfil`] → commit.
 
 use std::collections::HashMap;
 
@@ -26,30 +30,19 @@ use shiren_catalog::{
 };
 use shiren_face::{MaterialInfo, Verdict, VerificationPolicy};
 use shiren_meter::UsageEvent;
-use shiren_records::{DeleteMode, NewRecord, RecordError, RecordStore, Scores};
-use shiren_scene::{SceneId, SceneRegistry, Unusable};
+use shiren_records::{NewRecord, Scores};
+use shiren_scene::{SceneId, Unusable};
 
-use crate::caller::{Caller, Permissions, actions};
+use crate::caller::{Permissions, Requester, actions};
 use crate::identity::{IdentityCheck, IdentitySource};
-use crate::ledger::UsageLedger;
+use crate::ids::{IdGenerator, request_id};
 use crate::photos::{ExternalPhoto, PhotoResolver};
 use crate::request::{CompareRequest, ContrastRequest, InitRequest, LivenessRequest, PhotoSources};
-use crate::response::{DeleteResult, InitResult, Response, VerifyResult};
+use crate::response::{ApiResponse, DeleteResult, InitResult, VerifyResult, quote};
 use crate::scoring::{FaceScorer, PhotoRole};
-use crate::session::{IdSource, Session, SessionState};
-
-/// A refusal: the call code and a message a developer can act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Refused {
-    code: CallCode,
-    message: String,
-}
-
-impl Refused {
-    fn new(code: CallCode, message: impl Into<String>) -> Refused {
-        Refused { code, message: message.into() }
-    }
-}
+use crate::session::{Session, SessionError, SessionState};
+use crate::stage::{Answer, Job, Need, Op, Pending, Refused, Slot, Work};
+use crate::store::{Completion, FlowStore, StoreError};
 
 /// Settings of the flow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,18 +65,22 @@ impl Default for VerifierConfig {
     }
 }
 
-/// The pluggable parts without state the embedding service usually inspects.
+/// The pluggable parts without state: who may call (`permissions`), where IDs come
+/// from (`ids`), and the three that [`Plugins::fulfil`] uses to meet a
+/// [`Pending`]'s needs in the calling thread. A service that fulfils needs itself
+/// (async clients, a scoring pool) still supplies all five; the one-call methods use
+/// them.
 pub struct Plugins {
     /// RAM permissions.
     pub permissions: Box<dyn Permissions + Send + Sync>,
+    /// Certify IDs and request IDs.
+    pub ids: Box<dyn IdGenerator + Send + Sync>,
     /// The identity authority.
     pub identities: Box<dyn IdentitySource + Send + Sync>,
     /// Face scoring.
     pub faces: Box<dyn FaceScorer + Send + Sync>,
     /// External photo fetching.
     pub photos: Box<dyn PhotoResolver + Send + Sync>,
-    /// Random IDs.
-    pub ids: Box<dyn IdSource + Send + Sync>,
 }
 
 impl std::fmt::Debug for Plugins {
@@ -92,28 +89,35 @@ impl std::fmt::Debug for Plugins {
     }
 }
 
-/// The verifier's own state, for persistence: sessions and per-scene policies.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VerifierSnapshot {
-    /// Every session.
-    pub sessions: Vec<Session>,
-    /// Per-scene policies.
-    pub policies: Vec<(SceneId, VerificationPolicy)>,
+impl Plugins {
+    /// Meets every need of `pending` with these plug-ins, in this thread.
+    pub fn fulfil<T>(&self, pending: &mut Pending<T>) {
+        while let Some(need) = pending.need() {
+            let answer = match need {
+                Need::Photo(photo) => Answer::Photo(self.photos.fetch(photo)),
+                Need::CheckPhoto(bytes) => Answer::PhotoChecked(self.faces.check_photo(bytes)),
+                Need::Identity { name, id } => Answer::Identity(self.identities.check(name, id)),
+                Need::Score { selfie, reference, policy } => {
+                    Answer::Scored(self.faces.score(selfie, reference.map(|r| &r[..]), policy))
+                }
+            };
+            if pending.supply(answer).is_err() {
+                // Cannot happen (each answer is the need's own kind); never loop on it.
+                break;
+            }
+        }
+    }
 }
 
-/// The verification service, composed of stores (`scenes`, `records`, `ledger`: public,
-/// so the embedding service can manage them) and plug-ins.
+/// The verification service: a [`FlowStore`] (public, so the embedding service can
+/// manage what it holds), the plug-ins, the configuration and per-scene policies.
+/// `Sync` when its store is: share one `&Verifier` between every worker.
 #[derive(Debug)]
-pub struct Verifier<S, R, L> {
-    /// Scenes.
-    pub scenes: S,
-    /// Verification records.
-    pub records: R,
-    /// Standing, metering and billing.
-    pub ledger: L,
+pub struct Verifier<St> {
+    /// Sessions, scenes, records, usage.
+    pub store: St,
     plugins: Plugins,
     config: VerifierConfig,
-    sessions: HashMap<CertifyId, Session>,
     policies: HashMap<SceneId, VerificationPolicy>,
 }
 
@@ -152,24 +156,10 @@ impl<'a> Start<'a> {
     }
 }
 
-impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
-    /// A verifier over these stores and plug-ins.
-    pub fn new(
-        scenes: S,
-        records: R,
-        ledger: L,
-        plugins: Plugins,
-        config: VerifierConfig,
-    ) -> Verifier<S, R, L> {
-        Verifier {
-            scenes,
-            records,
-            ledger,
-            plugins,
-            config,
-            sessions: HashMap::new(),
-            policies: HashMap::new(),
-        }
+impl<St: FlowStore> Verifier<St> {
+    /// A verifier over this store and these plug-ins.
+    pub fn new(store: St, plugins: Plugins, config: VerifierConfig) -> Verifier<St> {
+        Verifier { store, plugins, config, policies: HashMap::new() }
     }
 
     /// Sets the verification policy of `scene`.
@@ -177,202 +167,328 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         self.policies.insert(scene, policy);
     }
 
+    /// The per-scene policies.
+    pub fn policies(&self) -> &HashMap<SceneId, VerificationPolicy> {
+        &self.policies
+    }
+
+    /// The plug-ins (to fulfil a [`Pending`] in this thread).
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &VerifierConfig {
+        &self.config
+    }
+
     /// A session, by certify ID.
-    pub fn session(&self, id: CertifyId) -> Option<&Session> {
-        self.sessions.get(&id)
+    pub fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
+        self.store.session(id)
     }
 
-    /// The number of sessions held.
-    pub fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
-    /// The verifier's own state.
-    pub fn snapshot(&self) -> VerifierSnapshot {
-        let mut sessions: Vec<Session> = self.sessions.values().cloned().collect();
-        sessions.sort_by_key(|s| s.certify_id);
-        let mut policies: Vec<(SceneId, VerificationPolicy)> =
-            self.policies.iter().map(|(k, v)| (*k, *v)).collect();
-        policies.sort_by_key(|(k, _)| *k);
-        VerifierSnapshot { sessions, policies }
-    }
-
-    /// Replaces the verifier's own state with a snapshot's.
-    pub fn restore(&mut self, snapshot: VerifierSnapshot) {
-        self.sessions = snapshot.sessions.into_iter().map(|s| (s.certify_id, s)).collect();
-        self.policies = snapshot.policies.into_iter().collect();
-    }
-
-    fn request_id(&mut self) -> String {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let mut id = String::with_capacity(36);
-        for (i, b) in self.plugins.ids.next_id().iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                id.push('-');
-            }
-            id.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
-            id.push(char::from(HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0')));
-        }
-        id
-    }
-
-    fn respond<T>(&mut self, outcome: Result<T, Refused>) -> Response<T> {
-        let id = self.request_id();
+    /// Wraps an outcome with a fresh request ID.
+    pub fn respond<T>(&self, outcome: Result<T, Refused>) -> ApiResponse<T> {
+        let id = request_id(&*self.plugins.ids);
         match outcome {
-            Ok(result) => Response::ok(id, result),
-            Err(refused) => Response::refused(id, refused.code, refused.message),
+            Ok(result) => ApiResponse::ok(id, result),
+            Err(refused) => ApiResponse::refused(id, refused.code, refused.message),
         }
     }
 
-    fn permit(&self, caller: &Caller, action: &str) -> Result<(), Refused> {
-        if self.plugins.permissions.allows(caller, action) {
+    fn permit(&self, requester: &Requester, action: &str, now: DateTime<Utc>) -> Result<(), Refused> {
+        if let Some(signed) = requester.signed_action.as_deref().filter(|&signed| signed != action) {
+            return Err(Refused::new(
+                CallCode::RamPermissionDenied,
+                format!(
+                    "the request was signed for `{}`, not `{action}`; sign each operation's own Action",
+                    quote(signed)
+                ),
+            ));
+        }
+        if self.plugins.permissions.allows(requester, action, now) {
             Ok(())
         } else {
             Err(Refused::new(
                 CallCode::RamPermissionDenied,
                 format!(
-                    "the caller may not call `{action}`; attach AliyunAntCloudAuthFullAccess or a policy allowing it"
+                    "the caller may not call `{action}` from here and now; attach AliyunAntCloudAuthFullAccess or a policy allowing it, and check its conditions"
                 ),
             ))
         }
     }
 
-    /// `InitFaceVerify`: starts a session and returns its certify ID.
+    // ---- InitFaceVerify -------------------------------------------------------------
+
+    /// `InitFaceVerify`, first stage: the checks, and the comparison photo's fetch and
+    /// intake check as needs.
+    pub fn begin_init(
+        &self,
+        requester: &Requester,
+        req: &InitRequest,
+        now: DateTime<Utc>,
+    ) -> Pending<InitResult> {
+        let begun = (|| {
+            self.permit(requester, actions::INIT, now)?;
+            let session = self.check_start(
+                requester,
+                &Start {
+                    model: req.model.as_deref(),
+                    cert_type: req.cert_type.as_deref(),
+                    cert_name: req.cert_name.as_deref(),
+                    cert_no: req.cert_no.as_deref(),
+                    user_id: req.user_id.as_deref(),
+                    ..Start::new(Api::InitDescribe, req.scene_id, &req.outer_order_no, &req.product_code)
+                },
+                now,
+            )?;
+            let needs_photo = session.product == ProductCode::PvFv;
+            let reference =
+                self.source(&requester.account, &req.face_contrast, needs_photo, "FaceContrastPicture")?;
+            let check_reference = reference != Slot::Absent;
+            Ok(self.job(Op::Init, session, Slot::Absent, reference, check_reference))
+        })();
+        pending(begun)
+    }
+
+    /// `InitFaceVerify`, last stage: stores the pending session. A comparison photo
+    /// is kept only for PV_FV (the product that compares with it).
+    pub fn commit_init(&self, pending: Pending<InitResult>, _now: DateTime<Utc>) -> ApiResponse<InitResult> {
+        let outcome = (|| {
+            let mut job = match pending.work {
+                Work::Refused(refused) => return Err(refused),
+                Work::Settled(_) | Work::Expired(_) => return Err(system("an init cannot be settled")),
+                Work::Run(job) => job,
+            };
+            if let Some(failed) = job.failed.take() {
+                return Err(failed);
+            }
+            match (&job.reference, job.reference_checked.take()) {
+                (Slot::Absent, _) => {}
+                (Slot::Have(bytes), Some(Ok(()))) => {
+                    job.session.reference = (job.session.product == ProductCode::PvFv).then(|| bytes.clone());
+                }
+                (_, Some(Err(refusal))) => return Err(Refused::new(refusal.code, refusal.message)),
+                _ => return Err(unfulfilled()),
+            }
+            let certify_id = job.session.certify_id;
+            self.store.start(job.session).map_err(|e| store_failed(&e))?;
+            Ok(InitResult { certify_id })
+        })();
+        self.respond(outcome)
+    }
+
+    /// `InitFaceVerify` in one call (begin, fulfil here, commit).
     pub fn init_face_verify(
-        &mut self,
-        caller: &Caller,
+        &self,
+        requester: &Requester,
         req: &InitRequest,
         now: DateTime<Utc>,
-    ) -> Response<InitResult> {
-        let outcome = self.try_init(caller, req, now);
-        self.respond(outcome)
+    ) -> ApiResponse<InitResult> {
+        let mut pending = self.begin_init(requester, req, now);
+        self.plugins.fulfil(&mut pending);
+        self.commit_init(pending, now)
     }
 
-    fn try_init(
-        &mut self,
-        caller: &Caller,
-        req: &InitRequest,
+    // ---- completion -------------------------------------------------------------------
+
+    /// The person's photo for a started session (what the client SDK submits), first
+    /// stage: reads the session. A session already completed commits to its stored
+    /// result (a retry changes nothing); an expired one to 406.
+    pub fn begin_complete(
+        &self,
+        certify_id: &str,
+        selfie: impl Into<Bytes>,
         now: DateTime<Utc>,
-    ) -> Result<InitResult, Refused> {
-        self.permit(caller, actions::INIT)?;
-        let mut session = self.check_start(
-            caller,
-            &Start {
-                model: req.model.as_deref(),
-                cert_type: req.cert_type.as_deref(),
-                cert_name: req.cert_name.as_deref(),
-                cert_no: req.cert_no.as_deref(),
-                user_id: req.user_id.as_deref(),
-                ..Start::new(Api::InitDescribe, req.scene_id, &req.outer_order_no, &req.product_code)
-            },
-            now,
-        )?;
-        let needs_photo = session.product == ProductCode::PvFv;
-        if let Some(photo) =
-            self.resolve(&caller.account, &req.face_contrast, needs_photo, "FaceContrastPicture")?
-        {
-            self.plugins.faces.check_photo(&photo).map_err(|r| Refused::new(r.code, r.message))?;
-            session.reference = needs_photo.then_some(photo);
-        }
-        let certify_id = session.certify_id;
-        self.sessions.insert(certify_id, session);
-        Ok(InitResult { certify_id })
+    ) -> Pending<VerifyResult> {
+        let begun = (|| {
+            let id = parse_certify_id(certify_id)?;
+            let session =
+                self.store.session(id).map_err(|e| store_failed(&e))?.ok_or_else(|| unknown(certify_id))?;
+            match &session.state {
+                SessionState::Completed { result, .. } => return Ok(Work::Settled(result.clone())),
+                SessionState::Abandoned => return Err(expired(certify_id)),
+                // Marked abandoned at commit (a stage only reads); nothing to score.
+                SessionState::Pending if !session.is_live(now, self.config.session_ttl) => {
+                    return Ok(Work::Expired(id));
+                }
+                SessionState::Pending => {}
+            }
+            let reference = session.reference.clone().map_or(Slot::Absent, Slot::Have);
+            Ok(self.job(Op::Complete, session, Slot::Have(selfie.into()), reference, false))
+        })();
+        pending(begun)
     }
 
-    /// The person's photo for a started session (what the client SDK submits):
-    /// scores it and completes the session exactly once. A retry returns the stored
-    /// result unchanged; a photo the scorer refuses (419/421) leaves the session
-    /// pending so the person can try again.
+    /// The person's photo in one call (begin, fulfil here, commit): scores it and
+    /// completes the session exactly once. A retry returns the stored result
+    /// unchanged; a photo the scorer refuses (419/421) leaves the session pending so
+    /// the person can try again.
     pub fn complete_face_verify(
-        &mut self,
+        &self,
         certify_id: &str,
         selfie: &[u8],
         now: DateTime<Utc>,
-    ) -> Response<VerifyResult> {
-        let outcome = self.try_complete(certify_id, selfie, now);
+    ) -> ApiResponse<VerifyResult> {
+        let mut pending = self.begin_complete(certify_id, Bytes::copy_from_slice(selfie), now);
+        self.plugins.fulfil(&mut pending);
+        self.commit(pending, now)
+    }
+
+    /// The last stage of every verification (completion, Contrast, Compare,
+    /// Liveness): decides from the answers, re-checks the session — it may have
+    /// completed, expired or gone meanwhile — and writes the completed session, its
+    /// record and its usage, all stamped `now`, in one [`FlowStore::complete`].
+    pub fn commit(&self, pending: Pending<VerifyResult>, now: DateTime<Utc>) -> ApiResponse<VerifyResult> {
+        let outcome = match pending.work {
+            Work::Refused(refused) => Err(refused),
+            Work::Settled(result) => Ok(result),
+            Work::Expired(id) => match self.store.abandon(id) {
+                Ok(_) => Err(expired(&id.to_string())),
+                Err(e) => self.settled(e, &id.to_string()),
+            },
+            Work::Run(job) => self.settle(*job, now),
+        };
         self.respond(outcome)
     }
 
-    fn try_complete(
-        &mut self,
-        certify_id: &str,
-        selfie: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<VerifyResult, Refused> {
-        let id = parse_certify_id(certify_id)?;
-        let ttl = self.config.session_ttl;
-        let session = self.sessions.get_mut(&id).ok_or_else(|| unknown(certify_id))?;
-        match &session.state {
-            SessionState::Completed(result) => return Ok(result.clone()),
-            SessionState::Abandoned => return Err(expired(certify_id)),
-            SessionState::Pending if now - session.created_at > ttl => {
-                session.state = SessionState::Abandoned;
-                return Err(expired(certify_id));
-            }
-            SessionState::Pending => {}
+    fn settle(&self, mut job: Job, now: DateTime<Utc>) -> Result<VerifyResult, Refused> {
+        let id = job.session.certify_id;
+        let text = id.to_string();
+        if let Some(failed) = job.failed.take() {
+            return Err(failed);
         }
-        // Out of the map while it is being finished; back in whatever happens.
-        let Some(mut session) = self.sessions.remove(&id) else { return Err(unknown(certify_id)) };
-        let reference = session.reference.clone();
-        let result = self.finish(&mut session, Bytes::copy_from_slice(selfie), reference, now);
-        self.sessions.insert(id, session);
-        result
-    }
-
-    /// `DescribeFaceVerify`: the result of a completed session (424 until then, 406
-    /// for IDs this account does not own).
-    pub fn describe_face_verify(
-        &mut self,
-        caller: &Caller,
-        certify_id: &str,
-        now: DateTime<Utc>,
-    ) -> Response<VerifyResult> {
-        let outcome = self.try_describe(caller, certify_id, now);
-        self.respond(outcome)
-    }
-
-    fn try_describe(
-        &mut self,
-        caller: &Caller,
-        certify_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<VerifyResult, Refused> {
-        self.permit(caller, actions::DESCRIBE)?;
-        let id = parse_certify_id(certify_id)?;
-        let session = self
-            .sessions
-            .get(&id)
-            .filter(|s| s.account == caller.account)
-            .ok_or_else(|| unknown(certify_id))?;
-        match &session.state {
-            SessionState::Completed(result) => {
-                let result = result.clone();
-                // Reading marks the record read (for delete-after-query); a record
-                // already purged or deleted does not change the answer.
-                let _ = self.records.mark_read(&caller.account, id, now);
-                Ok(result)
+        if job.op == Op::Complete && !job.session.is_live(now, self.config.session_ttl) {
+            return match self.store.abandon(id) {
+                Ok(_) => Err(expired(&text)),
+                Err(e) => self.settled(e, &text),
+            };
+        }
+        let product = job.session.product;
+        let (passed, sub_code, material) = match (job.ask_identity, job.identity.take(), job.verdict.take()) {
+            (true, Some(check), _) if !matches!(check, IdentityCheck::Match { .. }) => {
+                (false, check.sub_code().unwrap_or(SubCode::AUTHORITY_SOURCE_ERROR), None)
             }
-            _ => Err(Refused::new(
-                CallCode::NotCompleted,
+            (true, None, _) if job.session.name.is_none() || job.session.id_number.is_none() => {
+                (false, SubCode::NAME_ID_MISMATCH, None)
+            }
+            (_, _, Some(Ok(Verdict { passed, sub_code, material }))) => (passed, sub_code, Some(material)),
+            (_, _, Some(Err(r))) if r.role == PhotoRole::Reference && product.checks_identity() => {
+                (false, SubCode::AUTHORITY_PHOTO_UNUSABLE, None)
+            }
+            (_, _, Some(Err(r))) => return Err(Refused::new(r.code, r.message)),
+            (_, _, None) => return Err(unfulfilled()),
+        };
+        let Slot::Have(selfie) = job.selfie else { return Err(unfulfilled()) };
+        let result = VerifyResult { certify_id: id, passed, sub_code, material_info: material };
+        let mut session = job.session;
+        let record = record_of(&session, &result, now);
+        let usage = UsageEvent {
+            certify_id: id,
+            account: session.account,
+            solution: session.solution,
+            sub_code: Some(sub_code),
+            time: now,
+        };
+        session.state = SessionState::Completed { result: result.clone(), completed_at: now };
+        session.selfie = passed.then_some(selfie);
+        let completion = Completion { session, new_session: job.op == Op::Sync, record, usage };
+        match self.store.complete(&completion) {
+            Ok(()) => Ok(result),
+            Err(e) => self.settled(e, &text),
+        }
+    }
+
+    /// The answer for a session a write found no longer pending (another worker
+    /// completed it, it expired) or could not write.
+    fn settled(&self, error: StoreError, text: &str) -> Result<VerifyResult, Refused> {
+        match error {
+            StoreError::NotPending(session) => match session.state {
+                SessionState::Completed { result, .. } => Ok(result),
+                SessionState::Abandoned => Err(expired(text)),
+                SessionState::Pending => Err(system("the session is pending and not pending")),
+            },
+            StoreError::Session(SessionError::NotFound(_)) => Err(unknown(text)),
+            StoreError::Ledger(e) => Err(Refused::new(
+                CallCode::SystemError,
                 format!(
-                    "verification `{certify_id}` has not completed; query again after the person finishes"
+                    "the usage of verification `{text}` cannot be billed: {e}; nothing was recorded, metered or billed — fix the account's billing and submit again"
                 ),
             )),
+            other => Err(store_failed(&other)),
         }
     }
 
-    /// `ContrastFaceVerify` (ID_MIN): one photo against the identity authority,
-    /// synchronously.
-    pub fn contrast_face_verify(
-        &mut self,
-        caller: &Caller,
+    // ---- DescribeFaceVerify, DeleteFaceVerifyResult -----------------------------------
+
+    /// `DescribeFaceVerify`: the result of a completed session (424 until then, 406
+    /// for IDs this account does not own). Reading marks the record read.
+    pub fn describe_face_verify(
+        &self,
+        requester: &Requester,
+        certify_id: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResponse<VerifyResult> {
+        let outcome = (|| {
+            self.permit(requester, actions::DESCRIBE, now)?;
+            let session = self.owned_session(requester, certify_id)?;
+            let result = session
+                .result()
+                .cloned()
+                .ok_or_else(|| not_completed(certify_id, "query again after the person finishes"))?;
+            self.store
+                .mark_read(&requester.account, session.certify_id, now)
+                .map_err(|e| store_failed(&e))?;
+            Ok(result)
+        })();
+        self.respond(outcome)
+    }
+
+    /// `DeleteFaceVerifyResult`: deletes the personal data and photos of a completed
+    /// verification (the record's non-personal part stays for statistics and bills).
+    pub fn delete_face_verify_result(
+        &self,
+        requester: &Requester,
+        certify_id: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResponse<DeleteResult> {
+        let outcome = (|| {
+            self.permit(requester, actions::DELETE, now)?;
+            let session = self.owned_session(requester, certify_id)?;
+            if session.result().is_none() {
+                return Err(not_completed(certify_id, "nothing to delete yet"));
+            }
+            self.store
+                .erase_personal(&requester.account, session.certify_id, now)
+                .map_err(|e| store_failed(&e))?;
+            Ok(DeleteResult { certify_id: session.certify_id, deleted: true })
+        })();
+        self.respond(outcome)
+    }
+
+    fn owned_session(&self, requester: &Requester, certify_id: &str) -> Result<Session, Refused> {
+        let id = parse_certify_id(certify_id)?;
+        self.store
+            .session(id)
+            .map_err(|e| store_failed(&e))?
+            .filter(|s| s.account == requester.account)
+            .ok_or_else(|| unknown(certify_id))
+    }
+
+    // ---- synchronous operations -------------------------------------------------------
+
+    /// `ContrastFaceVerify` (ID_MIN), first stage: one photo against the identity
+    /// authority.
+    pub fn begin_contrast(
+        &self,
+        requester: &Requester,
         req: &ContrastRequest,
         now: DateTime<Utc>,
-    ) -> Response<VerifyResult> {
-        let outcome = (|| {
-            self.permit(caller, actions::CONTRAST)?;
+    ) -> Pending<VerifyResult> {
+        let begun = (|| {
+            self.permit(requester, actions::CONTRAST, now)?;
             let session = self.check_start(
-                caller,
+                requester,
                 &Start {
                     cert_type: req.cert_type.as_deref(),
                     cert_name: req.cert_name.as_deref(),
@@ -387,44 +503,44 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
                 },
                 now,
             )?;
-            let selfie = self.require(&caller.account, &req.face_contrast, "FaceContrastPicture")?;
-            self.run_now(session, selfie, None, now)
+            let selfie = self.source(&requester.account, &req.face_contrast, true, "FaceContrastPicture")?;
+            Ok(self.job(Op::Sync, session, selfie, Slot::Absent, false))
         })();
-        self.respond(outcome)
+        pending(begun)
     }
 
-    /// `CompareFaceVerify` (PV_FC): two photos, synchronously.
-    pub fn compare_face_verify(
-        &mut self,
-        caller: &Caller,
+    /// `CompareFaceVerify` (PV_FC), first stage: two photos.
+    pub fn begin_compare(
+        &self,
+        requester: &Requester,
         req: &CompareRequest,
         now: DateTime<Utc>,
-    ) -> Response<VerifyResult> {
-        let outcome = (|| {
-            self.permit(caller, actions::COMPARE)?;
+    ) -> Pending<VerifyResult> {
+        let begun = (|| {
+            self.permit(requester, actions::COMPARE, now)?;
             let session = self.check_start(
-                caller,
+                requester,
                 &Start::new(Api::CompareFaceVerify, req.scene_id, &req.outer_order_no, &req.product_code),
                 now,
             )?;
-            let source = self.require(&caller.account, &req.source, "SourceFacePicture")?;
-            let target = self.require(&caller.account, &req.target, "TargetFacePicture")?;
-            self.run_now(session, source, Some(target), now)
+            let source = self.source(&requester.account, &req.source, true, "SourceFacePicture")?;
+            let target = self.source(&requester.account, &req.target, true, "TargetFacePicture")?;
+            Ok(self.job(Op::Sync, session, source, target, false))
         })();
-        self.respond(outcome)
+        pending(begun)
     }
 
-    /// `LivenessFaceVerify` (LR_FR_MIN): liveness on one photo, synchronously.
-    pub fn liveness_face_verify(
-        &mut self,
-        caller: &Caller,
+    /// `LivenessFaceVerify` (LR_FR_MIN), first stage: liveness on one photo.
+    pub fn begin_liveness(
+        &self,
+        requester: &Requester,
         req: &LivenessRequest,
         now: DateTime<Utc>,
-    ) -> Response<VerifyResult> {
-        let outcome = (|| {
-            self.permit(caller, actions::LIVENESS)?;
+    ) -> Pending<VerifyResult> {
+        let begun = (|| {
+            self.permit(requester, actions::LIVENESS, now)?;
             let session = self.check_start(
-                caller,
+                requester,
                 &Start {
                     user_id: req.user_id.as_deref(),
                     ..Start::new(
@@ -436,78 +552,88 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
                 },
                 now,
             )?;
-            let selfie = self.require(&caller.account, &req.face_contrast, "FaceContrastPicture")?;
-            self.run_now(session, selfie, None, now)
+            let selfie = self.source(&requester.account, &req.face_contrast, true, "FaceContrastPicture")?;
+            Ok(self.job(Op::Sync, session, selfie, Slot::Absent, false))
         })();
-        self.respond(outcome)
+        pending(begun)
     }
 
-    /// `DeleteFaceVerifyResult`: deletes the personal data and photos of a completed
-    /// verification (the record's non-personal part stays for statistics and bills).
-    pub fn delete_face_verify_result(
-        &mut self,
-        caller: &Caller,
-        certify_id: &str,
+    /// `ContrastFaceVerify` in one call.
+    pub fn contrast_face_verify(
+        &self,
+        requester: &Requester,
+        req: &ContrastRequest,
         now: DateTime<Utc>,
-    ) -> Response<DeleteResult> {
-        let outcome = (|| {
-            self.permit(caller, actions::DELETE)?;
-            let id = parse_certify_id(certify_id)?;
-            let session = self
-                .sessions
-                .get(&id)
-                .filter(|s| s.account == caller.account)
-                .ok_or_else(|| unknown(certify_id))?;
-            if !matches!(session.state, SessionState::Completed(_)) {
-                return Err(Refused::new(
-                    CallCode::NotCompleted,
-                    format!("verification `{certify_id}` has not completed; nothing to delete yet"),
-                ));
-            }
-            match self.records.delete_personal(&caller.account, id, DeleteMode::Now, now) {
-                Ok(()) | Err(RecordError::AlreadyDeleted(_) | RecordError::NotFound(_)) => {}
-                Err(e) => return Err(Refused::new(CallCode::SystemError, e.to_string())),
-            }
-            if let Some(session) = self.sessions.get_mut(&id) {
-                session.selfie = None;
-                session.reference = None;
-                session.name = None;
-                session.id_number = None;
-                session.user_id = None;
-            }
-            Ok(DeleteResult { certify_id: id, deleted: true })
-        })();
-        self.respond(outcome)
+    ) -> ApiResponse<VerifyResult> {
+        let mut pending = self.begin_contrast(requester, req, now);
+        self.plugins.fulfil(&mut pending);
+        self.commit(pending, now)
     }
+
+    /// `CompareFaceVerify` in one call.
+    pub fn compare_face_verify(
+        &self,
+        requester: &Requester,
+        req: &CompareRequest,
+        now: DateTime<Utc>,
+    ) -> ApiResponse<VerifyResult> {
+        let mut pending = self.begin_compare(requester, req, now);
+        self.plugins.fulfil(&mut pending);
+        self.commit(pending, now)
+    }
+
+    /// `LivenessFaceVerify` in one call.
+    pub fn liveness_face_verify(
+        &self,
+        requester: &Requester,
+        req: &LivenessRequest,
+        now: DateTime<Utc>,
+    ) -> ApiResponse<VerifyResult> {
+        let mut pending = self.begin_liveness(requester, req, now);
+        self.plugins.fulfil(&mut pending);
+        self.commit(pending, now)
+    }
+
+    // ---- housekeeping -----------------------------------------------------------------
 
     /// Marks sessions pending longer than the session lifetime abandoned (never
     /// billed); returns how many.
-    pub fn expire_sessions(&mut self, now: DateTime<Utc>) -> usize {
-        let ttl = self.config.session_ttl;
-        let mut n = 0;
-        for s in self.sessions.values_mut() {
-            if s.state == SessionState::Pending && now - s.created_at > ttl {
-                s.state = SessionState::Abandoned;
-                n += 1;
-            }
-        }
-        n
+    pub fn expire_sessions(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.store.expire_sessions(now - self.config.session_ttl)
     }
 
     /// Forgets ended sessions (completed or abandoned) that started before `cutoff` —
     /// call it with the records' retention (180 days) so memory stays bounded; returns
     /// how many. Their records, usage and bills stay where they are; a forgotten
     /// certify ID answers 406 like an unknown one.
-    pub fn forget_sessions_before(&mut self, cutoff: DateTime<Utc>) -> usize {
-        let before = self.sessions.len();
-        self.sessions.retain(|_, s| s.state == SessionState::Pending || s.created_at >= cutoff);
-        before - self.sessions.len()
+    pub fn forget_sessions_before(&self, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.store.forget_sessions_before(cutoff)
+    }
+
+    // ---- the parts --------------------------------------------------------------------
+
+    fn job(&self, op: Op, session: Session, selfie: Slot, reference: Slot, check_reference: bool) -> Work {
+        let ask_identity = op != Op::Init && session.product.checks_identity();
+        let policy = self.policy(&session);
+        Work::Run(Box::new(Job {
+            op,
+            session,
+            selfie,
+            reference,
+            check_reference,
+            reference_checked: None,
+            ask_identity,
+            identity: None,
+            policy,
+            verdict: None,
+            failed: None,
+        }))
     }
 
     /// Steps 2–5 of a start; returns the new (not yet stored) session.
     fn check_start(
-        &mut self,
-        caller: &Caller,
+        &self,
+        requester: &Requester,
         start: &Start<'_>,
         now: DateTime<Utc>,
     ) -> Result<Session, Refused> {
@@ -560,31 +686,27 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
                 ))
             })
         };
-        // 404, then a product mismatch (401), then 410 — one lookup when usable.
-        let scene = match self.scenes.usable(&caller.account, scene_id) {
-            Ok(scene) => scene,
-            Err(unusable @ Unusable::NotFound(_)) => {
-                return Err(Refused::new(unusable.call_code(), unusable.to_string()));
-            }
-            Err(unusable) => {
-                if let Some(refused) =
-                    self.scenes.get(&caller.account, scene_id).ok().as_ref().and_then(mismatch)
-                {
-                    return Err(refused);
-                }
-                return Err(Refused::new(unusable.call_code(), unusable.to_string()));
-            }
-        };
-        if let Some(refused) = mismatch(&scene) {
+        // 404, then a product mismatch (401), then 410.
+        let view = self.store.scene(&requester.account, scene_id).map_err(|e| store_failed(&e))?.ok_or_else(
+            || {
+                let unusable = Unusable::NotFound(scene_id);
+                Refused::new(unusable.call_code(), unusable.to_string())
+            },
+        )?;
+        if let Some(refused) = mismatch(&view.scene) {
             return Err(refused);
         }
-        self.ledger.may_start(&caller.account, now).map_err(|code| {
+        if let Some(unusable) = view.unusable {
+            return Err(Refused::new(unusable.call_code(), unusable.to_string()));
+        }
+        let scene = view.scene;
+        self.store.may_start(&requester.account, now).map_err(|e| store_failed(&e))?.map_err(|code| {
             Refused::new(code, "the account is overdue or suspended; top up to clear the debt")
         })?;
         let certify_id = CertifyId::from_bytes(self.plugins.ids.next_id());
         Ok(Session {
             certify_id,
-            account: caller.account,
+            account: requester.account,
             scene_id,
             scene_name: scene.name,
             solution: scene.solution,
@@ -601,20 +723,15 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         })
     }
 
-    /// One photo field that must be present.
-    fn require(&self, account: &AccountId, sources: &PhotoSources, field: &str) -> Result<Bytes, Refused> {
-        self.resolve(account, sources, true, field)?
-            .ok_or_else(|| Refused::new(CallCode::MissingParameter, format!("`{field}` is required")))
-    }
-
-    /// Step 6: one source per photo field, fetched.
-    fn resolve(
+    /// Step 6 for one photo field: exactly one source; bytes and passed certify IDs
+    /// resolved now, URLs and objects left as needs.
+    fn source(
         &self,
         account: &AccountId,
         sources: &PhotoSources,
         required: bool,
         field: &str,
-    ) -> Result<Option<Bytes>, Refused> {
+    ) -> Result<Slot, Refused> {
         match sources.count() {
             0 if required => {
                 return Err(Refused::new(
@@ -622,7 +739,7 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
                     format!("`{field}` is required: give the picture, its URL, a certify ID or an object"),
                 ));
             }
-            0 => return Ok(None),
+            0 => return Ok(Slot::Absent),
             1 => {}
             n => {
                 return Err(Refused::new(
@@ -631,46 +748,30 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
                 ));
             }
         }
-        let fetch = |photo: ExternalPhoto| {
-            self.plugins
-                .photos
-                .fetch(&photo)
-                .map_err(|code| Refused::new(code, format!("could not fetch {photo:?}")))
-        };
         if let Some(bytes) = &sources.picture {
-            return Ok(Some(bytes.clone()));
+            return Ok(Slot::Have(bytes.clone()));
         }
         if let Some(url) = &sources.url {
-            return fetch(ExternalPhoto::Url(url.clone())).map(Some);
+            return Ok(Slot::Fetch(ExternalPhoto::Url(url.clone())));
         }
         if let Some((bucket, object)) = &sources.oss_object {
-            return fetch(ExternalPhoto::Object(bucket.clone(), object.clone())).map(Some);
+            return Ok(Slot::Fetch(ExternalPhoto::Object(bucket.clone(), object.clone())));
         }
         let text = sources.certify_id.as_deref().unwrap_or("");
         let id = parse_certify_id(text)?;
-        let passed = self.sessions.get(&id).filter(|s| s.account == *account).and_then(|s| match &s.state {
-            SessionState::Completed(r) if r.passed => s.selfie.clone(),
-            _ => None,
-        });
-        passed.map(Some).ok_or_else(|| {
+        let passed =
+            self.store.session(id).map_err(|e| store_failed(&e))?.filter(|s| s.account == *account).and_then(
+                |s| {
+                    let passed = s.result().is_some_and(|r| r.passed);
+                    s.selfie.filter(|_| passed)
+                },
+            );
+        passed.map(Slot::Have).ok_or_else(|| {
             Refused::new(
                 CallCode::ReferenceNotPassed,
-                format!("certify ID `{text}` is not a passed verification with a photo"),
+                format!("certify ID `{}` is not a passed verification with a photo", quote(text)),
             )
         })
-    }
-
-    /// A synchronous verification: the session is stored only if it completes.
-    fn run_now(
-        &mut self,
-        mut session: Session,
-        selfie: Bytes,
-        reference: Option<Bytes>,
-        now: DateTime<Utc>,
-    ) -> Result<VerifyResult, Refused> {
-        let result = self.finish(&mut session, selfie, reference, now)?;
-        self.sessions.insert(session.certify_id, session);
-        Ok(result)
     }
 
     fn policy(&self, session: &Session) -> VerificationPolicy {
@@ -683,99 +784,44 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger> Verifier<S, R, L> {
         }
         policy
     }
+}
 
-    /// Scores, then records, meters and bills; marks the session completed. On an
-    /// error the session is unchanged.
-    fn finish(
-        &mut self,
-        session: &mut Session,
-        selfie: Bytes,
-        reference: Option<Bytes>,
-        now: DateTime<Utc>,
-    ) -> Result<VerifyResult, Refused> {
-        let (passed, sub_code, material) = match self.identity_reference(session) {
-            Err(sub_code) => (false, sub_code, None),
-            Ok(authority) => {
-                let reference = authority.or(reference);
-                let policy = self.policy(session);
-                match self.plugins.faces.score(&selfie, reference.as_deref(), &policy) {
-                    Ok(Verdict { passed, sub_code, material }) => (passed, sub_code, Some(material)),
-                    Err(r) if r.role == PhotoRole::Reference && session.product.checks_identity() => {
-                        (false, SubCode::AUTHORITY_PHOTO_UNUSABLE, None)
-                    }
-                    Err(r) => return Err(Refused::new(r.code, r.message)),
-                }
-            }
-        };
-        let result =
-            VerifyResult { certify_id: session.certify_id, passed, sub_code, material_info: material };
-        self.write(session, &result, now)?;
-        session.state = SessionState::Completed(result.clone());
-        session.selfie = passed.then_some(selfie);
-        Ok(result)
+/// The record of a session completing with `result` at `now`.
+fn record_of(session: &Session, result: &VerifyResult, now: DateTime<Utc>) -> NewRecord {
+    let material: Option<&MaterialInfo> = result.material_info.as_ref();
+    NewRecord {
+        certify_id: session.certify_id,
+        outer_order_no: session.outer_order_no,
+        account: session.account,
+        scene_id: session.scene_id,
+        scene_name: session.scene_name.clone(),
+        product: session.product,
+        user_id: session.user_id.clone(),
+        name: session.name.clone().unwrap_or_default(),
+        id_number: session.id_number.clone(),
+        passed: result.passed,
+        sub_code: result.sub_code,
+        scores: Scores {
+            face_vs_id_photo: None,
+            face_vs_authority: material.and_then(|m| m.verify_score),
+            quality: material.map(|m| m.quality_score),
+        },
+        attack: material.map(|m| m.face_attack),
+        occlusion: material.map(|m| m.face_occlusion),
+        photos: if session.stores_photos {
+            vec![format!("verify/{}/{}.jpeg", session.account, session.certify_id)]
+        } else {
+            Vec::new()
+        },
+        created_at: session.created_at,
+        completed_at: now,
     }
+}
 
-    /// The authority photo for identity products (`Ok(None)` for the others), or the
-    /// sub code ending the verification.
-    fn identity_reference(&self, session: &Session) -> Result<Option<Bytes>, SubCode> {
-        if !session.product.checks_identity() {
-            return Ok(None);
-        }
-        let (Some(name), Some(id)) = (&session.name, &session.id_number) else {
-            return Err(SubCode::NAME_ID_MISMATCH);
-        };
-        match self.plugins.identities.check(name, id) {
-            IdentityCheck::Match { photo } => Ok(Some(photo)),
-            other => Err(other.sub_code().unwrap_or(SubCode::AUTHORITY_SOURCE_ERROR)),
-        }
-    }
-
-    /// The record, then the usage: both idempotent per certify ID, so a completion
-    /// retried after a failure here converges without double counting.
-    fn write(&mut self, session: &Session, result: &VerifyResult, now: DateTime<Utc>) -> Result<(), Refused> {
-        let material: Option<&MaterialInfo> = result.material_info.as_ref();
-        let record = NewRecord {
-            certify_id: session.certify_id,
-            outer_order_no: session.outer_order_no,
-            account: session.account,
-            scene_id: session.scene_id,
-            scene_name: session.scene_name.clone(),
-            product: session.product,
-            user_id: session.user_id.clone(),
-            name: session.name.clone().unwrap_or_default(),
-            id_number: session.id_number.clone(),
-            passed: result.passed,
-            sub_code: result.sub_code,
-            scores: Scores {
-                face_vs_id_photo: None,
-                face_vs_authority: material.and_then(|m| m.verify_score),
-                quality: material.map(|m| m.quality_score),
-            },
-            attack: material.map(|m| m.face_attack),
-            occlusion: material.map(|m| m.face_occlusion),
-            photos: if session.stores_photos {
-                vec![format!("verify/{}/{}.jpeg", session.account, session.certify_id)]
-            } else {
-                Vec::new()
-            },
-            created_at: session.created_at,
-            completed_at: now,
-        };
-        match self.records.insert(record) {
-            Ok(()) | Err(RecordError::Duplicate(_)) => {}
-            Err(e) => return Err(Refused::new(CallCode::SystemError, format!("recording failed: {e}"))),
-        }
-        let event = UsageEvent {
-            certify_id: session.certify_id,
-            account: session.account,
-            solution: session.solution,
-            sub_code: Some(result.sub_code),
-            time: now,
-        };
-        self.ledger
-            .consume(&event, now)
-            .map(|_| ())
-            .map_err(|e| Refused::new(CallCode::SystemError, format!("metering failed: {e}")))
+fn pending<T>(begun: Result<Work, Refused>) -> Pending<T> {
+    match begun {
+        Ok(work) => Pending::new(work),
+        Err(refused) => Pending::refused(refused),
     }
 }
 
@@ -784,12 +830,34 @@ fn parse_certify_id(text: &str) -> Result<CertifyId, Refused> {
 }
 
 fn unknown(text: &str) -> Refused {
-    Refused::new(CallCode::InvalidCertifyId, format!("`{text}` is not a certify ID of this account"))
+    Refused::new(CallCode::InvalidCertifyId, format!("`{}` is not a certify ID of this account", quote(text)))
 }
 
 fn expired(text: &str) -> Refused {
     Refused::new(
         CallCode::InvalidCertifyId,
-        format!("verification `{text}` was abandoned (not completed in time); start a new one"),
+        format!("verification `{}` was abandoned (not completed in time); start a new one", quote(text)),
     )
+}
+
+fn not_completed(text: &str, advice: &str) -> Refused {
+    Refused::new(
+        CallCode::NotCompleted,
+        format!("verification `{}` has not completed; {advice}", quote(text)),
+    )
+}
+
+fn system(what: &str) -> Refused {
+    Refused::new(CallCode::SystemError, format!("internal error: {what}; retry later"))
+}
+
+fn unfulfilled() -> Refused {
+    Refused::new(
+        CallCode::SystemError,
+        "the operation was committed before its needs were met; fulfil every `Pending::need` first",
+    )
+}
+
+fn store_failed(error: &StoreError) -> Refused {
+    Refused::new(CallCode::SystemError, format!("the store failed: {error}; retry later"))
 }

@@ -18,10 +18,12 @@ use shiren_ram::{Directory, PolicyType, Quotas, Target};
 use shiren_records::{DigestKey, InMemoryRecords, RecordStore};
 use shiren_scene::{InMemoryRegistry, NewScene, PhotoStorage, SceneId, SceneRegistry};
 use shiren_verify::{
-    Caller, CompareRequest, ContrastRequest, DirectoryPermissions, ExternalPhoto, FaceScorer,
-    InMemoryAuthority, InMemoryPhotos, InitRequest, Ledger, LivenessRequest, PhotoRole, PhotoSources,
-    Plugins, Refusal, SequentialIds, SessionState, Verifier, VerifierConfig,
+    CompareRequest, ContrastRequest, CounterIds, DirectoryPermissions, ExternalPhoto, FaceScorer,
+    InMemoryAuthority, InMemoryPhotos, InMemorySessions, InMemoryStore, InitRequest, Ledger, LivenessRequest,
+    PhotoRole, PhotoSources, Plugins, Refusal, Requester, SessionState, Stores, Verifier, VerifierConfig,
 };
+
+type TestStores = Stores<InMemoryRegistry, InMemoryRecords, Ledger, InMemorySessions>;
 
 /// Answers from the selfie's bytes: `attack` → 205, `other` → 204 when compared,
 /// `bad` → 419, `big` → 421; anything else passes. A reference `bad` is refused.
@@ -29,18 +31,10 @@ struct Scripted;
 
 fn material(score: Option<f64>) -> MaterialInfo {
     MaterialInfo {
-        face_attack: false,
-        face_occlusion: false,
-        face_attack_score: 1e-4,
         quality_score: 90.0,
         verify_score: score,
-        verify_score_calibrated: false,
-        quality_blur: false,
-        quality_illu: false,
-        quality_occu: false,
-        quality_background: false,
-        quality_wear_hat: None,
         attack_model: "scripted".into(),
+        ..MaterialInfo::default()
     }
 }
 
@@ -91,14 +85,23 @@ fn cst(d: u32, h: u32) -> DateTime<Utc> {
 const ALICE: &str = "110101199003074477";
 
 struct World {
-    v: Verifier<InMemoryRegistry, InMemoryRecords, Ledger>,
+    v: Verifier<InMemoryStore<InMemoryRegistry, InMemoryRecords, Ledger, InMemorySessions>>,
     account: AccountId,
-    admin: Caller,
-    viewer: Caller,
+    admin: Requester,
+    viewer: Requester,
     scenes: Vec<(ProductCode, SceneId)>,
 }
 
 impl World {
+    fn stores(&self) -> std::sync::MutexGuard<'_, TestStores> {
+        self.v.store.lock().unwrap()
+    }
+
+    fn session_count(&self) -> usize {
+        use shiren_verify::SessionStore as _;
+        self.stores().sessions.count().unwrap()
+    }
+
     fn scene(&self, product: ProductCode) -> u64 {
         self.scenes.iter().find(|(p, _)| *p == product).unwrap().1.get()
     }
@@ -170,14 +173,16 @@ fn world_with(funded: bool) -> World {
         identities: Box::new(authority),
         faces: Box::new(Scripted),
         photos: Box::new(photos),
-        ids: Box::new(SequentialIds::default()),
+        ids: Box::new(CounterIds::default()),
     };
     let records = InMemoryRecords::new(DigestKey::new([7; 32]), BillingZone::CHINA);
-    let v = Verifier::new(scenes, records, Ledger { meter, biller }, plugins, VerifierConfig::default());
+    let stores =
+        Stores { sessions: InMemorySessions::default(), scenes, records, ledger: Ledger { meter, biller } };
+    let v = Verifier::new(InMemoryStore::new(stores), plugins, VerifierConfig::default());
     World {
         v,
-        admin: Caller::ram_user(account, "admin"),
-        viewer: Caller::ram_user(account, "viewer"),
+        admin: Requester::ram_user(account, "admin"),
+        viewer: Requester::ram_user(account, "viewer"),
         account,
         scenes: ids,
     }
@@ -194,18 +199,18 @@ fn id_pro(w: &World) -> InitRequest {
     }
 }
 
-fn code<T>(r: &shiren_verify::Response<T>) -> u16 {
+fn code<T>(r: &shiren_verify::ApiResponse<T>) -> u16 {
     r.code.code()
 }
 
 #[test]
 fn init_checks_in_the_documented_order() {
-    let mut w = world();
+    let w = world();
     let now = cst(23, 10);
     let ok = id_pro(&w);
     assert_eq!(code(&w.v.init_face_verify(&w.viewer, &ok, now)), 411, "read-only user");
-    assert_eq!(code(&w.v.init_face_verify(&Caller::ram_user(w.account, "ghost"), &ok, now)), 411);
-    let other_account = Caller::main_account(AccountId::new("999").unwrap());
+    assert_eq!(code(&w.v.init_face_verify(&Requester::ram_user(w.account, "ghost"), &ok, now)), 411);
+    let other_account = Requester::main_account(AccountId::new("999").unwrap());
     assert_eq!(code(&w.v.init_face_verify(&other_account, &ok, now)), 411, "not this directory's account");
     // 411 comes before parameter checks.
     assert_eq!(code(&w.v.init_face_verify(&w.viewer, &InitRequest::default(), now)), 411);
@@ -239,14 +244,14 @@ fn init_checks_in_the_documented_order() {
         assert_eq!(code(&r), want, "{req:?}: {}", r.message);
         assert!(!r.message.is_empty());
     }
-    assert_eq!(w.v.session_count(), 0, "refused starts leave no session");
+    assert_eq!(w.session_count(), 0, "refused starts leave no session");
     let r = w.v.init_face_verify(&w.admin, &ok, now);
     assert_eq!(code(&r), 200, "{}", r.message);
 
     // 410: the account revokes its authorization.
-    w.v.scenes.revoke_authorization(&w.account);
+    w.stores().scenes.revoke_authorization(&w.account);
     assert_eq!(code(&w.v.init_face_verify(&w.admin, &ok, now)), 410);
-    w.v.scenes.authorize(&w.account, true);
+    w.stores().scenes.authorize(&w.account, true);
     // PV_FV: the comparison photo is required, checked (419/421), fetched (422).
     let pv_scene = w.scene(ProductCode::PvFv);
     let pv = |sources: PhotoSources| InitRequest {
@@ -268,16 +273,16 @@ fn init_checks_in_the_documented_order() {
 
 #[test]
 fn overdue_accounts_get_412_until_they_top_up() {
-    let mut w = world_with(false);
+    let w = world_with(false);
     let day = cst(22, 15);
     let id = w.v.init_face_verify(&w.admin, &id_pro(&w), day).result_object.unwrap().certify_id;
     assert_eq!(code(&w.v.complete_face_verify(&id.to_string(), b"alice", day)), 200);
     // Bills up to the 22nd are issued on the 23rd at 10:00; nothing pays the 1 CNY.
-    while let shiren_billing::BillingStep::Issued { .. } = w.v.ledger.biller.poll(cst(23, 11)) {}
+    while let shiren_billing::BillingStep::Issued { .. } = w.stores().ledger.biller.poll(cst(23, 11)) {}
     let after = cst(23, 11);
     let r = w.v.init_face_verify(&w.admin, &id_pro(&w), after);
     assert_eq!(code(&r), 412, "{}", r.message);
-    w.v.ledger.biller.top_up(&w.account, Decimal::from(10), after).unwrap();
+    w.stores().ledger.biller.top_up(&w.account, Decimal::from(10), after).unwrap();
     assert_eq!(code(&w.v.init_face_verify(&w.admin, &id_pro(&w), after)), 200);
 }
 
@@ -306,41 +311,41 @@ fn completion_is_exactly_once_and_describe_follows_it() {
     let described = describe(&mut w);
     assert_eq!(described.result_object.as_ref(), Some(&result));
     let day = BillingZone::CHINA.day_of(now);
-    let usage = w.v.ledger.meter.daily_usage(&w.account, day);
+    let usage = w.stores().ledger.meter.daily_usage(&w.account, day);
     assert_eq!(usage.values().map(|u| u.counted).sum::<u64>(), 1);
-    assert_eq!(w.v.records.len(), 1);
+    assert_eq!(w.stores().records.len(), 1);
     // Another account cannot see it.
-    let stranger = Caller::main_account(AccountId::new("999").unwrap());
+    let stranger = Requester::main_account(AccountId::new("999").unwrap());
     assert_eq!(code(&w.v.describe_face_verify(&stranger, &id, now)), 411);
 }
 
 #[test]
 fn abandoned_sessions_are_never_billed() {
-    let mut w = world();
+    let w = world();
     let now = cst(23, 10);
     let id = w.v.init_face_verify(&w.admin, &id_pro(&w), now).result_object.unwrap().certify_id;
-    assert_eq!(w.v.expire_sessions(now + Duration::minutes(29)), 0);
-    assert_eq!(w.v.expire_sessions(now + Duration::minutes(31)), 1);
-    assert_eq!(w.v.session(id).unwrap().state, SessionState::Abandoned);
+    assert_eq!(w.v.expire_sessions(now + Duration::minutes(29)).unwrap(), 0);
+    assert_eq!(w.v.expire_sessions(now + Duration::minutes(31)).unwrap(), 1);
+    assert_eq!(w.v.session(id).unwrap().unwrap().state, SessionState::Abandoned);
     assert_eq!(code(&w.v.complete_face_verify(&id.to_string(), b"alice", now + Duration::minutes(32))), 406);
     assert_eq!(code(&w.v.describe_face_verify(&w.admin, &id.to_string(), now)), 424);
     // Expiry on completion, without a sweep.
     let late = w.v.init_face_verify(&w.admin, &id_pro(&w), now).result_object.unwrap().certify_id;
     assert_eq!(code(&w.v.complete_face_verify(&late.to_string(), b"alice", now + Duration::hours(1))), 406);
-    assert!(w.v.records.is_empty());
-    assert!(w.v.ledger.meter.usage().is_empty());
+    assert!(w.stores().records.is_empty());
+    assert!(w.stores().ledger.meter.usage().is_empty());
     // Ended sessions are forgotten after retention; pending ones stay.
     let pending =
         w.v.init_face_verify(&w.admin, &id_pro(&w), now + Duration::days(200)).result_object.unwrap();
-    assert_eq!(w.v.forget_sessions_before(now + Duration::days(180)), 2);
-    assert_eq!(w.v.session_count(), 1);
-    assert!(w.v.session(pending.certify_id).is_some());
+    assert_eq!(w.v.forget_sessions_before(now + Duration::days(180)).unwrap(), 2);
+    assert_eq!(w.session_count(), 1);
+    assert!(w.v.session(pending.certify_id).unwrap().is_some());
     assert_eq!(code(&w.v.describe_face_verify(&w.admin, &id.to_string(), now)), 406);
 }
 
 #[test]
 fn identity_outcomes_are_recorded_and_billable() {
-    let mut w = world();
+    let w = world();
     let now = cst(23, 10);
     let cases = [
         ("Bob", ALICE, SubCode::NAME_ID_MISMATCH),
@@ -357,20 +362,21 @@ fn identity_outcomes_are_recorded_and_billable() {
         assert_eq!(done.sub_code, want, "{name}");
         assert_eq!(done.material_info.is_some(), want == SubCode::PASS);
     }
-    assert_eq!(w.v.records.len(), 4);
-    let counted: u64 =
-        w.v.ledger
-            .meter
-            .daily_usage(&w.account, BillingZone::CHINA.day_of(now))
-            .values()
-            .map(|u| u.counted)
-            .sum();
+    assert_eq!(w.stores().records.len(), 4);
+    let counted: u64 = w
+        .stores()
+        .ledger
+        .meter
+        .daily_usage(&w.account, BillingZone::CHINA.day_of(now))
+        .values()
+        .map(|u| u.counted)
+        .sum();
     assert_eq!(counted, 4, "201–203 are billable");
 }
 
 #[test]
 fn synchronous_products_and_photo_sources() {
-    let mut w = world();
+    let w = world();
     let now = cst(23, 10);
     let contrast = ContrastRequest {
         scene_id: Some(w.scene(ProductCode::IdMin)),
@@ -386,9 +392,9 @@ fn synchronous_products_and_photo_sources() {
     let passed_id = r.result_object.unwrap().certify_id;
     // A selfie the scorer refuses: 419, no session, nothing billed.
     let refused = ContrastRequest { face_contrast: PhotoSources::bytes(&b"bad"[..]), ..contrast.clone() };
-    let before = w.v.session_count();
+    let before = w.session_count();
     assert_eq!(code(&w.v.contrast_face_verify(&w.admin, &refused, now)), 419);
-    assert_eq!(w.v.session_count(), before);
+    assert_eq!(w.session_count(), before);
 
     let fc_scene = w.scene(ProductCode::PvFc);
     let compare = |source: PhotoSources, target: PhotoSources| CompareRequest {
@@ -438,7 +444,7 @@ fn synchronous_products_and_photo_sources() {
 
 #[test]
 fn delete_removes_personal_data_only() {
-    let mut w = world();
+    let w = world();
     let now = cst(23, 10);
     let id = w.v.init_face_verify(&w.admin, &id_pro(&w), now).result_object.unwrap().certify_id;
     assert_eq!(code(&w.v.delete_face_verify_result(&w.admin, &id.to_string(), now)), 424, "not completed");
@@ -446,9 +452,9 @@ fn delete_removes_personal_data_only() {
     assert_eq!(code(&w.v.delete_face_verify_result(&w.viewer, &id.to_string(), now)), 411);
     let r = w.v.delete_face_verify_result(&w.admin, &id.to_string(), now);
     assert_eq!(code(&r), 200, "{}", r.message);
-    let record = w.v.records.get(&w.account, id, now).unwrap();
+    let record = w.stores().records.get(&w.account, id, now).unwrap();
     assert!(record.personal.is_none() && record.passed);
-    let session = w.v.session(id).unwrap();
+    let session = w.v.session(id).unwrap().unwrap();
     assert!(session.selfie.is_none() && session.name.is_none() && session.id_number.is_none());
     // Deleting twice is harmless.
     assert_eq!(code(&w.v.delete_face_verify_result(&w.admin, &id.to_string(), now)), 200);
@@ -456,7 +462,7 @@ fn delete_removes_personal_data_only() {
 
 #[test]
 fn responses_have_the_cloud_shape_and_snapshots_round_trip() {
-    let mut w = world();
+    let w = world();
     let now = cst(23, 10);
     let id = w.v.init_face_verify(&w.admin, &id_pro(&w), now).result_object.unwrap().certify_id;
     let done = w.v.complete_face_verify(&id.to_string(), b"alice", now);
@@ -471,19 +477,22 @@ fn responses_have_the_cloud_shape_and_snapshots_round_trip() {
     assert_eq!(refused["Code"], "406");
     assert!(refused.get("ResultObject").is_none());
 
-    let snapshot = w.v.snapshot();
+    let snapshot = w.stores().sessions.snapshot();
     let text = serde_json::to_string(&snapshot).unwrap();
-    let back = serde_json::from_str(&text).unwrap();
+    let back: Vec<shiren_verify::Session> = serde_json::from_str(&text).unwrap();
     assert_eq!(snapshot, back);
-    let mut fresh = world();
-    fresh.v.restore(back);
-    assert_eq!(fresh.v.snapshot(), snapshot);
+    let restored = InMemorySessions::restore(back.clone(), 10).unwrap();
+    assert_eq!(restored.snapshot(), snapshot);
+    // A snapshot is input: duplicates and more than the limit are refused.
+    let doubled = [back.clone(), back.clone()].concat();
+    assert!(matches!(InMemorySessions::restore(doubled, 10), Err(shiren_verify::SessionError::Duplicate(_))));
+    assert!(matches!(InMemorySessions::restore(back, 0), Err(shiren_verify::SessionError::Full(0))));
 }
 
 #[test]
 fn signed_requests_authenticate_to_the_ram_user_then_ram_decides() {
     use shiren_auth::{AccessKeySecret, BoundedNonces, DirectoryKeys, SecretVault, signed_rpc_query};
-    use shiren_verify::authenticate_rpc;
+    use shiren_verify::{RequestContext, Signer, authenticate_rpc};
 
     let account = AccountId::new("1234567890123456").unwrap();
     let mut directory = Directory::new(account.as_str(), "acme", Quotas::default()).unwrap();
@@ -505,19 +514,63 @@ fn signed_requests_authenticate_to_the_ram_user_then_ram_decides() {
         ("Version", "2019-03-07"),
     ];
     let query = signed_rpc_query("POST", &params, &AccessKeySecret::new("viewer-secret".into()));
-    let (caller, action) = authenticate_rpc(account, "POST", &query, &keys, &mut nonces, now).unwrap();
-    assert_eq!(caller, Caller::ram_user(account, "viewer"));
-    assert_eq!(action, "InitFaceVerify");
+    let context =
+        RequestContext { source_ip: Some("10.1.2.3".parse().unwrap()), secure_transport: Some(true) };
+    let caller = authenticate_rpc(account, "POST", &query, &keys, &mut nonces, context, now).unwrap();
+    assert_eq!(caller.signer, Signer::RamUser("viewer".into()));
+    assert_eq!(caller.signed_action.as_deref(), Some("antcloudauth:InitFaceVerify"));
+    assert_eq!(caller.context, context);
     // The same request again is a replay: an authentication error, not a 411.
-    let replay = authenticate_rpc(account, "POST", &query, &keys, &mut nonces, now).unwrap_err();
+    let replay = authenticate_rpc(account, "POST", &query, &keys, &mut nonces, context, now).unwrap_err();
     assert_eq!(replay.code(), "SignatureNonceUsed");
     // A wrong secret never reaches RAM.
     let forged = signed_rpc_query("POST", &params, &AccessKeySecret::new("guess".into()));
-    let err =
-        authenticate_rpc(account, "POST", &forged, &keys, &mut BoundedNonces::new(10), now).unwrap_err();
+    let err = authenticate_rpc(account, "POST", &forged, &keys, &mut BoundedNonces::new(10), context, now)
+        .unwrap_err();
     assert_eq!(err.code(), "SignatureDoesNotMatch");
     // The authenticated viewer has no policy: RAM denies InitFaceVerify with 411.
-    let mut w = world();
+    let w = world();
     let r = w.v.init_face_verify(&caller, &id_pro(&w), now);
     assert_eq!(code(&r), 411);
+    // A request signed for InitFaceVerify cannot be used for another operation, even
+    // by a user allowed everything.
+    let admin = Requester { signed_action: caller.signed_action.clone(), ..w.admin.clone() };
+    let r = w.v.describe_face_verify(&admin, "00000000000000000000000000000000", now);
+    assert_eq!(code(&r), 411);
+    assert!(r.message.contains("signed for `antcloudauth:InitFaceVerify`"), "{}", r.message);
+    assert_eq!(code(&w.v.init_face_verify(&admin, &id_pro(&w), now)), 200, "its own operation is fine");
+}
+
+#[test]
+fn request_context_reaches_ram_conditions() {
+    use shiren_verify::{Permissions, RequestContext};
+
+    let account = AccountId::new("1234567890123456").unwrap();
+    let mut directory = Directory::new(account.as_str(), "acme", Quotas::default()).unwrap();
+    directory.create_user("office").unwrap();
+    let policy = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"antcloudauth:*","Resource":"*",
+        "Condition":{"IpAddress":{"acs:SourceIp":"10.0.0.0/8"},"Bool":{"acs:SecureTransport":"true"},
+        "DateLessThan":{"acs:CurrentTime":"2026-12-01T00:00:00Z"}}}]}"#;
+    directory.create_policy("office-only", policy).unwrap();
+    directory.attach_policy(Target::User("office"), PolicyType::Custom, "office-only").unwrap();
+    let permissions = DirectoryPermissions::new(account, &directory);
+    let office = |ip: &str, secure: Option<bool>| {
+        Requester::ram_user(account, "office")
+            .with_context(RequestContext { source_ip: Some(ip.parse().unwrap()), secure_transport: secure })
+    };
+    let init = shiren_verify::actions::INIT;
+    assert!(permissions.allows(&office("10.9.8.7", Some(true)), init, cst(23, 10)));
+    assert!(
+        !permissions.allows(&office("192.168.1.1", Some(true)), init, cst(23, 10)),
+        "outside the network"
+    );
+    assert!(!permissions.allows(&office("10.9.8.7", Some(false)), init, cst(23, 10)), "plain HTTP");
+    assert!(
+        !permissions.allows(&office("10.9.8.7", None), init, cst(23, 10)),
+        "transport unknown: fail closed"
+    );
+    assert!(!permissions.allows(&Requester::ram_user(account, "office"), init, cst(23, 10)), "no context");
+    let december = BillingZone::CHINA
+        .at(NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(), NaiveTime::from_hms_opt(10, 0, 0).unwrap());
+    assert!(!permissions.allows(&office("10.9.8.7", Some(true)), init, december), "after the policy's end");
 }

@@ -1,7 +1,13 @@
 //! The verification flow end to end: `init → complete → describe` for one ID_PRO
-//! session, with a fixed-verdict scorer (everything but the face pipeline: RAM,
-//! checks, identity lookup, session, record, meter, bill) and with the real face
-//! pipeline on 480×640 selfies (needs `bash scripts/fetch-models.sh`).
+//! session.
+//!
+//! - `fixed_scorer/one_call` and `fixed_scorer/staged`: with [`FixedScorer`], i.e.
+//!   everything but the face pipeline (RAM, checks, identity lookup, session, record,
+//!   meter, bill), through the one-call methods and through the stages by hand — the
+//!   staged API's own cost is the difference.
+//! - `face_completions/workers/1` and `/2`: completions scored by the real face
+//!   pipeline on 480×640 selfies, on one and on two threads sharing one verifier (needs
+//!   `bash scripts/fetch-models.sh`). The ratio is how far the flow scales with cores.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -19,40 +25,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use shiren::catalog::SubCode;
-use shiren::face::{MaterialInfo, PhotoRules, Verdict, VerificationPolicy};
-use shiren::verify::{FaceModelScorer, FaceScorer, InitRequest, Refusal};
+use shiren::face::PhotoRules;
+use shiren::verify::{FaceModelScorer, FixedScorer, InitRequest};
 use support::{Demo, PERSON_ID, PERSON_NAME, cst};
-
-/// Passes every photo without looking at it.
-struct Fixed;
-
-impl FaceScorer for Fixed {
-    fn check_photo(&self, _: &[u8]) -> Result<(), Refusal> {
-        Ok(())
-    }
-
-    fn score(&self, _: &[u8], reference: Option<&[u8]>, _: &VerificationPolicy) -> Result<Verdict, Refusal> {
-        Ok(Verdict {
-            passed: true,
-            sub_code: SubCode::PASS,
-            material: MaterialInfo {
-                face_attack: false,
-                face_occlusion: false,
-                face_attack_score: 1e-4,
-                quality_score: 90.0,
-                verify_score: reference.map(|_| 99.0),
-                verify_score_calibrated: false,
-                quality_blur: false,
-                quality_illu: false,
-                quality_occu: false,
-                quality_background: false,
-                quality_wear_hat: None,
-                attack_model: "fixed".into(),
-            },
-        })
-    }
-}
 
 fn request(demo: &Demo) -> InitRequest {
     InitRequest {
@@ -65,43 +40,91 @@ fn request(demo: &Demo) -> InitRequest {
     }
 }
 
-/// One session; panics unless it passes.
-fn session(demo: &mut Demo, req: &InitRequest, selfie: &[u8]) {
+/// Starts a session; returns its certify ID.
+fn start(demo: &Demo, req: &InitRequest) -> String {
+    let init = demo.verifier.init_face_verify(&demo.service, req, cst(23, 10));
+    init.result_object.unwrap().certify_id.to_string()
+}
+
+/// One session through the one-call methods; panics unless it passes.
+fn one_call(demo: &Demo, req: &InitRequest, selfie: &Bytes) {
     let now = cst(23, 10);
-    let init = demo.verifier.init_face_verify(&demo.service, req, now);
-    let id = init.result_object.unwrap().certify_id.to_string();
+    let id = start(demo, req);
     let done = demo.verifier.complete_face_verify(&id, selfie, now);
     assert!(done.result_object.is_some(), "{}", done.message);
     let described = demo.verifier.describe_face_verify(&demo.service, &id, now);
     assert!(black_box(described).result_object.unwrap().passed);
 }
 
-fn verify(c: &mut Criterion) {
-    let mut group = c.benchmark_group("verify");
+/// One session, its completion through the stages by hand.
+fn staged(demo: &Demo, req: &InitRequest, selfie: &Bytes) {
+    let now = cst(23, 10);
+    let id = start(demo, req);
+    let mut pending = demo.verifier.begin_complete(&id, selfie.clone(), now);
+    demo.verifier.plugins().fulfil(&mut pending);
+    let done = demo.verifier.commit(pending, now);
+    assert!(done.result_object.is_some(), "{}", done.message);
+    let described = demo.verifier.describe_face_verify(&demo.service, &id, now);
+    assert!(black_box(described).result_object.unwrap().passed);
+}
+
+fn fixed_scorer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("verify/fixed_scorer");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("init_complete_describe_fixed_scorer", |b| {
-        b.iter_custom(|iters| {
-            // A fresh world per sample keeps memory flat across the run.
-            let mut demo = support::demo(Box::new(Fixed), Bytes::from_static(b"authority")).unwrap();
-            let req = request(&demo);
-            let start = Instant::now();
-            for _ in 0..iters {
-                session(&mut demo, &req, b"selfie");
-            }
-            start.elapsed()
-        })
-    });
-    let scorer = FaceModelScorer { models: support::models().unwrap(), rules: PhotoRules::default() };
-    let authority = support::selfie("obama.jpg").unwrap();
-    let mut demo = support::demo(Box::new(scorer), Bytes::from(authority)).unwrap();
-    let req = request(&demo);
-    let selfie = support::selfie("obama2.jpg").unwrap();
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
-    group.bench_function("init_complete_describe_face_pipeline", |b| {
-        b.iter(|| session(&mut demo, &req, &selfie))
-    });
+    let selfie = Bytes::from_static(b"selfie");
+    for (name, session) in [("one_call", one_call as fn(&Demo, &InitRequest, &Bytes)), ("staged", staged)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                // A fresh world per sample keeps memory flat across the run.
+                let demo = support::demo(Box::new(FixedScorer), Bytes::from_static(b"authority")).unwrap();
+                let req = request(&demo);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    session(&demo, &req, &selfie);
+                }
+                start.elapsed()
+            })
+        });
+    }
     group.finish();
 }
 
-criterion_group!(benches, verify);
+fn face_completions(c: &mut Criterion) {
+    let scorer = FaceModelScorer { models: support::models().unwrap(), rules: PhotoRules::default() };
+    let authority = support::selfie("obama.jpg").unwrap();
+    let demo = support::demo(Box::new(scorer), Bytes::from(authority)).unwrap();
+    let req = request(&demo);
+    let selfie = Bytes::from(support::selfie("obama2.jpg").unwrap());
+    let mut group = c.benchmark_group("verify/face_completions");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    for workers in [1u64, 2] {
+        // Each iteration is `workers` sessions, one per thread, at the same time.
+        group.throughput(Throughput::Elements(workers));
+        group.bench_function(format!("workers/{workers}"), |b| {
+            b.iter_custom(|iters| {
+                let ids: Vec<Vec<String>> =
+                    (0..workers).map(|_| (0..iters).map(|_| start(&demo, &req)).collect()).collect();
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for mine in &ids {
+                        let (demo, selfie) = (&demo, &selfie);
+                        s.spawn(move || {
+                            for id in mine {
+                                let mut pending =
+                                    demo.verifier.begin_complete(id, selfie.clone(), cst(23, 10));
+                                demo.verifier.plugins().fulfil(&mut pending);
+                                let done = demo.verifier.commit(pending, cst(23, 10));
+                                assert!(black_box(done).result_object.unwrap().passed);
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, fixed_scorer, face_completions);
 criterion_main!(benches);

@@ -5,7 +5,9 @@
 //! impostor, synthetic print attack, masked face, too small a photo, malformed ID
 //! number, unauthorized user, a two-photo comparison — prints every response as the
 //! API would return it, then issues the daily bills and prints the statement and the
-//! 7-day statistics. Needs the pinned models: `bash scripts/fetch-models.sh`.
+//! 7-day statistics. The person's photos are completed on two worker threads through
+//! the staged API (begin → fulfil the needs → commit), sharing one verifier. Needs the
+//! pinned models: `bash scripts/fetch-models.sh`.
 #![allow(clippy::disallowed_methods, reason = "an example is edge code: it reads the model cache")]
 
 #[path = "../tests/support/mod.rs"]
@@ -18,7 +20,7 @@ use shiren::billing::BillingStep;
 use shiren::face::synthetic::{PrintParams, SyntheticAttack, SyntheticOcclusion};
 use shiren::face::{FaceModels, PhotoRules};
 use shiren::records::{RecordStore, StatsRange};
-use shiren::verify::{CompareRequest, FaceModelScorer, InitRequest, PhotoSources, Response, VerifyResult};
+use shiren::verify::{ApiResponse, CompareRequest, FaceModelScorer, InitRequest, PhotoSources, VerifyResult};
 use support::{PERSON_ID, PERSON_NAME, cst, jpeg, models, raw_photo, selfie, selfie_image};
 
 fn main() {
@@ -36,7 +38,7 @@ fn show<T: Serialize>(story: &str, response: &T) -> anyhow::Result<()> {
 fn try_main() -> anyhow::Result<()> {
     let scorer = FaceModelScorer { models: models()?, rules: PhotoRules::default() };
     let authority_photo = jpeg(&selfie_image("obama.jpg")?)?;
-    let mut demo = support::demo(Box::new(scorer), Bytes::from(authority_photo))?;
+    let demo = support::demo(Box::new(scorer), Bytes::from(authority_photo))?;
     let now = cst(23, 10);
     let (service, intern) = (demo.service.clone(), demo.intern.clone());
     let scene = demo.id_pro_scene.get();
@@ -79,20 +81,46 @@ fn try_main() -> anyhow::Result<()> {
             ))?,
         ),
     ];
+    // Start every session here; then two workers complete them, each running the
+    // face pipeline on its own core while the other one's bookkeeping is locked.
+    let mut started_sessions = Vec::new();
     for (i, (story, photo)) in stories.into_iter().enumerate() {
         let started =
             demo.verifier.init_face_verify(&service, &request(&format!("order{i}"), PERSON_ID), now);
-        let Some(init) = &started.result_object else {
-            show(story, &started)?;
-            continue;
-        };
-        let id = init.certify_id.to_string();
-        let completed = demo.verifier.complete_face_verify(&id, &photo, now);
+        match &started.result_object {
+            Some(init) => started_sessions.push((story, init.certify_id.to_string(), photo)),
+            None => show(story, &started)?,
+        }
+    }
+    let verifier = &demo.verifier;
+    let completed: Vec<ApiResponse<VerifyResult>> = std::thread::scope(|s| {
+        let workers: Vec<_> = [0, 1]
+            .map(|worker| {
+                let mine: Vec<_> = started_sessions.iter().enumerate().skip(worker).step_by(2).collect();
+                s.spawn(move || {
+                    mine.into_iter()
+                        .map(|(i, (_, id, photo))| {
+                            let mut pending = verifier.begin_complete(id, photo.clone(), now);
+                            verifier.plugins().fulfil(&mut pending); // the face pipeline, unlocked
+                            (i, verifier.commit(pending, now))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .into_iter()
+            .collect();
+        let mut done: Vec<(usize, ApiResponse<VerifyResult>)> =
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect();
+        done.sort_by_key(|(i, _)| *i); // back in the order the sessions started
+        done.into_iter().map(|(_, response)| response).collect()
+    });
+    anyhow::ensure!(completed.len() == started_sessions.len(), "a worker thread failed");
+    for ((story, id, _), completed) in started_sessions.iter().zip(&completed) {
         if !completed.is_success() {
-            show(&format!("{story} — the client's submission"), &completed)?;
+            show(&format!("{story} — the client's submission"), completed)?;
             continue;
         }
-        let described: Response<VerifyResult> = demo.verifier.describe_face_verify(&service, &id, now);
+        let described: ApiResponse<VerifyResult> = demo.verifier.describe_face_verify(&service, id, now);
         show(&format!("{story} — DescribeFaceVerify"), &described)?;
     }
     show(
@@ -117,18 +145,17 @@ fn try_main() -> anyhow::Result<()> {
 
     // The next morning the daily bills are issued.
     println!("\n## daily bills");
-    let ledger = &mut demo.verifier.ledger;
-    while let BillingStep::Issued { day, bills } = ledger.biller.poll(cst(24, 11)) {
+    let mut stores = demo.stores()?;
+    while let BillingStep::Issued { day, bills } = stores.ledger.biller.poll(cst(24, 11)) {
         for bill in bills.iter().filter(|b| b.account == demo.account) {
             println!("{day}: {}", serde_json::to_string(bill)?);
         }
     }
-    let statement = ledger.biller.statement(&demo.account, 2026, 11)?;
+    let statement = stores.ledger.biller.statement(&demo.account, 2026, 11)?;
     println!("\n## statement 2026-11\n{}", serde_json::to_string_pretty(&statement)?);
-    println!("balance: {} CNY", ledger.biller.balance(&demo.account, cst(24, 11))?);
+    println!("balance: {} CNY", stores.ledger.biller.balance(&demo.account, cst(24, 11))?);
     for scene in [demo.id_pro_scene, demo.compare_scene] {
-        let stats =
-            demo.verifier.records.statistics(&demo.account, scene, StatsRange::Last7Days, cst(24, 11))?;
+        let stats = stores.records.statistics(&demo.account, scene, StatsRange::Last7Days, cst(24, 11))?;
         println!("\n## 7-day statistics, scene {scene}\n{}", serde_json::to_string_pretty(&stats)?);
     }
     Ok(())

@@ -18,7 +18,7 @@ use support::{PERSON_ID, PERSON_NAME, cst, jpeg, selfie, selfie_image};
 #[test]
 fn the_demo_stories() {
     let scorer = FaceModelScorer { models: support::models().unwrap(), rules: PhotoRules::default() };
-    let mut demo = support::demo(Box::new(scorer), Bytes::from(selfie("obama.jpg").unwrap())).unwrap();
+    let demo = support::demo(Box::new(scorer), Bytes::from(selfie("obama.jpg").unwrap())).unwrap();
     let now = cst(23, 10);
     let scene = demo.id_pro_scene.get();
     let request = |order: &str, cert_no: &str| InitRequest {
@@ -80,18 +80,19 @@ fn the_demo_stories() {
     assert!(compared.result_object.unwrap().passed);
 
     // Four ID_PRO verdicts (the refused photos are not completions) + one comparison.
-    assert_eq!(demo.verifier.records.len(), 5);
+    assert_eq!(demo.stores().unwrap().records.len(), 5);
     let day = BillingZone::CHINA.day_of(now);
-    let usage = demo.verifier.ledger.meter.daily_usage(&demo.account, day);
+    let usage = demo.stores().unwrap().ledger.meter.daily_usage(&demo.account, day);
     assert_eq!(usage.values().map(|u| u.counted).sum::<u64>(), 5);
     let mut issued = Vec::new();
-    while let BillingStep::Issued { bills, .. } = demo.verifier.ledger.biller.poll(cst(24, 11)) {
+    while let BillingStep::Issued { bills, .. } = demo.stores().unwrap().ledger.biller.poll(cst(24, 11)) {
         issued.extend(bills);
     }
     let bill = issued.iter().find(|b| b.account == demo.account && b.day == day).unwrap();
     assert_eq!(bill.lines.iter().map(|l| l.counted).sum::<u64>(), 5);
     let stats = demo
-        .verifier
+        .stores()
+        .unwrap()
         .records
         .statistics(&demo.account, demo.id_pro_scene, StatsRange::Last7Days, cst(24, 11))
         .unwrap();

@@ -9,74 +9,55 @@
 //!   each account's balance is its top-ups minus its bill totals;
 //! - a 412 was only ever answered to an account that was overdue or suspended then.
 //!
-//! The face scorer is scripted (the photo bytes say the verdict): this tests the flow,
-//! not the face models.
+//! Every store fails some calls on purpose (one in 12 record inserts, usage checks and
+//! session inserts — `tests/flaky`); the client retries a 500 as a real one would, and
+//! the invariants above still hold exactly: a failed write leaves nothing behind.
+//!
+//! The face scorer is `FixedScorer` (the photo bytes say the verdict): this tests the
+//! flow, not the face models.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+
+#[path = "flaky/mod.rs"]
+mod flaky;
 
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use flaky::Flaky;
 use rust_decimal::Decimal;
 use shiren::billing::{Biller, BillingConfig, BillingStep, DailyBill, Rounding, Standing};
 use shiren::catalog::{
     AccountId, BillingZone, CallCode, PACK_CATALOG, PackType, Pricing, ProductCode, ResidentId, Solution,
-    SubCode,
 };
-use shiren::face::{MaterialInfo, Verdict, VerificationPolicy};
 use shiren::meter::{Meter, SequentialIds as PackIds};
 use shiren::records::{DigestKey, InMemoryRecords, RecordStore};
 use shiren::scene::{InMemoryRegistry, NewScene, PhotoStorage, SceneId, SceneRegistry};
 use shiren::verify::{
-    Caller, FaceScorer, InMemoryAuthority, InMemoryPhotos, InitRequest, Ledger, Permissions, PhotoRole,
-    Plugins, Principal, Refusal, SequentialIds, SessionState, Verifier, VerifierConfig,
+    ApiResponse, CounterIds, FixedScorer, InMemoryAuthority, InMemoryPhotos, InMemorySessions, InMemoryStore,
+    InitRequest, Ledger, Permissions, Plugins, Requester, SessionState, Signer, Stores, Verifier,
+    VerifierConfig,
 };
 
 /// Main accounts may do everything (RAM's rule for the account itself).
 struct MainAccounts;
 
 impl Permissions for MainAccounts {
-    fn allows(&self, caller: &Caller, _: &str) -> bool {
-        caller.principal == Principal::MainAccount
+    fn allows(&self, requester: &Requester, _: &str, _: DateTime<Utc>) -> bool {
+        requester.signer == Signer::MainAccount
     }
 }
 
-/// `pass`, `other` (204), `attack` (205), `bad` (419, the person retries).
-struct Scripted;
-
-impl FaceScorer for Scripted {
-    fn check_photo(&self, _: &[u8]) -> Result<(), Refusal> {
-        Ok(())
-    }
-
-    fn score(&self, selfie: &[u8], _: Option<&[u8]>, _: &VerificationPolicy) -> Result<Verdict, Refusal> {
-        let (passed, sub_code) = match selfie {
-            b"bad" => {
-                return Err(Refusal {
-                    role: PhotoRole::Selfie,
-                    code: CallCode::ImageUnusable,
-                    message: "bad".into(),
-                });
-            }
-            b"other" => (false, SubCode::FACE_MISMATCH),
-            b"attack" => (false, SubCode::LIVENESS_RISK),
-            _ => (true, SubCode::PASS),
-        };
-        let material = MaterialInfo {
-            face_attack: sub_code == SubCode::LIVENESS_RISK,
-            face_occlusion: false,
-            face_attack_score: 0.0,
-            quality_score: 90.0,
-            verify_score: Some(if passed { 95.0 } else { 40.0 }),
-            verify_score_calibrated: false,
-            quality_blur: false,
-            quality_illu: false,
-            quality_occu: false,
-            quality_background: false,
-            quality_wear_hat: None,
-            attack_model: "scripted".into(),
-        };
-        Ok(Verdict { passed, sub_code, material })
+/// Calls `op` until it answers something other than a 500 (an injected store fault):
+/// what a client does. Returns the answer and how many 500s it took.
+fn until_not_500<T>(mut op: impl FnMut() -> ApiResponse<T>) -> (ApiResponse<T>, u32) {
+    let mut failures = 0;
+    loop {
+        let answer = op();
+        if answer.code != CallCode::SystemError || failures == 50 {
+            return (answer, failures);
+        }
+        failures += 1;
     }
 }
 
@@ -158,13 +139,21 @@ fn records_meter_and_bills_agree_exactly() {
     authority.register(&ResidentId::parse(PERSON).unwrap(), "Person", Some(Bytes::from_static(b"authority")));
     let plugins = Plugins {
         permissions: Box::new(MainAccounts),
+        ids: Box::new(CounterIds::default()),
         identities: Box::new(authority),
-        faces: Box::new(Scripted),
+        faces: Box::new(FixedScorer),
         photos: Box::new(InMemoryPhotos::default()),
-        ids: Box::new(SequentialIds::default()),
     };
     let records = InMemoryRecords::new(DigestKey::new([1; 32]), BillingZone::CHINA);
-    let mut v = Verifier::new(scenes, records, Ledger { meter, biller }, plugins, VerifierConfig::default());
+    let stores = Stores {
+        sessions: Flaky::new(InMemorySessions::default(), 11, 12),
+        scenes,
+        records: Flaky::new(records, 22, 12),
+        ledger: Flaky::new(Ledger { meter, biller }, 33, 12),
+    };
+    let v = Verifier::new(InMemoryStore::new(stores), plugins, VerifierConfig::default());
+    let lock = || v.store.lock().unwrap();
+    let mut retried = 0;
 
     let mut arrears_refusals = 0;
     let mut issued: Vec<DailyBill> = Vec::new();
@@ -172,9 +161,9 @@ fn records_meter_and_bills_agree_exactly() {
         for minute in (8 * 60..20 * 60).step_by(7) {
             let now = at(day, minute);
             let (account, scene_ids) = accounts[rng.below(accounts.len() as u64) as usize].clone();
-            let caller = Caller::main_account(account);
+            let caller = Requester::main_account(account);
             let scene = scene_ids[rng.below(3) as usize];
-            let product = v.scenes.get(&account, scene).unwrap().product;
+            let product = lock().scenes.get(&account, scene).unwrap().product;
             let req = InitRequest {
                 scene_id: Some(scene.get()),
                 outer_order_no: Some(format!("o{day}x{minute}")),
@@ -183,9 +172,10 @@ fn records_meter_and_bills_agree_exactly() {
                 cert_no: Some(PERSON.into()),
                 ..InitRequest::default()
             };
-            let started = v.init_face_verify(&caller, &req, now);
+            let (started, failures) = until_not_500(|| v.init_face_verify(&caller, &req, now));
+            retried += failures;
             if started.code == CallCode::InArrears {
-                let standing = v.ledger.biller.standing(&account, now).unwrap();
+                let standing = lock().ledger.inner.biller.standing(&account, now).unwrap();
                 assert!(!matches!(standing, Standing::Active), "412 for an account in good standing");
                 arrears_refusals += 1;
                 continue;
@@ -197,54 +187,71 @@ fn records_meter_and_bills_agree_exactly() {
                 continue; // abandoned
             }
             let photo: &[u8] = match fate {
-                1 => b"bad",
-                2 => b"other",
+                1 => b"unusable",
+                2 => b"mismatch",
                 3 => b"attack",
                 _ => b"pass",
             };
-            let done = v.complete_face_verify(&id, photo, now + Duration::minutes(1));
-            if photo == b"bad" {
+            let complete = |photo: &[u8], at| until_not_500(|| v.complete_face_verify(&id, photo, at));
+            let (done, failures) = complete(photo, now + Duration::minutes(1));
+            retried += failures;
+            let done = if photo == b"unusable" {
                 assert_eq!(done.code, CallCode::ImageUnusable);
                 if rng.below(2) == 0 {
                     continue; // gives up: abandoned
                 }
-                v.complete_face_verify(&id, b"pass", now + Duration::minutes(2));
-            }
-            // Client retries and duplicate queries change nothing.
+                let (done, failures) = complete(b"pass", now + Duration::minutes(2));
+                retried += failures;
+                done
+            } else {
+                done
+            };
+            assert!(done.is_success(), "{}", done.message);
+            // Client retries (later, with another photo) and duplicate queries change
+            // nothing: the stored result comes back.
             for _ in 0..rng.below(3) {
-                let again = v.complete_face_verify(&id, b"attack", now + Duration::minutes(3));
-                assert!(again.is_success());
+                let (again, _) = complete(b"attack", now + Duration::minutes(3));
+                assert_eq!(again.result_object, done.result_object);
                 v.describe_face_verify(&caller, &id, now + Duration::minutes(3));
             }
         }
-        v.expire_sessions(at(day, 23 * 60));
+        v.expire_sessions(at(day, 23 * 60)).unwrap();
+        let mut stores = lock();
+        let biller = &mut stores.ledger.inner.biller;
         // The next morning's bills.
-        while let BillingStep::Issued { bills, .. } = v.ledger.biller.poll(at(day + 1, 11 * 60)) {
+        while let BillingStep::Issued { bills, .. } = biller.poll(at(day + 1, 11 * 60)) {
             issued.extend(bills);
         }
         // Some indebted accounts top up the next morning.
         for (account, _) in &accounts {
-            if v.ledger.biller.balance(account, at(day + 1, 11 * 60)).unwrap() < Decimal::ZERO
-                && rng.below(2) == 0
-            {
-                v.ledger.biller.top_up(account, Decimal::from(5), at(day + 1, 11 * 60)).unwrap();
+            if biller.balance(account, at(day + 1, 11 * 60)).unwrap() < Decimal::ZERO && rng.below(2) == 0 {
+                biller.top_up(account, Decimal::from(5), at(day + 1, 11 * 60)).unwrap();
                 *top_ups.get_mut(account).unwrap() += Decimal::from(5);
             }
         }
     }
     assert!(arrears_refusals > 0, "the simulation exercises arrears");
+    let stores = lock();
+    let fired = [stores.sessions.faults.fired(), stores.records.faults.fired(), stores.ledger.faults.fired()];
+    assert!(fired.iter().all(|&n| n > 10), "every store failed often: {fired:?}");
+    assert_eq!(
+        u64::from(retried),
+        fired.iter().sum::<u64>(),
+        "every fault answered a 500 the client retried"
+    );
 
     // Expected usage, from the sessions themselves.
     let end = at(28, 0);
     let mut expected: BTreeMap<(AccountId, NaiveDate, Solution), u64> = BTreeMap::new();
     let (mut completed, mut abandoned) = (0, 0);
-    for session in v.snapshot().sessions {
-        let record = v.records.get(&session.account, session.certify_id, end);
+    for session in stores.sessions.inner.snapshot() {
+        let record = stores.records.get(&session.account, session.certify_id, end);
         match &session.state {
-            SessionState::Completed(result) => {
+            SessionState::Completed { result, completed_at } => {
                 completed += 1;
                 let record = record.unwrap();
                 assert_eq!((record.passed, record.sub_code), (result.passed, result.sub_code));
+                assert_eq!(record.completed_at, *completed_at, "one completion instant, everywhere");
                 let counts =
                     result.sub_code.is_billable() && session.solution.facts().metering.counts(result.passed);
                 if counts {
@@ -259,9 +266,10 @@ fn records_meter_and_bills_agree_exactly() {
         }
     }
     assert!(completed > 300 && abandoned > 20, "{completed} completed, {abandoned} abandoned");
-    assert_eq!(v.records.len(), completed);
-    let metered: BTreeMap<(AccountId, NaiveDate, Solution), u64> = v
+    assert_eq!(stores.records.inner.len(), completed);
+    let metered: BTreeMap<(AccountId, NaiveDate, Solution), u64> = stores
         .ledger
+        .inner
         .meter
         .usage()
         .into_iter()
@@ -280,7 +288,7 @@ fn records_meter_and_bills_agree_exactly() {
     }
     assert_eq!(billed, expected, "bills vs sessions");
     for (account, _) in &accounts {
-        let balance = v.ledger.biller.balance(account, end).unwrap();
+        let balance = stores.ledger.inner.biller.balance(account, end).unwrap();
         let spent = charged.get(account).copied().unwrap_or_default();
         assert_eq!(balance, top_ups[account] - spent, "{account}: balance = top-ups − bills");
     }

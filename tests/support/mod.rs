@@ -22,8 +22,8 @@ use shiren::ram::{Directory, PolicyType, Quotas, Target};
 use shiren::records::{DigestKey, InMemoryRecords};
 use shiren::scene::{InMemoryRegistry, NewScene, PhotoStorage, SceneId, SceneRegistry};
 use shiren::verify::{
-    Caller, DirectoryPermissions, FaceScorer, InMemoryAuthority, InMemoryPhotos, Ledger, Plugins,
-    SequentialIds, Verifier, VerifierConfig,
+    CounterIds, DirectoryPermissions, FaceScorer, InMemoryAuthority, InMemoryPhotos, InMemorySessions,
+    InMemoryStore, Ledger, Plugins, Requester, Stores, Verifier, VerifierConfig,
 };
 
 /// The resident ID the authority knows, with its name.
@@ -31,8 +31,11 @@ pub(crate) const PERSON_ID: &str = "110101199003074477";
 /// The registered name.
 pub(crate) const PERSON_NAME: &str = "Barack Obama";
 
+/// The demo's stores.
+pub(crate) type DemoStores = Stores<InMemoryRegistry, InMemoryRecords, Ledger, InMemorySessions>;
 /// The demo's verifier type.
-pub(crate) type DemoVerifier = Verifier<InMemoryRegistry, InMemoryRecords, Ledger>;
+pub(crate) type DemoVerifier =
+    Verifier<InMemoryStore<InMemoryRegistry, InMemoryRecords, Ledger, InMemorySessions>>;
 
 /// The demo world.
 pub(crate) struct Demo {
@@ -41,9 +44,9 @@ pub(crate) struct Demo {
     /// The main account.
     pub(crate) account: AccountId,
     /// A RAM user with AliyunAntCloudAuthFullAccess and ReadOnlyAccess.
-    pub(crate) service: Caller,
+    pub(crate) service: Requester,
     /// A RAM user with only AliyunAntCloudAuthReadOnlyAccess.
-    pub(crate) intern: Caller,
+    pub(crate) intern: Requester,
     /// The real-person scene (ID_PRO, APP).
     pub(crate) id_pro_scene: SceneId,
     /// The face-comparison scene (PV_FC).
@@ -161,17 +164,25 @@ pub(crate) fn demo(faces: Box<dyn FaceScorer + Send + Sync>, authority_photo: By
         identities: Box::new(authority),
         faces,
         photos: Box::new(InMemoryPhotos::default()),
-        ids: Box::new(SequentialIds::default()),
+        ids: Box::new(CounterIds::default()),
     };
     let records = InMemoryRecords::new(DigestKey::new([42; 32]), BillingZone::CHINA);
-    let verifier =
-        Verifier::new(scenes, records, Ledger { meter, biller }, plugins, VerifierConfig::default());
+    let stores =
+        Stores { sessions: InMemorySessions::default(), scenes, records, ledger: Ledger { meter, biller } };
+    let verifier = Verifier::new(InMemoryStore::new(stores), plugins, VerifierConfig::default());
     Ok(Demo {
         verifier,
         account,
-        service: Caller::ram_user(account, "kyc-service"),
-        intern: Caller::ram_user(account, "intern"),
+        service: Requester::ram_user(account, "kyc-service"),
+        intern: Requester::ram_user(account, "intern"),
         id_pro_scene,
         compare_scene,
     })
+}
+
+impl Demo {
+    /// The demo's stores, locked (to read records, issue bills, manage scenes).
+    pub(crate) fn stores(&self) -> anyhow::Result<std::sync::MutexGuard<'_, DemoStores>> {
+        Ok(self.verifier.store.lock()?)
+    }
 }

@@ -162,6 +162,12 @@ impl<St: FlowStore> Verifier<St> {
         Verifier { store, plugins, config, policies: HashMap::new() }
     }
 
+    /// The store and the plug-ins back, to build another verifier from them (the
+    /// configuration and per-scene policies are the caller's to keep).
+    pub fn into_parts(self) -> (St, Plugins) {
+        (self.store, self.plugins)
+    }
+
     /// Sets the verification policy of `scene`.
     pub fn set_policy(&mut self, scene: SceneId, policy: VerificationPolicy) {
         self.policies.insert(scene, policy);

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::quote::{Quoted, prefix};
+
 /// The prefix of every pack ID.
 pub const PACK_ID_PREFIX: &str = "cloudauthflowbag-";
 const TEN_TO_32: u128 = 100_000_000_000_000_000_000_000_000_000_000;
@@ -36,10 +38,18 @@ impl IdSource for SequentialIds {
 #[serde(try_from = "String", into = "String")]
 pub struct PackId(u128);
 
-/// Not a pack ID.
+/// Not a pack ID. Holds the start of the rejected text (at most
+/// [`QUOTE_LIMIT`](crate::QUOTE_LIMIT) characters and one more to mark the cut); the
+/// message quotes it escaped, so hostile input cannot bloat it or forge log lines.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a pack ID (`cloudauthflowbag-` followed by 32 digits)")]
+#[error("`{}` is not a pack ID (`cloudauthflowbag-` followed by 32 digits)", Quoted(.0))]
 pub struct InvalidPackId(pub String);
+
+impl InvalidPackId {
+    fn of(text: &str) -> InvalidPackId {
+        InvalidPackId(prefix(text))
+    }
+}
 
 impl PackId {
     /// The pack ID for `number` (its last 32 decimal digits, zero-padded).
@@ -58,9 +68,9 @@ impl FromStr for PackId {
     fn from_str(text: &str) -> Result<PackId, InvalidPackId> {
         match text.strip_prefix(PACK_ID_PREFIX) {
             Some(digits) if digits.len() == 32 && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                digits.parse().map(PackId).map_err(|_| InvalidPackId(text.to_owned()))
+                digits.parse().map(PackId).map_err(|_| InvalidPackId::of(text))
             }
-            _ => Err(InvalidPackId(text.to_owned())),
+            _ => Err(InvalidPackId::of(text)),
         }
     }
 }

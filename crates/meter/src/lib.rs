@@ -5,11 +5,14 @@ mod event;
 mod ids;
 mod meter;
 mod pack;
+mod quote;
 mod seen;
 
 pub use crate::event::UsageEvent;
 pub use crate::ids::{IdSource, InvalidPackId, PACK_ID_PREFIX, PackId, SequentialIds};
 pub use crate::meter::{
     Alert, Applied, ApplyError, DailyUsage, Meter, PackError, PackTotals, PackView, PurchaseError,
+    SnapshotError,
 };
 pub use crate::pack::{AlertSetting, Pack, PackStatus, RefundQuote, expiry_of};
+pub use crate::quote::QUOTE_LIMIT;

@@ -265,9 +265,9 @@ impl Meter {
         Ok(pack)
     }
 
-    /// Whether [`Meter::apply`] would accept `event`, changing nothing: `Err` exactly
-    /// when `apply` would refuse it (its certify ID already applied with other
-    /// content). A flow that must also have other stores accept the event checks them
+    /// Whether [`Meter::apply`] (or [`Meter::apply_arrived`], at any arrival) would
+    /// accept `event`, changing nothing: `Err` exactly when `apply` would refuse it (its
+    /// certify ID already applied with other content). A flow that must also have other stores accept the event checks them
     /// all first, then applies — `apply` cannot fail after a passing `check` with no
     /// change in between.
     pub fn check(&self, event: &UsageEvent) -> Result<(), ApplyError> {
@@ -277,8 +277,28 @@ impl Meter {
         }
     }
 
-    /// Applies one usage event. Marks the certify ID as seen and applies it in one step.
+    /// Applies one usage event that arrives at its own time (`event.time`): the same as
+    /// [`Meter::apply_arrived`]`(event, event.time)`. Marks the certify ID as seen and
+    /// applies it in one step.
     pub fn apply(&mut self, event: &UsageEvent) -> Result<Applied, ApplyError> {
+        self.apply_arrived(event, event.time)
+    }
+
+    /// Applies one usage event that reaches the meter at `arrived`. Marks the certify ID
+    /// as seen and applies it in one step.
+    ///
+    /// A pack covers the event when the event's time lies in the pack's window
+    /// `[effective, expiry)` **and** the event arrives before the pack expires: at
+    /// expiry the remainder is forfeited, so an event delivered after that is overage
+    /// even though it happened while the pack was valid. Usage is still recorded on the
+    /// natural day of the event's time. An arrival before the event's time (a clock
+    /// ahead of the meter's caller) changes nothing: the event's time decides. The
+    /// arrival is not part of the event's content, so a late repeat is a `Duplicate`.
+    pub fn apply_arrived(
+        &mut self,
+        event: &UsageEvent,
+        arrived: DateTime<Utc>,
+    ) -> Result<Applied, ApplyError> {
         let fingerprint = event.fingerprint();
         let marker = match self.seen.check(event.certify_id, fingerprint) {
             Seen::Duplicate => return Ok(Applied::Duplicate),
@@ -291,10 +311,10 @@ impl Meter {
         }
         let day = self.zone.day_of(event.time);
         let applied = match self.accounts.get_mut(&event.account) {
-            Some(state) => draw(state, &mut self.packs, event, day),
+            Some(state) => draw(state, &mut self.packs, event, arrived, day),
             None => {
                 let mut state = AccountState::default();
-                let applied = draw(&mut state, &mut self.packs, event, day);
+                let applied = draw(&mut state, &mut self.packs, event, arrived, day);
                 self.accounts.insert(event.account, state);
                 applied
             }
@@ -372,10 +392,10 @@ impl Meter {
             .filter(|p| {
                 &p.account == account && p.spec.pack_type == pack_type && p.status(now) != PackStatus::Expired
             })
-            .fold((0u64, 0u64), |(t, c), p| (t + p.spec.units, c + p.remaining));
+            .fold((0u64, 0u64), |(t, c), p| (t.saturating_add(p.spec.units), c.saturating_add(p.remaining)));
         let current_share =
             (total > 0).then(|| Decimal::from(current).checked_div(Decimal::from(total))).flatten();
-        PackTotals { pack_type, total, used: total - current, current, current_share }
+        PackTotals { pack_type, total, used: total.saturating_sub(current), current, current_share }
     }
 
     /// Usage of one natural day, per solution (what billing reads).
@@ -412,14 +432,21 @@ impl Meter {
 }
 
 /// Draws one counted unit for `event` from the first pack in draw order that has units
-/// left and covers the event's time, and records the day's usage.
-fn draw(state: &mut AccountState, packs: &mut [Pack], event: &UsageEvent, day: NaiveDate) -> Applied {
+/// left, covers the event's time and has not expired when the event `arrived`, and
+/// records the day's usage.
+fn draw(
+    state: &mut AccountState,
+    packs: &mut [Pack],
+    event: &UsageEvent,
+    arrived: DateTime<Utc>,
+    day: NaiveDate,
+) -> Applied {
     let mut applied = Applied::Overage;
     if let Some(pack_type) = event.solution.facts().pack_type {
         let order = state.draw_order.get(type_slot(pack_type)).map_or(&[][..], Vec::as_slice);
         for &index in order {
             let Some(pack) = packs.get_mut(index) else { continue };
-            if pack.remaining > 0 && pack.covers(event.time) {
+            if pack.remaining > 0 && pack.covers(event.time) && arrived < pack.expiry {
                 pack.remaining -= 1;
                 applied = Applied::Drawn { pack: pack.id, alert: check_alert(pack) };
                 break;
@@ -427,9 +454,10 @@ fn draw(state: &mut AccountState, packs: &mut [Pack], event: &UsageEvent, day: N
         }
     }
     let usage = state.usage.entry((day, event.solution)).or_default();
-    usage.counted += 1;
+    // Restored snapshots bound `counted` by the remembered keys, so these never saturate.
+    usage.counted = usage.counted.saturating_add(1);
     if matches!(applied, Applied::Drawn { .. }) {
-        usage.covered += 1;
+        usage.covered = usage.covered.saturating_add(1);
     }
     applied
 }
@@ -469,7 +497,7 @@ mod usage_entries {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use shiren_catalog::Solution;
 
-    use super::DailyUsage;
+    use super::{DailyUsage, SnapshotError};
 
     #[derive(Serialize, Deserialize)]
     struct Entry {
@@ -497,13 +525,14 @@ mod usage_entries {
         use serde::de::Error;
         let mut usage = BTreeMap::new();
         for e in Vec::<Entry>::deserialize(deserializer)? {
+            let (day, solution) = (e.day, e.solution);
             if e.covered > e.counted {
-                return Err(D::Error::custom(format!("usage of {} covers more units than it counts", e.day)));
+                return Err(D::Error::custom(SnapshotError::Covered { day, solution }));
             }
             let previous =
-                usage.insert((e.day, e.solution), DailyUsage { counted: e.counted, covered: e.covered });
+                usage.insert((day, solution), DailyUsage { counted: e.counted, covered: e.covered });
             if previous.is_some() {
-                return Err(D::Error::custom(format!("usage of {} {:?} appears twice", e.day, e.solution)));
+                return Err(D::Error::custom(SnapshotError::DuplicateUsage { day, solution }));
             }
         }
         Ok(usage)
@@ -534,36 +563,208 @@ impl Serialize for Meter {
 }
 
 impl<'de> Deserialize<'de> for Meter {
-    /// Rebuilds indexes; rejects packs with more remaining than total, duplicate pack or
-    /// certify IDs, and packs of unknown accounts' types inconsistently recorded.
+    /// Restores a snapshot, refusing any state no sequence of operations could reach
+    /// (see [`SnapshotError`]; the format's error carries its message). Indexes are
+    /// rebuilt; nothing is trusted.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
         let snapshot = Snapshot::deserialize(deserializer)?;
-        let mut meter = Meter::new(snapshot.zone, snapshot.catalog);
+        Meter::from_snapshot(snapshot).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a meter snapshot was refused: it describes a state that no sequence of
+/// purchases, usage events and alert settings could reach, so it was tampered with or
+/// corrupted. Restore from another copy; nothing was loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The billing zone's offset is not a valid UTC offset (beyond ±24 hours).
+    #[error("the billing zone is not a valid UTC offset")]
+    Zone,
+    /// Two packs share an ID.
+    #[error("pack `{0}` appears twice")]
+    DuplicatePack(PackId),
+    /// A pack's spec is not the one the snapshot's catalog sells for its type and size.
+    #[error("pack `{0}` is not on the catalog")]
+    NotInCatalog(PackId),
+    /// A pack's amount paid is negative or above its price.
+    #[error("pack `{pack}`: amount paid {paid} is not between 0 and the price {price}")]
+    Paid {
+        /// The pack.
+        pack: PackId,
+        /// The amount recorded.
+        paid: Decimal,
+        /// The pack's price.
+        price: Decimal,
+    },
+    /// A pack has more units left than it holds.
+    #[error("pack `{0}` has more units remaining than it holds")]
+    Remaining(PackId),
+    /// A pack's expiry is not one year after it took effect, rounded up to midnight.
+    #[error("pack `{0}` does not expire one year after it took effect")]
+    Expiry(PackId),
+    /// A free (first-purchase-only) pack is not its account's first of its type.
+    #[error("free pack `{0}` is not its account's first purchase of its type")]
+    FreePackNotFirst(PackId),
+    /// A pack's alert has a threshold outside 0–1, a unit threshold that does not
+    /// follow from it, or a fired flag that disagrees with the remaining units.
+    #[error("pack `{0}` has an alert setting that setting a threshold could not produce")]
+    Alert(PackId),
+    /// An account's record of purchased pack types differs from its packs.
+    #[error("account `{0}` lists purchased pack types that differ from its packs")]
+    Purchased(AccountId),
+    /// An account entry with no packs and no usage.
+    #[error("account `{0}` has neither packs nor usage")]
+    EmptyAccount(AccountId),
+    /// A day's usage covers more units than it counts.
+    #[error("usage of {day} under {solution} covers more units than it counts")]
+    Covered {
+        /// The day.
+        day: NaiveDate,
+        /// The solution.
+        solution: Solution,
+    },
+    /// A day's usage appears twice.
+    #[error("usage of {day} under {solution} appears twice")]
+    DuplicateUsage {
+        /// The day.
+        day: NaiveDate,
+        /// The solution.
+        solution: Solution,
+    },
+    /// Units drawn from an account's packs of a type differ from the usage they
+    /// covered (conservation).
+    #[error(
+        "account `{account}`: {drawn} units were drawn from its {pack_type} packs, but usage covers {covered}"
+    )]
+    Conservation {
+        /// The account.
+        account: AccountId,
+        /// The pack type.
+        pack_type: PackType,
+        /// Units drawn from the packs (total − remaining).
+        drawn: u128,
+        /// Units the usage records as covered by packs.
+        covered: u128,
+    },
+    /// More units are counted than certify IDs are remembered (each counted unit is
+    /// one applied event).
+    #[error("usage counts {counted} units but only {seen} certify IDs are remembered")]
+    Unaccounted {
+        /// Units counted over all usage.
+        counted: u128,
+        /// Certify IDs remembered.
+        seen: usize,
+    },
+    /// A certify ID is remembered twice.
+    #[error("certify ID `{0}` appears twice")]
+    DuplicateCertifyId(CertifyId),
+}
+
+impl Meter {
+    /// Builds a meter from a snapshot, checking every invariant; nothing is trusted.
+    fn from_snapshot(snapshot: Snapshot) -> Result<Meter, SnapshotError> {
+        let zone = snapshot.zone;
+        if BillingZone::new(zone.offset().local_minus_utc()) != Some(zone) {
+            return Err(SnapshotError::Zone);
+        }
+        let mut meter = Meter::new(zone, snapshot.catalog);
         meter.accounts = snapshot.accounts.into_iter().collect();
+        // Pack types each account has bought, in purchase (= snapshot) order.
+        let mut bought: BTreeMap<AccountId, BTreeSet<PackType>> = BTreeMap::new();
         for pack in snapshot.packs {
-            if pack.remaining > pack.spec.units {
-                return Err(D::Error::custom(format!(
-                    "pack `{}` has more remaining than its total",
-                    pack.id
-                )));
-            }
+            meter.check_pack(&pack, bought.get(&pack.account))?;
             let index = meter.packs.len();
             if meter.pack_index.insert(pack.id, index).is_some() {
-                return Err(D::Error::custom(format!("pack `{}` appears twice", pack.id)));
+                return Err(SnapshotError::DuplicatePack(pack.id));
             }
             let account = pack.account;
-            let pack_type = pack.spec.pack_type;
+            bought.entry(account).or_default().insert(pack.spec.pack_type);
             meter.packs.push(pack);
             let state = meter.accounts.entry(account).or_default();
-            state.purchased.insert(pack_type);
             insert_in_draw_order(&meter.packs, &mut state.draw_order, index);
         }
         for (id, fingerprint) in snapshot.seen {
             if !meter.seen.insert(id, fingerprint) {
-                return Err(D::Error::custom(format!("certify ID `{id}` appears twice")));
+                return Err(SnapshotError::DuplicateCertifyId(id));
             }
         }
+        meter.check_accounts(&bought)?;
         Ok(meter)
+    }
+
+    /// One pack, against the catalog, the zone, and the account's earlier packs.
+    fn check_pack(&self, pack: &Pack, bought: Option<&BTreeSet<PackType>>) -> Result<(), SnapshotError> {
+        let id = pack.id;
+        let sold =
+            self.catalog.iter().find(|s| s.pack_type == pack.spec.pack_type && s.units == pack.spec.units);
+        if sold != Some(&pack.spec) {
+            return Err(SnapshotError::NotInCatalog(id));
+        }
+        if pack.paid < Decimal::ZERO || pack.paid > pack.spec.price {
+            return Err(SnapshotError::Paid { pack: id, paid: pack.paid, price: pack.spec.price });
+        }
+        if pack.remaining > pack.spec.units {
+            return Err(SnapshotError::Remaining(id));
+        }
+        if pack.expiry != expiry_of(pack.effective, self.zone) {
+            return Err(SnapshotError::Expiry(id));
+        }
+        if pack.spec.first_purchase_only && bought.is_some_and(|b| b.contains(&pack.spec.pack_type)) {
+            return Err(SnapshotError::FreePackNotFirst(id));
+        }
+        if let Some(alert) = &pack.alert {
+            let in_range = Decimal::ZERO <= alert.threshold && alert.threshold <= Decimal::ONE;
+            let units = alert
+                .threshold
+                .checked_mul(Decimal::from(pack.spec.units))
+                .map(|u| u.floor())
+                .and_then(|u| u64::try_from(u).ok());
+            let fired = pack.remaining <= alert.threshold_units;
+            if !in_range || units != Some(alert.threshold_units) || alert.fired != fired {
+                return Err(SnapshotError::Alert(id));
+            }
+        }
+        Ok(())
+    }
+
+    /// Accounts against their packs and usage: purchased types, conservation of units
+    /// per pack type, and counted units against remembered keys.
+    fn check_accounts(&self, bought: &BTreeMap<AccountId, BTreeSet<PackType>>) -> Result<(), SnapshotError> {
+        // Units drawn per (account, pack type).
+        let mut drawn: BTreeMap<(AccountId, PackType), u128> = BTreeMap::new();
+        for pack in &self.packs {
+            *drawn.entry((pack.account, pack.spec.pack_type)).or_default() += u128::from(pack.used());
+        }
+        let mut counted_total: u128 = 0;
+        for (account, state) in &self.accounts {
+            let empty = BTreeSet::new();
+            if &state.purchased != bought.get(account).unwrap_or(&empty) {
+                return Err(SnapshotError::Purchased(*account));
+            }
+            if state.purchased.is_empty() && state.usage.is_empty() {
+                return Err(SnapshotError::EmptyAccount(*account));
+            }
+            let mut covered: BTreeMap<PackType, u128> = BTreeMap::new();
+            for (&(day, solution), usage) in &state.usage {
+                counted_total += u128::from(usage.counted);
+                match solution.facts().pack_type {
+                    Some(pack_type) => *covered.entry(pack_type).or_default() += u128::from(usage.covered),
+                    None if usage.covered > 0 => return Err(SnapshotError::Covered { day, solution }),
+                    None => {}
+                }
+            }
+            for pack_type in [PackType::RealPerson, PackType::LivenessFace, PackType::FaceVerify] {
+                let drawn = drawn.get(&(*account, pack_type)).copied().unwrap_or(0);
+                let covered = covered.get(&pack_type).copied().unwrap_or(0);
+                if drawn != covered {
+                    return Err(SnapshotError::Conservation { account: *account, pack_type, drawn, covered });
+                }
+            }
+        }
+        if counted_total > self.seen.len() as u128 {
+            return Err(SnapshotError::Unaccounted { counted: counted_total, seen: self.seen.len() });
+        }
+        Ok(())
     }
 }

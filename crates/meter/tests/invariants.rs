@@ -48,15 +48,15 @@ fn catalog() -> Vec<PackSpec> {
 #[derive(Clone, Debug)]
 enum Op {
     Purchase { account: u8, pack_type: usize, units: u64, hour: i64 },
-    Apply { key: u8, account: u8, solution: usize, sub: usize, hour: i64 },
+    Apply { key: u8, account: u8, solution: usize, sub: usize, hour: i64, late: i64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (0..2u8, 0..3usize, prop::sample::select(vec![1u64, 3, 5]), 0..9_000i64)
             .prop_map(|(account, pack_type, units, hour)| Op::Purchase { account, pack_type, units, hour }),
-        4 => (0..24u8, 0..2u8, 0..5usize, 0..5usize, 0..9_000i64)
-            .prop_map(|(key, account, solution, sub, hour)| Op::Apply { key, account, solution, sub, hour }),
+        4 => (0..24u8, 0..2u8, 0..5usize, 0..5usize, 0..9_000i64, prop_oneof![2 => Just(0i64), 1 => 0..9_000i64])
+            .prop_map(|(key, account, solution, sub, hour, late)| Op::Apply { key, account, solution, sub, hour, late }),
     ]
 }
 
@@ -107,7 +107,7 @@ impl Model {
         true
     }
 
-    fn apply(&mut self, e: &UsageEvent) -> Result<Applied, ()> {
+    fn apply(&mut self, e: &UsageEvent, arrived: DateTime<Utc>) -> Result<Applied, ()> {
         if let Some(previous) = self.seen.get(&e.certify_id) {
             return if previous == e { Ok(Applied::Duplicate) } else { Err(()) };
         }
@@ -127,6 +127,7 @@ impl Model {
                     && p.pack_type == pack_type
                     && p.effective <= e.time
                     && e.time < p.expiry
+                    && arrived < p.expiry
                     && p.remaining > 0
             })
             .min_by_key(|p| (p.expiry, p.effective, p.id));
@@ -153,8 +154,9 @@ fn run(meter: &mut Meter, ids: &mut SequentialIds, op: &Op) {
                 ids,
             );
         }
-        Op::Apply { key, account, solution, sub, hour } => {
-            let _ = meter.apply(&usage_event(key, account, solution, sub, hour));
+        Op::Apply { key, account, solution, sub, hour, late } => {
+            let e = usage_event(key, account, solution, sub, hour);
+            let _ = meter.apply_arrived(&e, e.time + Duration::hours(late));
         }
     }
 }
@@ -203,13 +205,14 @@ proptest! {
                     let expected = model.purchase(PackId::from_number(ids.next), acct(account), TYPES[pack_type], units, at);
                     prop_assert_eq!(got.is_ok(), expected);
                 }
-                Op::Apply { key, account, solution, sub, hour } => {
+                Op::Apply { key, account, solution, sub, hour, late } => {
                     let e = usage_event(key, account, solution, sub, hour);
-                    let got = meter.apply(&e).map(|a| match a {
+                    let arrived = e.time + Duration::hours(late);
+                    let got = meter.apply_arrived(&e, arrived).map(|a| match a {
                         Applied::Drawn { pack, .. } => Applied::Drawn { pack, alert: None },
                         other => other,
                     });
-                    let expected = model.apply(&e);
+                    let expected = model.apply(&e, arrived);
                     prop_assert_eq!(got.clone().ok(), expected.clone().ok());
                     prop_assert_eq!(got.is_err(), expected.is_err());
                     if matches!(expected, Ok(Applied::Drawn { .. } | Applied::Overage)) {
@@ -228,6 +231,9 @@ proptest! {
         let total_counted: u64 = meter.usage().values().map(|u| u.counted).sum();
         prop_assert_eq!(total_counted, counted_events, "every counted event is counted exactly once");
         check_conservation(&meter)?;
+        // Every reachable state passes the snapshot checks and restores to itself.
+        let restored: Meter = serde_json::from_str(&serde_json::to_string(&meter).unwrap()).unwrap();
+        prop_assert_eq!(&restored, &meter);
     }
 
     #[test]

@@ -248,6 +248,38 @@ fn validity_window_and_forfeiture() {
 }
 
 #[test]
+fn usage_arriving_after_expiry_is_overage() {
+    let mut meter = small_meter();
+    let a = acct(1);
+    let bought = cst(2026, 1, 10, 15, 30, 0);
+    let pack =
+        meter.purchase(&a, PackType::RealPerson, 10, d("9"), bought, &mut SequentialIds::default()).unwrap();
+    let inside = pack.expiry - Duration::hours(1);
+    // Happened while the pack was valid, delivered after it expired: the remainder was
+    // forfeited at expiry, so nothing is drawn.
+    let late = event(1, &a, Solution::App, Some(200), inside);
+    assert_eq!(meter.apply_arrived(&late, pack.expiry).unwrap(), Applied::Overage);
+    assert_eq!(meter.pack(&a, &pack.id).unwrap().remaining, 10);
+    let day = BillingZone::CHINA.day_of(inside);
+    assert_eq!(meter.daily_usage(&a, day)[&Solution::App], DailyUsage { counted: 1, covered: 0 });
+    // The late repeat is a duplicate, whenever it arrives.
+    assert_eq!(meter.apply_arrived(&late, pack.expiry - Duration::hours(2)).unwrap(), Applied::Duplicate);
+    // Delivered just before expiry: drawn. An arrival earlier than the event time (a
+    // skewed clock) changes nothing; `apply` is arrival = event time.
+    let on_time = event(2, &a, Solution::App, Some(200), inside);
+    let last = pack.expiry - Duration::nanoseconds(1);
+    assert!(matches!(meter.apply_arrived(&on_time, last).unwrap(), Applied::Drawn { .. }));
+    let skewed = event(3, &a, Solution::App, Some(200), inside);
+    assert!(matches!(meter.apply_arrived(&skewed, bought).unwrap(), Applied::Drawn { .. }));
+    assert!(matches!(
+        meter.apply(&event(4, &a, Solution::App, Some(200), last)).unwrap(),
+        Applied::Drawn { .. }
+    ));
+    assert_eq!(meter.pack(&a, &pack.id).unwrap().remaining, 7);
+    assert_eq!(meter.check(&event(5, &a, Solution::App, Some(200), inside)), Ok(()));
+}
+
+#[test]
 fn overage_by_solution_and_natural_day_in_utc8() {
     let mut meter = small_meter();
     let a = acct(1);

@@ -66,11 +66,18 @@ impl UsageLedger for Ledger {
         Ok(())
     }
 
+    /// Billing's part of the check first, then the meter (whose `apply` checks its own
+    /// part and changes nothing when it refuses), then the bill, which cannot refuse
+    /// what `check_usage` accepted. So `consume` alone is all-or-nothing too.
     fn consume(&mut self, event: &UsageEvent) -> Result<Applied, LedgerError> {
-        self.check(event)?;
+        if event.counts() {
+            self.biller.check_usage(&event.account, event.solution, event.time)?;
+        } else {
+            self.biller.balance(&event.account, event.time)?;
+        }
         let applied = self.meter.apply(event)?;
         if let Some(usage) = UsageRecord::from_applied(event, &applied) {
-            // Checked above; the event's time is when it arrived.
+            // The event's time is when it arrived.
             self.biller.record(&usage, event.time)?;
         }
         Ok(applied)

@@ -89,7 +89,7 @@ pub trait FlowStore {
     /// Writes a completion: the session (pending, or new), the record, the metered and
     /// billed usage — all or nothing. A session that is no longer pending is
     /// [`StoreError::NotPending`] with the stored session, and nothing changes.
-    fn complete(&self, completion: &Completion) -> Result<(), StoreError>;
+    fn complete(&self, completion: Completion) -> Result<(), StoreError>;
 
     /// Marks a pending session abandoned (its lifetime ran out); returns the stored
     /// session. Never billed.
@@ -145,7 +145,7 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger, Ss: SessionStore> Stores<
     /// record is written — it can still refuse, with nothing written — then the usage
     /// and the session, which cannot fail after their checks. A failure after the
     /// record is [`StoreError::Inconsistent`]: a store broke its contract.
-    pub fn complete(&mut self, completion: &Completion) -> Result<(), StoreError> {
+    pub fn complete(&mut self, completion: Completion) -> Result<(), StoreError> {
         let id = completion.session.certify_id;
         match (self.sessions.get(id)?, completion.new_session) {
             (None, true) => {}
@@ -154,13 +154,13 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger, Ss: SessionStore> Stores<
             (None, false) => return Err(SessionError::NotFound(id).into()),
         }
         self.ledger.check(&completion.usage)?;
-        self.records.insert(completion.record.clone())?;
+        self.records.insert(completion.record)?;
         let broken = |what: String| StoreError::Inconsistent(format!("certify ID {id}: {what}"));
         self.ledger.consume(&completion.usage).map_err(|e| broken(format!("usage after the record: {e}")))?;
         let written = if completion.new_session {
-            self.sessions.insert(completion.session.clone())
+            self.sessions.insert(completion.session)
         } else {
-            self.sessions.replace(completion.session.clone())
+            self.sessions.replace(completion.session)
         };
         written.map_err(|e| broken(format!("session after the usage: {e}")))
     }
@@ -248,7 +248,7 @@ where
         Ok(self.lock()?.sessions.insert(session)?)
     }
 
-    fn complete(&self, completion: &Completion) -> Result<(), StoreError> {
+    fn complete(&self, completion: Completion) -> Result<(), StoreError> {
         self.lock()?.complete(completion)
     }
 

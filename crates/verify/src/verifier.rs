@@ -360,14 +360,13 @@ impl<St: FlowStore> Verifier<St> {
 
     fn settle(&self, mut job: Job, now: DateTime<Utc>) -> Result<VerifyResult, Refused> {
         let id = job.session.certify_id;
-        let text = id.to_string();
         if let Some(failed) = job.failed.take() {
             return Err(failed);
         }
         if job.op == Op::Complete && !job.session.is_live(now, self.config.session_ttl) {
             return match self.store.abandon(id) {
-                Ok(_) => Err(expired(&text)),
-                Err(e) => self.settled(e, &text),
+                Ok(_) => Err(expired(&id.to_string())),
+                Err(e) => self.settled(e, &id.to_string()),
             };
         }
         let product = job.session.product;
@@ -399,9 +398,9 @@ impl<St: FlowStore> Verifier<St> {
         session.state = SessionState::Completed { result: result.clone(), completed_at: now };
         session.selfie = passed.then_some(selfie);
         let completion = Completion { session, new_session: job.op == Op::Sync, record, usage };
-        match self.store.complete(&completion) {
+        match self.store.complete(completion) {
             Ok(()) => Ok(result),
-            Err(e) => self.settled(e, &text),
+            Err(e) => self.settled(e, &id.to_string()),
         }
     }
 

@@ -8,12 +8,14 @@
 //! the caller's lock (`Mutex<InMemoryRegistry>` or `RwLock`). The registry holds no
 //! lock of its own, so lookups under a read lock stay a few nanoseconds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shiren_catalog::{AccountId, SolutionTab};
+use shiren_catalog::{AccountId, SolutionTab, WordHasher};
 
+use crate::quote::Quoted;
 use crate::scene::{NameRules, NewScene, PhotoStorage, Scene, SceneError, SceneId, SceneStatus, Unusable};
 
 /// Whether an account has authorized the service and, for solutions that store photos,
@@ -73,14 +75,18 @@ pub trait SceneRegistry {
     fn delete_bucket(&mut self, account: &AccountId);
 }
 
-/// The in-memory registry. Scene IDs start at `first_id` and grow by one; a scene's
-/// slot is `id - first_id`, so lookup is one bounds-checked index.
+/// The in-memory registry. Scene IDs start at `first_id` and grow by one; live scenes
+/// sit in a hash map keyed by ID, so memory follows the live scenes, not the IDs ever
+/// handed out, and lookup is one hash probe.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InMemoryRegistry {
     rules: NameRules,
     first_id: u64,
-    /// Slot `i` holds scene `first_id + i`; `None` once deleted (IDs are never reused).
-    slots: Vec<Option<Scene>>,
+    /// The ID the next scene gets; every ID below it was handed out once (IDs are never
+    /// reused, so deleted ones stay behind it).
+    next_id: u64,
+    /// Live scenes.
+    scenes: HashMap<SceneId, Scene, BuildHasherDefault<WordHasher>>,
     authorizations: BTreeMap<AccountId, Authorization>,
     /// Derived: (account, tab, lower-cased name) → scene.
     names: BTreeMap<(AccountId, SolutionTab, String), SceneId>,
@@ -111,7 +117,8 @@ impl InMemoryRegistry {
         InMemoryRegistry {
             rules,
             first_id,
-            slots: Vec::new(),
+            next_id: first_id,
+            scenes: HashMap::default(),
             authorizations: BTreeMap::new(),
             names: BTreeMap::new(),
             by_account: BTreeMap::new(),
@@ -120,25 +127,16 @@ impl InMemoryRegistry {
 
     /// The ID the next scene will get.
     pub fn next_id(&self) -> SceneId {
-        SceneId::new(self.first_id.saturating_add(self.slots.len() as u64))
-    }
-
-    /// The slot of scene `id`: IDs are `first_id + slot`.
-    fn slot(&self, id: SceneId) -> Option<usize> {
-        usize::try_from(id.get().checked_sub(self.first_id)?).ok()
+        SceneId::new(self.next_id)
     }
 
     /// A scene of the account, by reference (the fast path behind `get`).
     pub fn scene(&self, account: &AccountId, id: SceneId) -> Option<&Scene> {
-        self.slots.get(self.slot(id)?)?.as_ref().filter(|s| &s.account == account)
+        self.scenes.get(&id).filter(|s| &s.account == account)
     }
 
     fn scene_mut(&mut self, account: &AccountId, id: SceneId) -> Result<&mut Scene, SceneError> {
-        self.slot(id)
-            .and_then(|s| self.slots.get_mut(s))
-            .and_then(Option::as_mut)
-            .filter(|s| &s.account == account)
-            .ok_or(SceneError::NotFound(id))
+        self.scenes.get_mut(&id).filter(|s| &s.account == account).ok_or(SceneError::NotFound(id))
     }
 
     fn name_key(scene_account: &AccountId, tab: SolutionTab, name: &str) -> (AccountId, SolutionTab, String) {
@@ -152,7 +150,7 @@ impl InMemoryRegistry {
 
     /// Number of live scenes.
     pub fn len(&self) -> usize {
-        self.by_account.values().map(BTreeSet::len).sum()
+        self.scenes.len()
     }
 
     /// Whether there are no live scenes.
@@ -163,7 +161,7 @@ impl InMemoryRegistry {
     fn check_mini_program(app_id: Option<&String>) -> Result<(), SceneError> {
         match app_id {
             Some(id) if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                Err(SceneError::MiniProgram(id.clone()))
+                Err(SceneError::MiniProgram(crate::quote::prefix(id)))
             }
             _ => Ok(()),
         }
@@ -184,9 +182,9 @@ impl SceneRegistry for InMemoryRegistry {
             return Err(SceneError::DuplicateName(name));
         }
         let id = self.next_id();
-        if id.get() == u64::MAX {
+        let Some(after) = id.get().checked_add(1) else {
             return Err(SceneError::IdsExhausted);
-        }
+        };
         let scene = Scene {
             id,
             account: new.account,
@@ -202,7 +200,8 @@ impl SceneRegistry for InMemoryRegistry {
         };
         self.names.insert(key, id);
         self.by_account.entry(scene.account).or_default().insert(id);
-        self.slots.push(Some(scene.clone()));
+        self.scenes.insert(id, scene.clone());
+        self.next_id = after;
         Ok(scene)
     }
 
@@ -263,11 +262,7 @@ impl SceneRegistry for InMemoryRegistry {
             let scene = self.scene(account, id).ok_or(SceneError::NotFound(id))?;
             Self::name_key(account, scene.tab, &scene.name)
         };
-        let scene = self
-            .slot(id)
-            .and_then(|s| self.slots.get_mut(s))
-            .and_then(Option::take)
-            .ok_or(SceneError::NotFound(id))?;
+        let scene = self.scenes.remove(&id).ok_or(SceneError::NotFound(id))?;
         self.names.remove(&key);
         if let Some(ids) = self.by_account.get_mut(account) {
             ids.remove(&id);
@@ -330,11 +325,13 @@ impl SceneRegistry for InMemoryRegistry {
 
 impl Serialize for InMemoryRegistry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut scenes: Vec<Scene> = self.scenes.values().cloned().collect();
+        scenes.sort_unstable_by_key(|s| s.id);
         Snapshot {
             rules: self.rules.clone(),
             first_id: self.first_id,
-            next_id: self.next_id().get(),
-            scenes: self.slots.iter().flatten().cloned().collect(),
+            next_id: self.next_id,
+            scenes,
             authorizations: self.authorizations.clone(),
         }
         .serialize(serializer)
@@ -342,40 +339,131 @@ impl Serialize for InMemoryRegistry {
 }
 
 impl<'de> Deserialize<'de> for InMemoryRegistry {
-    /// Rebuilds slots and indexes; rejects snapshots whose scenes are out of order,
-    /// outside the ID range, or break name uniqueness.
+    /// Restores a snapshot, refusing any state no sequence of operations could reach
+    /// (see [`SnapshotError`]; the format's error carries its message). Indexes are
+    /// rebuilt; memory follows the scenes in the snapshot, never a number in it.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
         let snapshot = Snapshot::deserialize(deserializer)?;
-        let count = snapshot
-            .next_id
-            .checked_sub(snapshot.first_id)
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| D::Error::custom("next_id is below first_id"))?;
-        if count > snapshot.scenes.len().saturating_mul(1024).saturating_add(1 << 20) {
-            return Err(D::Error::custom("next_id is implausibly far beyond the stored scenes"));
+        InMemoryRegistry::from_snapshot(snapshot).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a registry snapshot was refused: it describes a state no sequence of operations
+/// could reach, so it was tampered with or corrupted. Nothing was loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// `next_id` is below `first_id`.
+    #[error("next_id {next_id} is below first_id {first_id}")]
+    NextId {
+        /// The first ID.
+        first_id: u64,
+        /// The next ID.
+        next_id: u64,
+    },
+    /// A scene's ID was never handed out (below `first_id` or at or above `next_id`):
+    /// restoring it would let its ID be allocated again.
+    #[error("scene {id} is outside the IDs handed out ({first_id} up to {next_id})")]
+    OutsideIds {
+        /// The scene.
+        id: SceneId,
+        /// The first ID.
+        first_id: u64,
+        /// The next ID.
+        next_id: u64,
+    },
+    /// Two scenes share an ID.
+    #[error("scene {0} appears twice")]
+    DuplicateScene(SceneId),
+    /// A scene's name breaks the snapshot's name rules (or is not trimmed).
+    #[error("scene {id} has a name the rules refuse: {error}")]
+    Name {
+        /// The scene.
+        id: SceneId,
+        /// Why the name is refused.
+        error: SceneError,
+    },
+    /// A scene's name has leading or trailing white space (names are stored trimmed).
+    #[error("scene {0} has a name with leading or trailing white space")]
+    Untrimmed(SceneId),
+    /// Two scenes of one account and tab share a name (ignoring case).
+    #[error("scene {id} repeats the name `{}` in its account and tab", Quoted(.name))]
+    DuplicateName {
+        /// The second scene with the name.
+        id: SceneId,
+        /// The name.
+        name: String,
+    },
+    /// A scene's tab is not its solution's tab.
+    #[error("scene {0} is filed under a tab its solution does not belong to")]
+    Tab(SceneId),
+    /// A scene's product is not sold under its solution, or its photo storage or
+    /// mini-program app ID is invalid.
+    #[error("scene {id} has settings its solution does not allow: {error}")]
+    Settings {
+        /// The scene.
+        id: SceneId,
+        /// Why the settings are refused.
+        error: SceneError,
+    },
+    /// An authorization entry that `authorize` could not make: the service not
+    /// authorized, or a bucket that is not the account's.
+    #[error("account `{0}` has an authorization that authorizing could not produce")]
+    Authorization(AccountId),
+}
+
+impl InMemoryRegistry {
+    /// Builds a registry from a snapshot, checking every invariant.
+    fn from_snapshot(snapshot: Snapshot) -> Result<InMemoryRegistry, SnapshotError> {
+        let Snapshot { rules, first_id, next_id, scenes, authorizations } = snapshot;
+        if next_id < first_id {
+            return Err(SnapshotError::NextId { first_id, next_id });
         }
-        let mut registry = InMemoryRegistry::new(snapshot.rules, snapshot.first_id);
-        registry.slots = vec![None; count];
-        registry.authorizations = snapshot.authorizations;
-        for scene in snapshot.scenes {
+        for (account, auth) in &authorizations {
+            let bucket_ok = auth.bucket.as_ref().is_none_or(|b| *b == account.photo_bucket());
+            if !auth.service || !bucket_ok {
+                return Err(SnapshotError::Authorization(*account));
+            }
+        }
+        let mut registry = InMemoryRegistry::new(rules, first_id);
+        registry.next_id = next_id;
+        registry.authorizations = authorizations;
+        for scene in scenes {
+            registry.check_restored(&scene)?;
             let id = scene.id;
-            let slot = id
-                .get()
-                .checked_sub(registry.first_id)
-                .and_then(|s| usize::try_from(s).ok())
-                .and_then(|s| registry.slots.get_mut(s))
-                .ok_or_else(|| D::Error::custom(format!("scene {id} is outside the ID range")))?;
-            if slot.is_some() {
-                return Err(D::Error::custom(format!("scene {id} appears twice")));
-            }
             let key = InMemoryRegistry::name_key(&scene.account, scene.tab, &scene.name);
-            if registry.names.insert(key, id).is_some() {
-                return Err(D::Error::custom(format!("scene name `{}` appears twice", scene.name)));
+            if registry.scenes.contains_key(&id) {
+                return Err(SnapshotError::DuplicateScene(id));
             }
+            if registry.names.contains_key(&key) {
+                return Err(SnapshotError::DuplicateName { id, name: crate::quote::prefix(&scene.name) });
+            }
+            registry.names.insert(key, id);
             registry.by_account.entry(scene.account).or_default().insert(id);
-            *slot = Some(scene);
+            registry.scenes.insert(id, scene);
         }
         Ok(registry)
+    }
+
+    /// One restored scene against the ID range, the rules and its solution.
+    fn check_restored(&self, scene: &Scene) -> Result<(), SnapshotError> {
+        let id = scene.id;
+        if id.get() < self.first_id || id.get() >= self.next_id {
+            return Err(SnapshotError::OutsideIds { id, first_id: self.first_id, next_id: self.next_id });
+        }
+        match self.rules.check(&scene.name) {
+            Ok(name) if name == scene.name => {}
+            Ok(_) => return Err(SnapshotError::Untrimmed(id)),
+            Err(error) => return Err(SnapshotError::Name { id, error }),
+        }
+        if scene.tab != scene.solution.facts().tab {
+            return Err(SnapshotError::Tab(id));
+        }
+        let settings = if scene.solution.products().contains(&scene.product) {
+            scene.storage.check().and_then(|()| Self::check_mini_program(scene.mini_program.as_ref()))
+        } else {
+            Err(SceneError::ProductNotInSolution { product: scene.product, solution: scene.solution })
+        };
+        settings.map_err(|error| SnapshotError::Settings { id, error })
     }
 }

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shiren_catalog::{AccountId, CallCode, ProductCode, Solution, SolutionTab};
 
+use crate::quote::Quoted;
+
 /// A scene's numeric ID: allocated by the registry, monotonic, never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -167,7 +169,9 @@ pub enum SceneError {
     },
     /// The name has a character outside the rules.
     #[error(
-        "scene name may not contain `{character}`; use Chinese characters, letters, digits and `{allowed}`"
+        "scene name may not contain `{}`; use Chinese characters, letters, digits and `{}`",
+        character.escape_debug(),
+        Quoted(allowed)
     )]
     NameCharacter {
         /// The first offending character.
@@ -176,7 +180,7 @@ pub enum SceneError {
         allowed: String,
     },
     /// Another scene of the account and tab has this name.
-    #[error("a scene named `{0}` already exists in this solution tab")]
+    #[error("a scene named `{}` already exists in this solution tab", Quoted(.0))]
     DuplicateName(String),
     /// No scene with this ID belongs to the account.
     #[error("scene {0} does not exist")]
@@ -195,8 +199,9 @@ pub enum SceneError {
     /// Stored video too long.
     #[error("stored video may be at most 60 seconds, not {0}")]
     VideoSeconds(u16),
-    /// A malformed mini-program app ID.
-    #[error("mini-program app ID `{0}` must be 1–64 letters and digits")]
+    /// A malformed mini-program app ID; holds the start of it (at most
+    /// [`QUOTE_LIMIT`](crate::QUOTE_LIMIT) characters and one more to mark the cut).
+    #[error("mini-program app ID `{}` must be 1–64 letters and digits", Quoted(.0))]
     MiniProgram(String),
     /// The ID space is used up (never in practice).
     #[error("no scene IDs are left")]

@@ -359,5 +359,8 @@ proptest! {
         }
         prop_assert_eq!(seen, model);
         prop_assert_eq!(registry.next_id(), SceneId::new(next));
+        // Every reachable state passes the snapshot checks and restores to itself.
+        let back: InMemoryRegistry = serde_json::from_str(&serde_json::to_string(&registry).unwrap()).unwrap();
+        prop_assert_eq!(back, registry);
     }
 }

@@ -1,6 +1,8 @@
 //! RAM evaluation benches: a typical request against 10 attached policies of 5
 //! statements, 10,000 attached statements, the same question asked of Cedar in the same
-//! run, and policy parse throughput.
+//! run, policy parse throughput, and the worst cases the input limits allow: an
+//! oversized document (refused at once) and the slowest glob a policy can hold against
+//! the longest resource a request may carry.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "benchmark harness")]
 
 use std::hint::black_box;
@@ -136,5 +138,34 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluate, parse);
+/// The bounds of issue 18, visible: hostile inputs cost microseconds to milliseconds,
+/// never seconds.
+fn worst_case(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ram_worst_case");
+    // 10,000 statements (≈ 500 KB): far over the 6,144-character limit, refused at once.
+    let statement = r#"{"Effect":"Allow","Action":"antcloudauth:Describe*","Resource":"*"}"#;
+    let huge = format!(r#"{{"Version":"1","Statement":[{}]}}"#, vec![statement; 10_000].join(","));
+    group.throughput(Throughput::Bytes(huge.len() as u64));
+    group.bench_function("parse_oversized_500kb", |b| {
+        b.iter(|| Policy::parse("big", black_box(&huge), &ParseOptions::identity()).is_err())
+    });
+    // A resource pattern of `?`-separated literals (the matcher's slowest shape, filling
+    // the document limit) against a 2,048-character resource (the request limit) that
+    // almost matches everywhere.
+    let pattern = format!("*{}b*", "a?".repeat(2_900));
+    let text = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"oss:GetObject","Resource":"{pattern}"}}]}}"#
+    );
+    let set = PolicySet::new([Arc::new(Policy::parse("glob", &text, &ParseOptions::identity()).unwrap())]);
+    let resource = "a".repeat(2_048);
+    let request = Request::try_new("oss:GetObject", &resource).unwrap();
+    assert_eq!(set.evaluate(Scope::Identity, &request).decision(), Decision::ImplicitDeny);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("glob_5800_pattern_vs_2048_resource", |b| {
+        b.iter(|| set.evaluate(Scope::Identity, black_box(&request)).decision())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, parse, worst_case);
 criterion_main!(benches);

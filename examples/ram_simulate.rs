@@ -68,11 +68,11 @@ fn load_policy(entry: &PolicyEntry) -> anyhow::Result<Policy> {
     }
 }
 
-/// Owned context values; IPs and dates stay strings, which the engine reads as needed.
+/// Owned context values; IPs, dates and numbers stay strings, which the engine reads as
+/// needed — numbers exactly (as decimals), never through `f64`.
 enum Owned {
     Str(String),
     Bool(bool),
-    Number(f64),
 }
 
 fn context_values(
@@ -83,9 +83,7 @@ fn context_values(
     match value {
         serde_json::Value::String(s) => out.push((key.into(), Owned::Str(s.clone()))),
         serde_json::Value::Bool(b) => out.push((key.into(), Owned::Bool(*b))),
-        serde_json::Value::Number(n) => {
-            out.push((key.into(), Owned::Number(n.as_f64().context("number out of range")?)))
-        }
+        serde_json::Value::Number(n) => out.push((key.into(), Owned::Str(n.to_string()))),
         serde_json::Value::Array(items) => {
             for item in items {
                 context_values(key, item, out)?;
@@ -147,12 +145,13 @@ fn try_main() -> anyhow::Result<()> {
                 let value = match v {
                     Owned::Str(s) => ContextValue::Str(s),
                     Owned::Bool(b) => ContextValue::Bool(*b),
-                    Owned::Number(n) => ContextValue::Number(*n),
                 };
                 (k.as_str(), value)
             })
             .collect();
-        let request = Request::new(&entry.action, &entry.resource).with_context(&context);
+        let request = Request::try_new(&entry.action, &entry.resource)
+            .and_then(|r| r.try_with_context(&context))
+            .with_context(|| format!("request `{}` on `{}`", entry.action, entry.resource))?;
         let response = authorize(caller, &inputs, &request);
         let line = serde_json::json!({
             "action": entry.action,

@@ -8,7 +8,7 @@
 //! - the ID number is never stored: only its mask and its keyed digest;
 //! - a failed operation changes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::ops::Bound;
 
@@ -125,7 +125,57 @@ pub struct RecordsSnapshot {
 }
 
 fn remove_from(list: &mut Vec<usize>, slot: usize) {
-    list.retain(|&s| s != slot);
+    list.retain(|&s| {
+        work::step();
+        s != slot
+    });
+}
+
+/// Buckets up to this size are unindexed entry by entry; larger ones are swept once.
+const SMALL_BUCKET: usize = 16;
+
+/// Takes `slot` out of a small bucket now, or marks a large one for one sweep later.
+fn unindex_or_defer<K: std::hash::Hash + Eq>(
+    index: &mut HashMap<K, Vec<usize>, FastState>,
+    key: K,
+    slot: usize,
+    deferred: &mut HashSet<K, FastState>,
+) {
+    let Some(list) = index.get_mut(&key) else { return };
+    if list.len() > SMALL_BUCKET {
+        deferred.insert(key);
+        return;
+    }
+    remove_from(list, slot);
+    if list.is_empty() {
+        index.remove(&key);
+    }
+}
+
+/// Counts index entries visited while unindexing, so tests can bound the work of a
+/// purge without timing it.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static STEPS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn step() {
+        STEPS.with(|s| s.set(s.get() + 1));
+    }
+
+    /// Steps since the last call.
+    pub(crate) fn take() -> u64 {
+        STEPS.with(|s| s.replace(0))
+    }
+}
+
+#[cfg(not(test))]
+mod work {
+    #[inline(always)]
+    pub(super) fn step() {}
 }
 
 impl InMemoryRecords {
@@ -215,28 +265,55 @@ impl InMemoryRecords {
         Ok(())
     }
 
-    fn remove(&mut self, slot: usize) -> Option<Record> {
-        let record = self.slots.get_mut(slot)?.take()?;
-        self.free.push(slot);
-        self.by_certify.remove(&record.certify_id);
-        self.by_time.remove(&(record.account, record.created_at, record.certify_id));
-        if let Some(list) = self.by_order.get_mut(&(record.account, record.outer_order_no)) {
-            remove_from(list, slot);
-            if list.is_empty() {
-                self.by_order.remove(&(record.account, record.outer_order_no));
+    /// Removes the records in `slots` from the store and every index. A record leaves a
+    /// small shared bucket (order number, ID digest) at once; large buckets are each
+    /// swept once after all removals. So the work is linear in the records removed plus
+    /// the buckets they were in — never one large-bucket scan per record.
+    fn remove_all(&mut self, slots: &[usize]) -> usize {
+        let mut orders: HashSet<(AccountId, OuterOrderNo), FastState> = HashSet::default();
+        let mut digests: HashSet<(AccountId, IdDigest), FastState> = HashSet::default();
+        let mut removed = 0;
+        for &slot in slots {
+            let Some(record) = self.slots.get_mut(slot).and_then(Option::take) else { continue };
+            removed += 1;
+            self.free.push(slot);
+            self.by_certify.remove(&record.certify_id);
+            self.by_time.remove(&(record.account, record.created_at, record.certify_id));
+            unindex_or_defer(&mut self.by_order, (record.account, record.outer_order_no), slot, &mut orders);
+            if let Some(digest) = record.personal.as_ref().and_then(|p| p.id_number_digest) {
+                unindex_or_defer(&mut self.by_digest, (record.account, digest), slot, &mut digests);
+            }
+            let key = (record.account, record.scene_id, self.zone.day_of(record.created_at));
+            if let Some(day) = self.daily.get_mut(&key) {
+                day.series_mut(record.product.tab()).remove(record.passed);
+                if *day == DayStats::default() {
+                    self.daily.remove(&key);
+                }
             }
         }
-        if let Some(digest) = record.personal.as_ref().and_then(|p| p.id_number_digest) {
-            self.unindex_digest(record.account, digest, slot);
-        }
-        let key = (record.account, record.scene_id, self.zone.day_of(record.created_at));
-        if let Some(day) = self.daily.get_mut(&key) {
-            day.series_mut(record.product.tab()).remove(record.passed);
-            if *day == DayStats::default() {
-                self.daily.remove(&key);
+        // Freed slots are empty until the next insert, so "still stored" is the test.
+        let slots = &self.slots;
+        let live = |s: &usize| {
+            work::step();
+            slots.get(*s).is_some_and(Option::is_some)
+        };
+        for key in orders {
+            if let Some(list) = self.by_order.get_mut(&key) {
+                list.retain(live);
+                if list.is_empty() {
+                    self.by_order.remove(&key);
+                }
             }
         }
-        Some(record)
+        for key in digests {
+            if let Some(list) = self.by_digest.get_mut(&key) {
+                list.retain(live);
+                if list.is_empty() {
+                    self.by_digest.remove(&key);
+                }
+            }
+        }
+        removed
     }
 
     fn unindex_digest(&mut self, account: AccountId, digest: IdDigest, slot: usize) {
@@ -434,6 +511,65 @@ impl RecordStore for InMemoryRecords {
             .enumerate()
             .filter_map(|(slot, r)| r.as_ref().filter(|r| r.created_at < cutoff).map(|_| slot))
             .collect();
-        old.into_iter().filter_map(|slot| self.remove(slot)).count()
+        self.remove_all(&old)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shiren_catalog::{ProductCode, ResidentId, SubCode};
+
+    fn record(n: u32, at: DateTime<Utc>, id_number: &ResidentId) -> NewRecord {
+        NewRecord {
+            certify_id: CertifyId::from_bytes(u128::from(n).to_le_bytes()),
+            outer_order_no: OuterOrderNo::new("same").unwrap(),
+            account: AccountId::new("1234567890").unwrap(),
+            scene_id: SceneId::new(1),
+            scene_name: "s".into(),
+            product: ProductCode::IdPro,
+            user_id: None,
+            name: "王小明".into(),
+            id_number: Some(id_number.clone()),
+            passed: n.is_multiple_of(2),
+            sub_code: SubCode::new(200),
+            scores: crate::record::Scores::default(),
+            attack: None,
+            occlusion: None,
+            photos: Vec::new(),
+            created_at: at,
+            completed_at: at,
+        }
+    }
+
+    /// Purging records that all share one order number and one ID number visits each
+    /// index entry a bounded number of times (it was quadratic: every removal scanned
+    /// the whole shared bucket).
+    #[test]
+    fn purge_is_linear_in_shared_buckets() {
+        let id_number = ResidentId::parse("11010519491231002X").unwrap();
+        let old = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let now = old + RETENTION + Duration::days(1);
+        let mut store = InMemoryRecords::new(DigestKey::new([1; 32]), BillingZone::CHINA);
+        const N: u32 = 4_000;
+        for n in 0..N {
+            let at = if n.is_multiple_of(4) { now } else { old + Duration::seconds(i64::from(n)) };
+            assert_eq!(store.insert(record(n, at, &id_number)), Ok(()));
+        }
+        work::take();
+        assert_eq!(store.purge(now), (N - N / 4) as usize);
+        let steps = work::take();
+        assert!(steps <= 4 * u64::from(N), "{steps} index steps to purge {N} records");
+        // The kept quarter is still found through both shared indexes, and nothing else.
+        for identifier in [
+            Identifier::OuterOrderNo(OuterOrderNo::new("same").unwrap()),
+            Identifier::IdNumber(id_number.clone()),
+        ] {
+            assert_eq!(
+                store.identifier_slots(&record(0, now, &id_number).account, &identifier).len(),
+                (N / 4) as usize
+            );
+        }
+        assert_eq!(store.len(), (N / 4) as usize);
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use shiren_catalog::{CertifyId, OuterOrderNo, ProductCode, ResidentId, SubCode};
 use shiren_scene::SceneId;
 
+use crate::quote::{Quoted, prefix};
 use crate::record::Record;
 
 /// Largest page.
@@ -84,9 +85,11 @@ impl Cursor {
     }
 }
 
-/// A malformed cursor.
+/// A malformed cursor. Holds the start of the rejected text (at most
+/// [`QUOTE_LIMIT`](crate::QUOTE_LIMIT) characters and one more to mark the cut); the
+/// message quotes it escaped, so hostile input cannot bloat it or forge log lines.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a cursor returned by a previous page")]
+#[error("`{}` is not a cursor returned by a previous page", Quoted(.0))]
 pub struct InvalidCursor(pub String);
 
 impl fmt::Display for Cursor {
@@ -100,7 +103,7 @@ impl fmt::Display for Cursor {
 impl FromStr for Cursor {
     type Err = InvalidCursor;
     fn from_str(text: &str) -> Result<Cursor, InvalidCursor> {
-        let err = || InvalidCursor(text.to_owned());
+        let err = || InvalidCursor(prefix(text));
         let (nanos, id) = text.split_once('.').ok_or_else(err)?;
         let nanos: i64 = nanos.parse().map_err(|_| err())?;
         Ok(Cursor {

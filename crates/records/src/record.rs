@@ -9,6 +9,7 @@ use shiren_catalog::{AccountId, CertifyId, OuterOrderNo, ProductCode, ResidentId
 use shiren_scene::SceneId;
 
 use crate::privacy::{IdDigest, mask_name};
+use crate::quote::Quoted;
 
 /// Comparison and quality scores (0–100), where the product produced them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -47,12 +48,45 @@ impl fmt::Debug for Personal {
     }
 }
 
+impl Record {
+    /// The record a store keeps of `new`: the ID number masked for display and digested
+    /// with `key` for search; the plain number is dropped here. Every store (in memory
+    /// or in a database) makes its records with this one function.
+    pub fn from_new(new: NewRecord, key: &crate::DigestKey) -> Record {
+        let personal = Personal {
+            name: new.name,
+            user_id: new.user_id,
+            id_number_masked: new.id_number.as_ref().map(ResidentId::masked),
+            id_number_digest: new.id_number.as_ref().map(|id| key.digest(id)),
+            photos: new.photos,
+        };
+        Record {
+            certify_id: new.certify_id,
+            outer_order_no: new.outer_order_no,
+            account: new.account,
+            scene_id: new.scene_id,
+            scene_name: new.scene_name,
+            product: new.product,
+            passed: new.passed,
+            sub_code: new.sub_code,
+            scores: new.scores,
+            attack: new.attack,
+            occlusion: new.occlusion,
+            created_at: new.created_at,
+            completed_at: new.completed_at,
+            personal: Some(personal),
+            read: false,
+        }
+    }
+}
+
 /// One verification record (认证记录).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The session's certify ID.
     pub certify_id: CertifyId,
     /// The client's outer order number.
+    #[serde(deserialize_with = "order_no")]
     pub outer_order_no: OuterOrderNo,
     /// The main account.
     pub account: AccountId,
@@ -80,6 +114,17 @@ pub struct Record {
     pub personal: Option<Personal>,
     /// Whether the result has been read (DescribeFaceVerify or a query by the owner).
     pub read: bool,
+}
+
+/// An outer order number from a snapshot; the error quotes a short escaped prefix.
+fn order_no<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<OuterOrderNo, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    OuterOrderNo::new(&text).map_err(|_| {
+        serde::de::Error::custom(format_args!(
+            "`{}` is not an outer order number (1–32 ASCII letters and digits)",
+            Quoted(&text)
+        ))
+    })
 }
 
 /// What a caller hands in to make a record. The ID number is digested and masked on

@@ -59,6 +59,61 @@ pub enum RecordError {
     /// A statistics range was refused.
     #[error(transparent)]
     Range(#[from] RangeError),
+    /// A snapshot was refused by `restore`.
+    #[error("the records snapshot was refused: {0}")]
+    Snapshot(#[from] SnapshotError),
+}
+
+/// Why `InMemoryRecords::restore` refused a snapshot: it holds a record no insert could
+/// have made, so it was tampered with or corrupted. Nothing was loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The zone's offset is not a valid UTC offset (beyond ±24 hours).
+    #[error("the zone is not a valid UTC offset")]
+    Zone,
+    /// Two records share a certify ID.
+    #[error("certify ID `{0}` appears twice")]
+    DuplicateCertifyId(CertifyId),
+    /// A record completes before it was created.
+    #[error("record `{0}` completes before it was created")]
+    Times(CertifyId),
+    /// A record's ID-number mask is not a mask (`110***********002X`): it could hold
+    /// the number itself, which is never stored.
+    #[error("record `{0}` keeps something other than a masked ID number")]
+    Mask(CertifyId),
+    /// A record has an ID-number mask without its digest, or a digest without its mask
+    /// (both come from the same number, and are deleted together).
+    #[error("record `{0}` has an ID-number mask and digest that do not come in a pair")]
+    MaskDigestPair(CertifyId),
+}
+
+/// Whether `text` is what `ResidentId::masked` gives: the first three digits, eleven
+/// `*`, three digits and the check character (a digit or upper-case `X`).
+fn is_id_mask(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 18
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            0..=2 | 14..=16 => c.is_ascii_digit(),
+            17 => c.is_ascii_digit() || c == b'X',
+            _ => c == b'*',
+        })
+}
+
+/// A restored record against what `insert` can make.
+fn check_restored(record: &Record) -> Result<(), SnapshotError> {
+    let id = record.certify_id;
+    if record.completed_at < record.created_at {
+        return Err(SnapshotError::Times(id));
+    }
+    if let Some(personal) = &record.personal {
+        match (&personal.id_number_masked, &personal.id_number_digest) {
+            (Some(mask), Some(_)) if !is_id_mask(mask) => return Err(SnapshotError::Mask(id)),
+            (Some(_), None) | (None, Some(_)) => return Err(SnapshotError::MaskDigestPair(id)),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Records as plain methods (no I/O). Implement it over a database to replace the
@@ -211,10 +266,20 @@ impl InMemoryRecords {
         RecordsSnapshot { zone: self.zone, records }
     }
 
-    /// Restores a snapshot, rebuilding every index.
+    /// Restores a snapshot, rebuilding every index. Refuses (with
+    /// [`RecordError::Snapshot`]) a record no insert could have made: see
+    /// [`SnapshotError`]. Memory follows the snapshot's records.
     pub fn restore(snapshot: RecordsSnapshot, key: DigestKey) -> Result<InMemoryRecords, RecordError> {
-        let mut store = InMemoryRecords::new(key, snapshot.zone);
+        let zone = snapshot.zone;
+        if BillingZone::new(zone.offset().local_minus_utc()) != Some(zone) {
+            return Err(SnapshotError::Zone.into());
+        }
+        let mut store = InMemoryRecords::new(key, zone);
         for record in snapshot.records {
+            check_restored(&record)?;
+            if store.by_certify.contains_key(&record.certify_id) {
+                return Err(SnapshotError::DuplicateCertifyId(record.certify_id).into());
+            }
             store.add(record)?;
         }
         Ok(store)

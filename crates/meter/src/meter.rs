@@ -454,7 +454,7 @@ fn draw(
         }
     }
     let usage = state.usage.entry((day, event.solution)).or_default();
-    // Restored snapshots bound `counted` by the remembered keys, so these never saturate.
+    // Saturating: a restored snapshot may hold any count up to `u64::MAX`.
     usage.counted = usage.counted.saturating_add(1);
     if matches!(applied, Applied::Drawn { .. }) {
         usage.covered = usage.covered.saturating_add(1);
@@ -647,15 +647,6 @@ pub enum SnapshotError {
         /// Units the usage records as covered by packs.
         covered: u128,
     },
-    /// More units are counted than certify IDs are remembered (each counted unit is
-    /// one applied event).
-    #[error("usage counts {counted} units but only {seen} certify IDs are remembered")]
-    Unaccounted {
-        /// Units counted over all usage.
-        counted: u128,
-        /// Certify IDs remembered.
-        seen: usize,
-    },
     /// A certify ID is remembered twice.
     #[error("certify ID `{0}` appears twice")]
     DuplicateCertifyId(CertifyId),
@@ -728,15 +719,15 @@ impl Meter {
         Ok(())
     }
 
-    /// Accounts against their packs and usage: purchased types, conservation of units
-    /// per pack type, and counted units against remembered keys.
+    /// Accounts against their packs and usage: purchased types and conservation of units
+    /// per pack type. (Counted units are not checked against remembered keys: a store
+    /// may forget keys it deduplicates itself; counters saturate instead of overflowing.)
     fn check_accounts(&self, bought: &BTreeMap<AccountId, BTreeSet<PackType>>) -> Result<(), SnapshotError> {
         // Units drawn per (account, pack type).
         let mut drawn: BTreeMap<(AccountId, PackType), u128> = BTreeMap::new();
         for pack in &self.packs {
             *drawn.entry((pack.account, pack.spec.pack_type)).or_default() += u128::from(pack.used());
         }
-        let mut counted_total: u128 = 0;
         for (account, state) in &self.accounts {
             let empty = BTreeSet::new();
             if &state.purchased != bought.get(account).unwrap_or(&empty) {
@@ -747,7 +738,6 @@ impl Meter {
             }
             let mut covered: BTreeMap<PackType, u128> = BTreeMap::new();
             for (&(day, solution), usage) in &state.usage {
-                counted_total += u128::from(usage.counted);
                 match solution.facts().pack_type {
                     Some(pack_type) => *covered.entry(pack_type).or_default() += u128::from(usage.covered),
                     None if usage.covered > 0 => return Err(SnapshotError::Covered { day, solution }),
@@ -761,9 +751,6 @@ impl Meter {
                     return Err(SnapshotError::Conservation { account: *account, pack_type, drawn, covered });
                 }
             }
-        }
-        if counted_total > self.seen.len() as u128 {
-            return Err(SnapshotError::Unaccounted { counted: counted_total, seen: self.seen.len() });
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ struct OneKey(AccessKeySecret);
 
 impl AccessKeys for OneKey {
     fn active_key(&self, _: &str) -> Result<ActiveKey<'_>, AuthError> {
-        Ok(ActiveKey { user: "kyc-service", secret: &self.0 })
+        Ok(ActiveKey { account: "1234567890", user: "kyc-service", secret: &self.0 })
     }
 }
 

@@ -1,8 +1,88 @@
 //! Authentication errors, each with the error code the cloud returns.
 
+use std::fmt;
+
+/// Most characters of a received value an error keeps and shows.
+pub const QUOTE_CHARS: usize = 64;
+
+/// A received value as an error quotes it: at most its first [`QUOTE_CHARS`]
+/// characters. Shown (`Display`) with every character that is not printable escaped as
+/// `char::escape_debug` does (newlines as `\n`, quotes and backticks with a backslash),
+/// and `…` when the value was longer. So a message can neither grow with the request
+/// nor forge a log line.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Quoted {
+    /// The first characters, as received.
+    head: String,
+    /// Whether the value had more characters than `head`.
+    cut: bool,
+}
+
+impl Quoted {
+    /// Keeps at most the first [`QUOTE_CHARS`] characters of `received`.
+    pub fn new(received: &str) -> Quoted {
+        let end = received.char_indices().nth(QUOTE_CHARS).map_or(received.len(), |(at, _)| at);
+        let head = received.get(..end).unwrap_or_default();
+        Quoted { head: head.to_owned(), cut: end < received.len() }
+    }
+
+    /// The kept characters, as received (not escaped).
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    /// Whether the received value was longer than [`Quoted::head`].
+    pub fn is_cut(&self) -> bool {
+        self.cut
+    }
+}
+
+impl fmt::Display for Quoted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.head.chars() {
+            if c == '`' {
+                f.write_str("\\`")?;
+            } else {
+                fmt::Display::fmt(&c.escape_debug(), f)?;
+            }
+        }
+        if self.cut {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Quoted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// Which tenant's share of the nonce store is used up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuotaScope {
+    /// One AccessKey's share.
+    AccessKey,
+    /// One main account's share (all its AccessKeys together).
+    Account,
+}
+
+impl fmt::Display for QuotaScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            QuotaScope::AccessKey => "AccessKey",
+            QuotaScope::Account => "main account",
+        })
+    }
+}
+
 /// Why a request or URL was not authenticated. Messages never contain a secret or a
 /// received signature; a signature mismatch carries the server's string-to-sign so a
-/// client developer can compare it with their own, as the cloud does.
+/// client developer can compare it with their own, as the cloud does. Received values
+/// (AccessKey IDs, timestamps, method names) are kept and shown as [`Quoted`]: at most
+/// 64 characters, escaped; the string-to-sign is bounded by the request-size limits
+/// ([`crate::MAX_RPC_REQUEST_BYTES`]: at most five bytes per request byte).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -14,16 +94,16 @@ pub enum AuthError {
     Malformed(String),
     /// `SignatureMethod` is not `HMAC-SHA1` (RPC) or the algorithm is not supported.
     #[error("unsupported signature method `{0}`")]
-    SignatureMethod(String),
+    SignatureMethod(Quoted),
     /// `SignatureVersion` is not `1.0`.
     #[error("unsupported signature version `{0}`")]
-    SignatureVersion(String),
+    SignatureVersion(Quoted),
     /// No such AccessKey.
     #[error("the AccessKey ID `{0}` does not exist")]
-    AccessKeyNotFound(String),
+    AccessKeyNotFound(Quoted),
     /// The AccessKey is disabled.
     #[error("the AccessKey ID `{0}` is inactive")]
-    AccessKeyInactive(String),
+    AccessKeyInactive(Quoted),
     /// The signature does not match.
     #[error("the request signature does not match; the server's string to sign is `{string_to_sign}`")]
     SignatureDoesNotMatch {
@@ -32,10 +112,10 @@ pub enum AuthError {
     },
     /// The timestamp is not `yyyy-MM-ddTHH:mm:ssZ`.
     #[error("timestamp `{0}` is not in the format yyyy-MM-ddTHH:mm:ssZ")]
-    TimestampFormat(String),
+    TimestampFormat(Quoted),
     /// The timestamp is more than 15 minutes from the server's time.
     #[error("timestamp `{0}` is more than 15 minutes from the server time")]
-    TimestampExpired(String),
+    TimestampExpired(Quoted),
     /// The nonce was used before within the retention window.
     #[error("the signature nonce was used already")]
     NonceUsed,
@@ -43,6 +123,25 @@ pub enum AuthError {
     /// rather than forgetting a nonce early.
     #[error("too many requests in the replay window; retry shortly")]
     NonceStoreFull,
+    /// This AccessKey, or its main account, already holds its whole share of the
+    /// nonce store: it sent more requests in the replay window than its quota. Other
+    /// tenants are not affected; the request is refused rather than forgetting a nonce
+    /// early.
+    #[error("this {scope} has {quota} requests in the 31-minute replay window, its quota; retry shortly")]
+    NonceQuotaExceeded {
+        /// Whose share is used up.
+        scope: QuotaScope,
+        /// The share, in nonces.
+        quota: usize,
+    },
+    /// The request is larger than verification reads.
+    #[error("the request has {bytes} bytes; the limit is {limit}")]
+    RequestTooLarge {
+        /// Its size (method, query or body, and for V3 the path and headers).
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A pre-signed URL is past its expiry.
     #[error("the URL has expired")]
     UrlExpired,
@@ -70,6 +169,8 @@ impl AuthError {
             AuthError::TimestampExpired(_) => "InvalidTimeStamp.Expired",
             AuthError::NonceUsed => "SignatureNonceUsed",
             AuthError::NonceStoreFull => "Throttling",
+            AuthError::NonceQuotaExceeded { .. } => "Throttling.User",
+            AuthError::RequestTooLarge { .. } => "InvalidParameter",
             AuthError::UrlExpired => "AccessDenied",
             AuthError::UrlTampered => "SignatureDoesNotMatch",
         }

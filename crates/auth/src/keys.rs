@@ -9,7 +9,7 @@ use shiren_ram::{AccessKeyStatus, Directory};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::error::AuthError;
+use crate::error::{AuthError, Quoted};
 
 /// An AccessKey secret. Never in `Debug`, `Display`, serde output or error messages;
 /// compared in constant time; wiped from memory on drop.
@@ -58,9 +58,12 @@ impl fmt::Debug for AccessKeySecret {
     }
 }
 
-/// An active key: the RAM user it belongs to and its secret.
+/// An active key: the main account and RAM user it belongs to, and its secret.
 #[derive(Clone, Copy, Debug)]
 pub struct ActiveKey<'a> {
+    /// The main account owning the key (its account ID): the tenant whose share of the
+    /// nonce store the key's requests use.
+    pub account: &'a str,
     /// The owning RAM user's name.
     pub user: &'a str,
     /// The secret.
@@ -102,13 +105,13 @@ pub struct DirectoryKeys<'a> {
 
 impl AccessKeys for DirectoryKeys<'_> {
     fn active_key(&self, access_key_id: &str) -> Result<ActiveKey<'_>, AuthError> {
-        let not_found = || AuthError::AccessKeyNotFound(access_key_id.to_owned());
+        let not_found = || AuthError::AccessKeyNotFound(Quoted::new(access_key_id));
         let (user, key) = self.directory.access_key(access_key_id).ok_or_else(not_found)?;
         if key.status == AccessKeyStatus::Inactive {
-            return Err(AuthError::AccessKeyInactive(access_key_id.to_owned()));
+            return Err(AuthError::AccessKeyInactive(Quoted::new(access_key_id)));
         }
         let secret = self.vault.get(access_key_id).ok_or_else(not_found)?;
-        Ok(ActiveKey { user: &user.name, secret })
+        Ok(ActiveKey { account: self.directory.account_id(), user: &user.name, secret })
     }
 }
 

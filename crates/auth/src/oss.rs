@@ -9,7 +9,7 @@ use crate::encode::{
     base64, hex, hmac_sha1, hmac_sha256, parse_query, pop_encode, pop_encode_path, pop_encoded_bytes,
     push_encoded, sha256_hex,
 };
-use crate::error::AuthError;
+use crate::error::{AuthError, Quoted};
 use crate::keys::{AccessKeySecret, signatures_equal};
 
 /// Default lifetime of a photo URL.
@@ -529,12 +529,13 @@ pub fn verify_presigned_v4(
     let expires: i64 = get(&query, "x-oss-expires")?
         .parse()
         .map_err(|_| AuthError::malformed("`x-oss-expires` is not a number"))?;
-    if get(&query, "x-oss-signature-version")? != "OSS4-HMAC-SHA256" {
-        return Err(AuthError::SignatureMethod("x-oss-signature-version".to_owned()));
+    let version = get(&query, "x-oss-signature-version")?;
+    if version != "OSS4-HMAC-SHA256" {
+        return Err(AuthError::SignatureMethod(Quoted::new(version)));
     }
     get(&query, "x-oss-credential")?;
     let at = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
-        .map_err(|_| AuthError::TimestampFormat(date.to_owned()))?
+        .map_err(|_| AuthError::TimestampFormat(Quoted::new(date)))?
         .and_utc();
     let signed: Vec<(String, String)> =
         query.iter().filter(|(n, _)| n != "x-oss-signature").cloned().collect();

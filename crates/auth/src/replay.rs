@@ -3,17 +3,18 @@
 //! Policy: a request's time must be within ±15 minutes of `now`; its nonce must not have
 //! been seen (for the same AccessKey) in the last 31 minutes — longer than the whole
 //! 30-minute acceptance window, so a replay can never outlive the memory of its nonce.
-//! The default store keeps at most `capacity` nonces; when it is full of unexpired ones
-//! it refuses new requests (`NonceStoreFull`) instead of forgetting early. Memory is
-//! bounded by the capacity (about 60 bytes per nonce).
+//! The default store never forgets a nonce early: when a share is used up it refuses
+//! new requests instead. Shares are per tenant — each main account and each AccessKey
+//! holds at most its quota ([`NonceLimits`]), so a tenant that floods the store only
+//! throttles itself — under a global cap that bounds memory ([`NONCE_BYTES`] a nonce).
 
-use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, QuotaScope, Quoted};
 
 /// Largest accepted difference between a request's time and `now`.
 pub const MAX_SKEW: Duration = Duration::minutes(15);
@@ -25,9 +26,9 @@ pub const MAX_NONCE_LEN: usize = 128;
 /// Parses `yyyy-MM-ddTHH:mm:ssZ` (exactly that shape) and checks it is within ±15
 /// minutes of `now`.
 pub fn check_timestamp(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, AuthError> {
-    let at = parse_utc_timestamp(text).ok_or_else(|| AuthError::TimestampFormat(text.to_owned()))?;
+    let at = parse_utc_timestamp(text).ok_or_else(|| AuthError::TimestampFormat(Quoted::new(text)))?;
     if (at - now).abs() > MAX_SKEW {
-        return Err(AuthError::TimestampExpired(text.to_owned()));
+        return Err(AuthError::TimestampExpired(Quoted::new(text)));
     }
     Ok(at)
 }
@@ -60,22 +61,116 @@ pub trait NonceStore {
         nonce: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError>;
+
+    /// Records `nonce` of `access_key_id`, a key of main account `account`, at `now`, or
+    /// refuses a repeat — or a request beyond the account's or the key's share, so that
+    /// one tenant cannot use up the store for the others. Verification calls this one,
+    /// with the account from [`crate::ActiveKey`]. The default ignores the account and
+    /// calls [`NonceStore::check_and_remember`].
+    fn check_and_remember_for(
+        &mut self,
+        account: &str,
+        access_key_id: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let _ = account;
+        self.check_and_remember(access_key_id, nonce, now)
+    }
 }
 
-/// The bounded in-memory nonce store.
+/// Heap bytes [`BoundedNonces`] uses per remembered nonce, at most. Measured at the
+/// peak, tables and queue just grown (`tests/hostile.rs`): 110–170 bytes when the
+/// nonces come from a few keys, up to 300 when every nonce has its own account and key.
+pub const NONCE_BYTES: usize = 320;
+
+/// How many nonces [`BoundedNonces`] holds: in all, per main account, and per
+/// AccessKey. A request beyond its key's or its account's quota is refused
+/// (`Throttling.User`) and other tenants go on; one beyond `total` is refused for
+/// everyone (`Throttling`). So `total` bounds memory ([`NONCE_BYTES`] a nonce), and
+/// filling it takes at least `total / per_account` accounts, each at its quota.
+/// With `total ≥ per_account ×` the number of accounts, tenants are fully isolated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NonceLimits {
+    /// Nonces held at once, all tenants together.
+    pub total: usize,
+    /// Nonces one main account (all its keys) may hold at once.
+    pub per_account: usize,
+    /// Nonces one AccessKey may hold at once.
+    pub per_key: usize,
+}
+
+impl NonceLimits {
+    /// How many accounts at their quota it takes to fill the store, by default.
+    pub const DEFAULT_ACCOUNTS_TO_FILL: usize = 16;
+
+    /// `total` nonces, one main account holding at most a sixteenth of them (at least
+    /// one), and one key as many as its account. Set `per_account` to 31 minutes × the
+    /// highest request rate one account may have, and `per_key` lower to keep one key
+    /// (a leaked one, or a runaway client) from using up its account's share.
+    pub fn new(total: usize) -> NonceLimits {
+        let per_account = (total / Self::DEFAULT_ACCOUNTS_TO_FILL).max(1);
+        NonceLimits { total, per_account, per_key: per_account }
+    }
+}
+
+/// A 128-bit SHA-256 digest of (AccessKey ID, nonce). A collision can only refuse a
+/// fresh request, never accept a replay.
+type Digest128 = [u8; 16];
+
+/// A 64-bit hash standing for a key or an account, to count its share. The IDs are
+/// provisioned, not chosen by a caller; a collision would only count two tenants as
+/// one (refusing early), never accept a replay.
+type TenantId = u64;
+
+/// One remembered nonce, oldest first.
+#[derive(Clone, Copy, Debug)]
+struct Remembered {
+    at: DateTime<Utc>,
+    nonce: Digest128,
+    key: TenantId,
+}
+
+/// A key's count of remembered nonces, with its account.
+#[derive(Clone, Copy, Debug)]
+struct KeyCount {
+    account: TenantId,
+    count: usize,
+}
+
+/// Fixed-key hashing (deterministic); keys are SHA-256 digests.
+type Fixed = BuildHasherDefault<DefaultHasher>;
+
+/// The bounded in-memory nonce store, with a share per main account and per key.
 #[derive(Clone, Debug)]
 pub struct BoundedNonces {
-    capacity: usize,
-    /// Fixed-key hashing (deterministic); keys are SHA-256 digests of signed requests.
-    seen: HashSet<[u8; 16], BuildHasherDefault<DefaultHasher>>,
-    by_age: VecDeque<(DateTime<Utc>, [u8; 16])>,
+    limits: NonceLimits,
+    seen: HashSet<Digest128, Fixed>,
+    by_age: VecDeque<Remembered>,
+    // INVARIANT: `keys` counts the entries of `by_age` per key, `accounts` per account;
+    // neither holds a zero count.
+    keys: HashMap<TenantId, KeyCount, Fixed>,
+    accounts: HashMap<TenantId, usize, Fixed>,
     latest: Option<DateTime<Utc>>,
 }
 
 impl BoundedNonces {
-    /// A store for at most `capacity` nonces at once.
+    /// A store for at most `capacity` nonces at once, shared as [`NonceLimits::new`]
+    /// says: one main account holds at most a sixteenth.
     pub fn new(capacity: usize) -> BoundedNonces {
-        BoundedNonces { capacity, seen: HashSet::default(), by_age: VecDeque::new(), latest: None }
+        BoundedNonces::with_limits(NonceLimits::new(capacity))
+    }
+
+    /// A store with these quotas.
+    pub fn with_limits(limits: NonceLimits) -> BoundedNonces {
+        BoundedNonces {
+            limits,
+            seen: HashSet::default(),
+            by_age: VecDeque::new(),
+            keys: HashMap::default(),
+            accounts: HashMap::default(),
+            latest: None,
+        }
     }
 
     /// Nonces remembered now.
@@ -88,14 +183,18 @@ impl BoundedNonces {
         self.seen.is_empty()
     }
 
-    /// The capacity.
+    /// The capacity, all tenants together.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.limits.total
     }
 
-    /// A 128-bit digest of (AccessKey ID, nonce). A collision can only refuse a fresh
-    /// request, never accept a replay.
-    fn key(access_key_id: &str, nonce: &str) -> [u8; 16] {
+    /// The quotas.
+    pub fn limits(&self) -> NonceLimits {
+        self.limits
+    }
+
+    /// A 128-bit digest of (AccessKey ID, nonce).
+    fn digest(access_key_id: &str, nonce: &str) -> Digest128 {
         let mut h = Sha256::new();
         h.update((access_key_id.len() as u64).to_le_bytes());
         h.update(access_key_id.as_bytes());
@@ -108,23 +207,51 @@ impl BoundedNonces {
         key
     }
 
+    /// The [`TenantId`] of a key (`Some`) or of an account.
+    fn tenant(account: &str, access_key_id: Option<&str>) -> TenantId {
+        Fixed::default().hash_one((account, access_key_id))
+    }
+
     fn expire(&mut self, now: DateTime<Utc>) {
         // Time only moves forward for expiry, even if a caller's clock steps back.
         let latest = self.latest.map_or(now, |l| l.max(now));
         self.latest = Some(latest);
-        while let Some(&(at, key)) = self.by_age.front() {
-            if latest - at < NONCE_RETENTION {
+        while let Some(&oldest) = self.by_age.front() {
+            if latest - oldest.at < NONCE_RETENTION {
                 break;
             }
             self.by_age.pop_front();
-            self.seen.remove(&key);
+            self.seen.remove(&oldest.nonce);
+            let Some(key) = self.keys.get_mut(&oldest.key) else { continue };
+            key.count = key.count.saturating_sub(1);
+            let account = key.account;
+            if key.count == 0 {
+                self.keys.remove(&oldest.key);
+            }
+            if let Some(count) = self.accounts.get_mut(&account) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.accounts.remove(&account);
+                }
+            }
         }
     }
 }
 
 impl NonceStore for BoundedNonces {
+    /// Without an account, each key counts as a main account of its own.
     fn check_and_remember(
         &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        self.check_and_remember_for(access_key_id, access_key_id, nonce, now)
+    }
+
+    fn check_and_remember_for(
+        &mut self,
+        account: &str,
         access_key_id: &str,
         nonce: &str,
         now: DateTime<Utc>,
@@ -133,15 +260,32 @@ impl NonceStore for BoundedNonces {
             return Err(AuthError::malformed("the signature nonce must be 1–128 characters"));
         }
         self.expire(now);
-        let key = Self::key(access_key_id, nonce);
-        if self.seen.contains(&key) {
+        let digest = Self::digest(access_key_id, nonce);
+        if self.seen.contains(&digest) {
             return Err(AuthError::NonceUsed);
         }
-        if self.seen.len() >= self.capacity {
+        let key = Self::tenant(account, Some(access_key_id));
+        let account = Self::tenant(account, None);
+        // The account's share first: when it is used up, another key would not help.
+        if self.accounts.get(&account).copied().unwrap_or(0) >= self.limits.per_account {
+            return Err(AuthError::NonceQuotaExceeded {
+                scope: QuotaScope::Account,
+                quota: self.limits.per_account,
+            });
+        }
+        if self.keys.get(&key).map_or(0, |k| k.count) >= self.limits.per_key {
+            return Err(AuthError::NonceQuotaExceeded {
+                scope: QuotaScope::AccessKey,
+                quota: self.limits.per_key,
+            });
+        }
+        if self.seen.len() >= self.limits.total {
             return Err(AuthError::NonceStoreFull);
         }
-        self.seen.insert(key);
-        self.by_age.push_back((self.latest.unwrap_or(now), key));
+        self.seen.insert(digest);
+        self.keys.entry(key).or_insert(KeyCount { account, count: 0 }).count += 1;
+        *self.accounts.entry(account).or_insert(0) += 1;
+        self.by_age.push_back(Remembered { at: self.latest.unwrap_or(now), nonce: digest, key });
         Ok(())
     }
 }

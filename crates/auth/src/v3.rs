@@ -2,14 +2,34 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::encode::{hex, hmac_sha256, pop_encode, pop_encode_path, sha256_hex};
-use crate::error::AuthError;
+use crate::encode::{MAX_PARAMETERS, hex, hmac_sha256, pop_encode, pop_encode_path, sha256_hex};
+use crate::error::{AuthError, Quoted};
 use crate::keys::{AccessKeySecret, AccessKeys, signatures_equal};
 use crate::replay::{NonceStore, check_timestamp};
 use crate::rpc::Authenticated;
 
 /// The algorithm name.
 pub const ACS3: &str = "ACS3-HMAC-SHA256";
+
+/// Largest V3 request [`verify_v3`] reads, not counting the body (which is only
+/// hashed): the method, path, query parameters and headers together, 64 KiB. Each of
+/// the query, the headers and the signed-header list may also have at most
+/// [`MAX_PARAMETERS`] entries, which keeps building the canonical headers (every
+/// signed name against every header) small.
+pub const MAX_V3_REQUEST_BYTES: usize = 64 << 10;
+
+/// Refuses a V3 request beyond [`MAX_V3_REQUEST_BYTES`] or [`MAX_PARAMETERS`] entries.
+fn check_v3_size(req: &V3Request<'_>) -> Result<(), AuthError> {
+    if req.query.len() > MAX_PARAMETERS || req.headers.len() > MAX_PARAMETERS {
+        return Err(AuthError::malformed("more than 256 query parameters or headers"));
+    }
+    let pairs = req.query.iter().chain(req.headers).map(|(n, v)| n.len().saturating_add(v.len()));
+    let bytes = pairs.fold(req.method.len().saturating_add(req.path.len()), usize::saturating_add);
+    if bytes > MAX_V3_REQUEST_BYTES {
+        return Err(AuthError::RequestTooLarge { bytes, limit: MAX_V3_REQUEST_BYTES });
+    }
+    Ok(())
+}
 
 /// A request as V3 sees it.
 #[derive(Clone, Copy, Debug)]
@@ -119,10 +139,9 @@ pub struct V3Authorization {
 
 /// Parses an `Authorization` header value.
 pub fn parse_authorization(value: &str) -> Result<V3Authorization, AuthError> {
-    let rest = value
-        .strip_prefix(ACS3)
-        .and_then(|r| r.strip_prefix(' '))
-        .ok_or_else(|| AuthError::SignatureMethod(value.split(' ').next().unwrap_or_default().to_owned()))?;
+    let rest = value.strip_prefix(ACS3).and_then(|r| r.strip_prefix(' ')).ok_or_else(|| {
+        AuthError::SignatureMethod(Quoted::new(value.split(' ').next().unwrap_or_default()))
+    })?;
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
         match part.trim().split_once('=') {
@@ -137,6 +156,9 @@ pub fn parse_authorization(value: &str) -> Result<V3Authorization, AuthError> {
     let credential = credential.filter(|c| !c.is_empty()).ok_or(AuthError::Missing("Credential"))?;
     let signed = signed.ok_or(AuthError::Missing("SignedHeaders"))?;
     let signature = signature.ok_or(AuthError::Missing("Signature"))?;
+    if signed.split(';').nth(MAX_PARAMETERS).is_some() {
+        return Err(AuthError::malformed("SignedHeaders names more than 256 headers"));
+    }
     let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
     let sorted = signed_headers.windows(2).all(|w| matches!(w, [a, b] if a < b));
     if !sorted || signed_headers.iter().any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase())) {
@@ -151,7 +173,8 @@ pub fn parse_authorization(value: &str) -> Result<V3Authorization, AuthError> {
 
 /// Verifies a V3 request with its body. Requires `host`, `x-acs-action`, `x-acs-date`,
 /// `x-acs-signature-nonce` and `x-acs-content-sha256` to be present and signed, and the
-/// content hash to match the body.
+/// content hash to match the body; refuses requests beyond [`MAX_V3_REQUEST_BYTES`].
+/// The nonce is remembered for the key's main account and the key.
 pub fn verify_v3(
     req: &V3Request<'_>,
     body: &[u8],
@@ -159,6 +182,7 @@ pub fn verify_v3(
     nonces: &mut impl NonceStore,
     now: DateTime<Utc>,
 ) -> Result<Authenticated, AuthError> {
+    check_v3_size(req)?;
     let auth = parse_authorization(header(req.headers, "authorization")?)?;
     let action = header(req.headers, "x-acs-action")?;
     let date = header(req.headers, "x-acs-date")?;
@@ -178,7 +202,7 @@ pub fn verify_v3(
     {
         return Err(AuthError::SignatureDoesNotMatch { string_to_sign });
     }
-    nonces.check_and_remember(&auth.access_key_id, nonce, now)?;
+    nonces.check_and_remember_for(key.account, &auth.access_key_id, nonce, now)?;
     Ok(Authenticated {
         access_key_id: auth.access_key_id,
         user: key.user.to_owned(),

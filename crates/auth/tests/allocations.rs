@@ -10,7 +10,7 @@ struct OneKey(AccessKeySecret);
 
 impl AccessKeys for OneKey {
     fn active_key(&self, _: &str) -> Result<ActiveKey<'_>, AuthError> {
-        Ok(ActiveKey { user: "u", secret: &self.0 })
+        Ok(ActiveKey { account: "1234567890", user: "u", secret: &self.0 })
     }
 }
 

@@ -277,6 +277,17 @@ impl Meter {
         }
     }
 
+    /// Forgets every remembered certify ID; returns how many. For a store that enforces
+    /// exactly-once itself — a database's unique key on the certify ID, checked in the
+    /// same transaction as `apply` — so the meter's saved state stays the size of its
+    /// packs and daily usage instead of growing with every event. After this, `apply`
+    /// no longer recognises earlier events: only call it where something else does.
+    pub fn forget_applied(&mut self) -> usize {
+        let n = self.seen.len();
+        self.seen = SeenSet::default();
+        n
+    }
+
     /// Applies one usage event that arrives at its own time (`event.time`): the same as
     /// [`Meter::apply_arrived`]`(event, event.time)`. Marks the certify ID as seen and
     /// applies it in one step.

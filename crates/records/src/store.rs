@@ -19,7 +19,7 @@ use shiren_scene::SceneId;
 
 use crate::privacy::{DigestKey, IdDigest};
 use crate::query::{Cursor, Identifier, MAX_PAGE, Page, Query};
-use crate::record::{NewRecord, Personal, Record};
+use crate::record::{NewRecord, Record};
 use crate::stats::{DayStats, RangeError, Statistics, StatsRange};
 
 /// How long records are kept and returned.
@@ -403,30 +403,7 @@ impl InMemoryRecords {
 
 impl RecordStore for InMemoryRecords {
     fn insert(&mut self, new: NewRecord) -> Result<(), RecordError> {
-        let personal = Personal {
-            name: new.name,
-            user_id: new.user_id,
-            id_number_masked: new.id_number.as_ref().map(|id| id.masked()),
-            id_number_digest: new.id_number.as_ref().map(|id| self.key.digest(id)),
-            photos: new.photos,
-        };
-        self.add(Record {
-            certify_id: new.certify_id,
-            outer_order_no: new.outer_order_no,
-            account: new.account,
-            scene_id: new.scene_id,
-            scene_name: new.scene_name,
-            product: new.product,
-            passed: new.passed,
-            sub_code: new.sub_code,
-            scores: new.scores,
-            attack: new.attack,
-            occlusion: new.occlusion,
-            created_at: new.created_at,
-            completed_at: new.completed_at,
-            personal: Some(personal),
-            read: false,
-        })
+        self.add(Record::from_new(new, &self.key))
     }
 
     fn get(&self, account: &AccountId, id: CertifyId, now: DateTime<Utc>) -> Result<Record, RecordError> {

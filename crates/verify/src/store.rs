@@ -42,6 +42,10 @@ pub enum StoreError {
     /// Needs an operator; the flow answers 500.
     #[error("a completion was written only in part: {0}")]
     Inconsistent(String),
+    /// Stored state failed validation on load (tampered or corrupted): nothing was
+    /// changed; restore that state from a backup.
+    #[error("stored state is invalid: {0}")]
+    Corrupt(String),
     /// The store cannot be reached (a database down, a poisoned lock).
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
@@ -54,6 +58,21 @@ pub struct SceneView {
     pub scene: Scene,
     /// Why it cannot be used now (disabled, service or storage not authorized).
     pub unusable: Option<Unusable>,
+}
+
+impl SceneView {
+    /// The account's scene in `registry` and whether it can be used now (`None` when
+    /// the account has no such scene) — what [`FlowStore::scene`] answers, for any
+    /// store that keeps a [`SceneRegistry`].
+    pub fn lookup(registry: &impl SceneRegistry, account: &AccountId, id: SceneId) -> Option<SceneView> {
+        match registry.usable(account, id) {
+            Ok(scene) => Some(SceneView { scene, unusable: None }),
+            Err(Unusable::NotFound(_)) => None,
+            Err(unusable) => {
+                registry.get(account, id).ok().map(|scene| SceneView { scene, unusable: Some(unusable) })
+            }
+        }
+    }
 }
 
 /// One completion, as values: the session in its completed state, the record to
@@ -131,13 +150,7 @@ pub struct Stores<S, R, L, Ss> {
 impl<S: SceneRegistry, R: RecordStore, L: UsageLedger, Ss: SessionStore> Stores<S, R, L, Ss> {
     /// The account's scene and whether it can be used now.
     pub fn scene(&self, account: &AccountId, id: SceneId) -> Option<SceneView> {
-        match self.scenes.usable(account, id) {
-            Ok(scene) => Some(SceneView { scene, unusable: None }),
-            Err(Unusable::NotFound(_)) => None,
-            Err(unusable) => {
-                self.scenes.get(account, id).ok().map(|scene| SceneView { scene, unusable: Some(unusable) })
-            }
-        }
+        SceneView::lookup(&self.scenes, account, id)
     }
 
     /// Writes a completion, all or nothing: every part is checked first (the session

@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod account;
+mod error;
+mod exec;
+mod schema;
+mod store;
+
+pub use crate::account::AccountState;
+pub use crate::error::OpenError;
+pub use crate::schema::SCHEMA_VERSION;
+pub use crate::store::{Backend, RowCounts, SqlStore, StoreOptions};

@@ -1,0 +1,635 @@
+//! [`SqlStore`]: the flow's [`FlowStore`] over SQLite or PostgreSQL through `sqlx`
+//! (one code path: the `Any` driver and the SQL both speak). Each write is one
+//! transaction; a completion — session, record, usage key, the account's meter and
+//! bills — commits together or not at all. The domain rules stay in the domain crates:
+//! this file moves their state in and out of rows, locks, and maps errors.
+//!
+//! Concurrency: a completion locks its account's row (`SELECT … FOR UPDATE` on
+//! PostgreSQL; SQLite has one writer connection), so two processes completing sessions
+//! of one account serialise on it and never overdraw a pack; accounts proceed in
+//! parallel. The certify ID is a primary key in `sessions`, `records` and
+//! `usage_events`: no retry or second process can apply it twice.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shiren_billing::{BillingError, BillingStep, DailyBill};
+use shiren_catalog::{AccountId, CallCode, CertifyId};
+use shiren_meter::ApplyError;
+use shiren_records::{DigestKey, Record, RecordError};
+use shiren_scene::SceneId;
+use shiren_verify::{
+    Completion, FlowStore, Ledger, LedgerError, SceneView, Session, SessionError, SessionState, StoreError,
+    UsageLedger,
+};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor as _, Row, Transaction};
+
+use crate::account::AccountState;
+use crate::error::OpenError;
+use crate::exec::Executor;
+use crate::schema;
+
+/// Which database a URL names; the only difference in the SQL is row locking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file: the embedded default, one process per file.
+    Sqlite,
+    /// A PostgreSQL server: several processes share it.
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// What locks a selected row until the transaction ends.
+    fn lock(self) -> &'static str {
+        match self {
+            // SQLite's single writer connection already serialises every transaction.
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// How to open a store.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// The secret key of the ID-number digest in records (the service's secret store).
+    pub digest_key: DigestKey,
+    /// Connections to PostgreSQL (SQLite always uses one writer).
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions").field("max_connections", &self.max_connections).finish_non_exhaustive()
+    }
+}
+
+/// The flow's state in SQLite or PostgreSQL. `Sync`: share one store between every
+/// worker of a process; several processes may share one PostgreSQL database.
+#[derive(Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    digest_key: DigestKey,
+    exec: Executor,
+}
+
+/// Counts of the stored rows, for audits and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    /// Accounts.
+    pub accounts: u64,
+    /// Sessions.
+    pub sessions: u64,
+    /// Records.
+    pub records: u64,
+    /// Usage events (certify IDs metered).
+    pub usage_events: u64,
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+fn corrupt(what: impl std::fmt::Display, why: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {why}"))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Inconsistent(format!("could not encode state: {e}")))
+}
+
+fn from_json<T: DeserializeOwned>(what: impl std::fmt::Display, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, e))
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn state_name(state: &SessionState) -> &'static str {
+    match state {
+        SessionState::Pending => "pending",
+        SessionState::Completed { .. } => "completed",
+        SessionState::Abandoned => "abandoned",
+    }
+}
+
+/// A stored session, validated against its row's key columns.
+fn session_of(row: &AnyRow) -> Result<Session, StoreError> {
+    let id: String = row.try_get("certify_id").map_err(db)?;
+    let account: String = row.try_get("account").map_err(db)?;
+    let state: String = row.try_get("state").map_err(db)?;
+    let body: String = row.try_get("body").map_err(db)?;
+    let session: Session = from_json(format_args!("session {id}"), &body)?;
+    if session.certify_id.to_string() != id
+        || session.account.as_str() != account
+        || state_name(&session.state) != state
+    {
+        return Err(corrupt(format_args!("session {id}"), "its key columns disagree with its document"));
+    }
+    Ok(session)
+}
+
+/// A stored record, validated against its row's key columns.
+fn record_of(row: &AnyRow) -> Result<Record, StoreError> {
+    let id: String = row.try_get("certify_id").map_err(db)?;
+    let account: String = row.try_get("account").map_err(db)?;
+    let body: String = row.try_get("body").map_err(db)?;
+    let record: Record = from_json(format_args!("record {id}"), &body)?;
+    if record.certify_id.to_string() != id || record.account.as_str() != account {
+        return Err(corrupt(format_args!("record {id}"), "its key columns disagree with its document"));
+    }
+    Ok(record)
+}
+
+const SESSION_COLUMNS: &str = "certify_id, account, state, body";
+
+async fn load_session(
+    tx: &mut Transaction<'static, Any>,
+    id: CertifyId,
+    lock: &str,
+) -> Result<Option<Session>, StoreError> {
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE certify_id = $1{lock}");
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await.map_err(db)?;
+    row.as_ref().map(session_of).transpose()
+}
+
+async fn load_account(
+    tx: &mut Transaction<'static, Any>,
+    account: &AccountId,
+    lock: &str,
+) -> Result<Option<AccountState>, StoreError> {
+    let sql = format!("SELECT state FROM accounts WHERE account = $1{lock}");
+    let row =
+        sqlx::query(&sql).bind(account.as_str().to_owned()).fetch_optional(&mut **tx).await.map_err(db)?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let text: String = row.try_get(0).map_err(db)?;
+            from_json(format_args!("account {account}"), &text).map(Some)
+        }
+    }
+}
+
+async fn save_account(
+    tx: &mut Transaction<'static, Any>,
+    account: &AccountId,
+    state: &mut AccountState,
+) -> Result<(), StoreError> {
+    // The exactly-once set lives in `usage_events`; the document stays small.
+    state.meter.forget_applied();
+    let text = to_json(state)?;
+    let done = sqlx::query("UPDATE accounts SET state = $1, revision = revision + 1 WHERE account = $2")
+        .bind(text)
+        .bind(account.as_str().to_owned())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Inconsistent(format!("account {account} vanished while locked")))
+    }
+}
+
+async fn write_session(
+    tx: &mut Transaction<'static, Any>,
+    session: &Session,
+    new: bool,
+) -> Result<(), StoreError> {
+    let body = to_json(session)?;
+    let state = state_name(&session.state);
+    let id = session.certify_id.to_string();
+    if new {
+        let inserted = sqlx::query(
+            "INSERT INTO sessions (certify_id, account, state, created_at, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(session.account.as_str().to_owned())
+        .bind(state)
+        .bind(micros(session.created_at))
+        .bind(body)
+        .execute(&mut **tx)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(SessionError::Duplicate(session.certify_id).into()),
+            Err(e) => Err(db(e)),
+        }
+    } else {
+        let done = sqlx::query("UPDATE sessions SET state = $1, body = $2 WHERE certify_id = $3")
+            .bind(state)
+            .bind(body)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(SessionError::NotFound(session.certify_id).into())
+        }
+    }
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the store at `url` — `sqlite://PATH` (the file is
+    /// created) or `postgres://USER@HOST:PORT/DATABASE` — and migrates it to
+    /// [`schema::SCHEMA_VERSION`](crate::SCHEMA_VERSION), refusing a newer one.
+    pub fn open(url: &str, options: StoreOptions) -> Result<SqlStore, OpenError> {
+        let backend = Backend::of(url).ok_or_else(|| OpenError::Url(url.chars().take(64).collect()))?;
+        sqlx::any::install_default_drivers();
+        let exec = Executor::new()?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        let connections = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => options.max_connections.max(1),
+        };
+        let pool = exec
+            .run(async move {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(connections)
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            if backend == Backend::Sqlite {
+                                // Durable commits with concurrent readers.
+                                conn.execute("PRAGMA journal_mode = WAL").await?;
+                                conn.execute("PRAGMA synchronous = FULL").await?;
+                                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Ok(pool)
+            })
+            .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
+        let migrating = pool.clone();
+        exec.run(async move {
+            schema::migrate(&migrating).await.map_err(|e| StoreError::Unavailable(e.to_string()))
+        })
+        .map_err(|e| match e {
+            StoreError::Unavailable(text) if text.contains("newer than") => {
+                OpenError::Database(sqlx::Error::Configuration(text.into()))
+            }
+            other => OpenError::Database(sqlx::Error::Configuration(other.to_string().into())),
+        })?;
+        Ok(SqlStore { pool, backend, digest_key: options.digest_key, exec })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Adds an account with its packs, bills and scenes.
+    pub fn create_account(&self, account: AccountId, mut state: AccountState) -> Result<(), StoreError> {
+        state.meter.forget_applied();
+        let text = to_json(&state)?;
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let inserted = sqlx::query("INSERT INTO accounts (account, state, revision) VALUES ($1, $2, 0)")
+                .bind(account.as_str().to_owned())
+                .bind(text)
+                .execute(&pool)
+                .await;
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(e) if is_unique_violation(&e) => {
+                    Err(StoreError::Ledger(LedgerError::Billing(BillingError::AlreadyOpen(account))))
+                }
+                Err(e) => Err(db(e)),
+            }
+        })
+    }
+
+    /// The account's packs, bills and scenes (validated on load).
+    pub fn account(&self, account: AccountId) -> Result<Option<AccountState>, StoreError> {
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            load_account(&mut tx, &account, "").await
+        })
+    }
+
+    /// Changes an account's packs, bills or scenes through their own APIs, atomically:
+    /// the account is locked, `change` runs on its state, and the state is saved only
+    /// when `change` returns `Ok`. For purchases, top-ups, prices and scene edits.
+    pub fn update_account<T, E>(
+        &self,
+        account: AccountId,
+        change: impl FnOnce(&mut AccountState) -> Result<T, E> + Send + 'static,
+    ) -> Result<Result<T, E>, StoreError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (pool, lock) = (self.pool.clone(), self.backend.lock());
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let mut state = load_account(&mut tx, &account, lock)
+                .await?
+                .ok_or(StoreError::Ledger(LedgerError::Billing(BillingError::UnknownAccount(account))))?;
+            let outcome = change(&mut state);
+            if outcome.is_ok() {
+                save_account(&mut tx, &account, &mut state).await?;
+                tx.commit().await.map_err(db)?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    /// Issues every bill due at `now`, account by account, each under its account's
+    /// lock and saved in the same transaction: however many processes poll at once,
+    /// each account's bill for a day is issued exactly once. Returns the bills issued
+    /// by this call.
+    pub fn poll_bills(&self, now: DateTime<Utc>) -> Result<Vec<DailyBill>, StoreError> {
+        let (pool, lock) = (self.pool.clone(), self.backend.lock());
+        self.exec.run(async move {
+            let rows = sqlx::query("SELECT account FROM accounts ORDER BY account")
+                .fetch_all(&pool)
+                .await
+                .map_err(db)?;
+            let mut issued = Vec::new();
+            for row in rows {
+                let text: String = row.try_get(0).map_err(db)?;
+                let account =
+                    AccountId::new(&text).map_err(|e| corrupt(format_args!("account {text}"), e))?;
+                let mut tx = pool.begin().await.map_err(db)?;
+                let Some(mut state) = load_account(&mut tx, &account, lock).await? else { continue };
+                let mut mine = Vec::new();
+                loop {
+                    let step =
+                        state.biller.poll(now).map_err(|e| StoreError::Ledger(LedgerError::Billing(e)))?;
+                    match step {
+                        BillingStep::Issued { bills, .. } => mine.extend(bills),
+                        _ => break,
+                    }
+                }
+                if !mine.is_empty() {
+                    save_account(&mut tx, &account, &mut state).await?;
+                    tx.commit().await.map_err(db)?;
+                    issued.extend(mine);
+                }
+            }
+            Ok(issued)
+        })
+    }
+
+    /// A record, by certify ID (validated on load).
+    pub fn record(&self, id: CertifyId) -> Result<Option<Record>, StoreError> {
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let row = sqlx::query("SELECT certify_id, account, body FROM records WHERE certify_id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&pool)
+                .await
+                .map_err(db)?;
+            row.as_ref().map(record_of).transpose()
+        })
+    }
+
+    /// Every session, in certify-ID order (audits and tests; validated on load).
+    pub fn sessions(&self) -> Result<Vec<Session>, StoreError> {
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY certify_id");
+            let rows = sqlx::query(&sql).fetch_all(&pool).await.map_err(db)?;
+            rows.iter().map(session_of).collect()
+        })
+    }
+
+    /// How many rows each table holds.
+    pub fn counts(&self) -> Result<RowCounts, StoreError> {
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let mut counts = [0u64; 4];
+            for (slot, table) in counts.iter_mut().zip(["accounts", "sessions", "records", "usage_events"]) {
+                let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(db)?;
+                let n: i64 = row.try_get(0).map_err(db)?;
+                *slot = u64::try_from(n).map_err(|_| corrupt(table, "a negative count"))?;
+            }
+            let [accounts, sessions, records, usage_events] = counts;
+            Ok(RowCounts { accounts, sessions, records, usage_events })
+        })
+    }
+}
+
+impl FlowStore for SqlStore {
+    fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            load_session(&mut tx, id, "").await
+        })
+    }
+
+    fn scene(&self, account: &AccountId, id: SceneId) -> Result<Option<SceneView>, StoreError> {
+        let state = self.account(*account)?;
+        let account = *account;
+        Ok(state.and_then(|s| SceneView::lookup(&s.scenes, &account, id)))
+    }
+
+    fn may_start(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Result<(), CallCode>, StoreError> {
+        Ok(match self.account(*account)? {
+            Some(state) => Ledger { meter: state.meter, biller: state.biller }.may_start(account, now),
+            // Not open for billing: the biller's own answer for strangers.
+            None => Err(CallCode::NotActivated),
+        })
+    }
+
+    fn start(&self, session: Session) -> Result<(), StoreError> {
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            write_session(&mut tx, &session, true).await?;
+            tx.commit().await.map_err(db)
+        })
+    }
+
+    /// One transaction: lock the account, check the session is pending (or absent, for
+    /// a new one), check the ledger takes the usage and that its certify ID was never
+    /// metered, then write the record, the usage key, the account's meter and bills,
+    /// and the session — and commit.
+    fn complete(&self, completion: Completion) -> Result<(), StoreError> {
+        let (pool, lock, key) = (self.pool.clone(), self.backend.lock(), self.digest_key.clone());
+        self.exec.run(async move {
+            let Completion { session, new_session, record, usage } = completion;
+            let id = session.certify_id;
+            let account = session.account;
+            let mut tx = pool.begin().await.map_err(db)?;
+            let mut state = load_account(&mut tx, &account, lock)
+                .await?
+                .ok_or(StoreError::Ledger(LedgerError::Billing(BillingError::UnknownAccount(account))))?;
+            match (load_session(&mut tx, id, lock).await?, new_session) {
+                (None, true) => {}
+                (Some(held), false) if held.state == SessionState::Pending => {}
+                (Some(held), _) => return Err(StoreError::NotPending(Box::new(held))),
+                (None, false) => return Err(SessionError::NotFound(id).into()),
+            }
+            let mut ledger = Ledger { meter: state.meter, biller: state.biller };
+            ledger.check(&usage)?;
+            let event = to_json(&usage)?;
+            let metered = sqlx::query("SELECT event FROM usage_events WHERE certify_id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            if metered.is_some() {
+                // Metered before, yet its session is pending: refuse, change nothing.
+                return Err(StoreError::Ledger(LedgerError::Meter(ApplyError::Conflict(id))));
+            }
+            let record = Record::from_new(record, &key);
+            let record_body = to_json(&record)?;
+            let inserted = sqlx::query(
+                "INSERT INTO records (certify_id, account, completed_at, body) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id.to_string())
+            .bind(account.as_str().to_owned())
+            .bind(micros(record.completed_at))
+            .bind(record_body)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Err(RecordError::Duplicate(id).into()),
+                Err(e) => return Err(db(e)),
+            }
+            sqlx::query("INSERT INTO usage_events (certify_id, account, event) VALUES ($1, $2, $3)")
+                .bind(id.to_string())
+                .bind(account.as_str().to_owned())
+                .bind(event)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            ledger
+                .consume(&usage)
+                .map_err(|e| StoreError::Inconsistent(format!("usage after its check: {e}")))?;
+            state = AccountState { meter: ledger.meter, biller: ledger.biller, scenes: state.scenes };
+            save_account(&mut tx, &account, &mut state).await?;
+            write_session(&mut tx, &session, new_session).await?;
+            tx.commit().await.map_err(db)
+        })
+    }
+
+    fn abandon(&self, id: CertifyId) -> Result<Session, StoreError> {
+        let (pool, lock) = (self.pool.clone(), self.backend.lock());
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let mut session = load_session(&mut tx, id, lock).await?.ok_or(SessionError::NotFound(id))?;
+            if session.state != SessionState::Pending {
+                return Err(StoreError::NotPending(Box::new(session)));
+            }
+            session.state = SessionState::Abandoned;
+            write_session(&mut tx, &session, false).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(session)
+        })
+    }
+
+    fn mark_read(&self, account: &AccountId, id: CertifyId, _now: DateTime<Utc>) -> Result<(), StoreError> {
+        let (pool, lock, account) = (self.pool.clone(), self.backend.lock(), *account);
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let sql = format!("SELECT certify_id, account, body FROM records WHERE certify_id = $1{lock}");
+            let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *tx).await.map_err(db)?;
+            let Some(mut record) = row.as_ref().map(record_of).transpose()? else { return Ok(()) };
+            if record.account != account || record.read {
+                return Ok(());
+            }
+            record.read = true;
+            update_record(&mut tx, &record).await?;
+            tx.commit().await.map_err(db)
+        })
+    }
+
+    fn erase_personal(
+        &self,
+        account: &AccountId,
+        id: CertifyId,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (pool, lock, account) = (self.pool.clone(), self.backend.lock(), *account);
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let mut session = load_session(&mut tx, id, lock).await?.ok_or(SessionError::NotFound(id))?;
+            session.erase_personal();
+            write_session(&mut tx, &session, false).await?;
+            let sql = format!("SELECT certify_id, account, body FROM records WHERE certify_id = $1{lock}");
+            let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *tx).await.map_err(db)?;
+            if let Some(mut record) =
+                row.as_ref().map(record_of).transpose()?.filter(|r| r.account == account)
+            {
+                record.personal = None;
+                update_record(&mut tx, &record).await?;
+            }
+            tx.commit().await.map_err(db)
+        })
+    }
+
+    fn expire_sessions(&self, created_before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let (pool, lock) = (self.pool.clone(), self.backend.lock());
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let sql = format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE state = 'pending' AND created_at < $1 ORDER BY certify_id{lock}"
+            );
+            let rows = sqlx::query(&sql).bind(micros(created_before)).fetch_all(&mut *tx).await.map_err(db)?;
+            let mut expired = 0;
+            for row in &rows {
+                let mut session = session_of(row)?;
+                session.state = SessionState::Abandoned;
+                write_session(&mut tx, &session, false).await?;
+                expired += 1;
+            }
+            tx.commit().await.map_err(db)?;
+            Ok(expired)
+        })
+    }
+
+    fn forget_sessions_before(&self, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+        let pool = self.pool.clone();
+        self.exec.run(async move {
+            let done = sqlx::query("DELETE FROM sessions WHERE state <> 'pending' AND created_at < $1")
+                .bind(micros(cutoff))
+                .execute(&pool)
+                .await
+                .map_err(db)?;
+            usize::try_from(done.rows_affected()).map_err(|_| StoreError::Inconsistent("row count".into()))
+        })
+    }
+}
+
+async fn update_record(tx: &mut Transaction<'static, Any>, record: &Record) -> Result<(), StoreError> {
+    sqlx::query("UPDATE records SET body = $1 WHERE certify_id = $2")
+        .bind(to_json(record)?)
+        .bind(record.certify_id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(())
+}

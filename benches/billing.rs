@@ -37,7 +37,9 @@ fn biller_with_accounts(accounts: usize) -> (Biller, Vec<UsageRecord>) {
 fn issue_day(c: &mut Criterion) {
     let (mut biller, mut records) = biller_with_accounts(ACCOUNTS);
     // Bring the biller up to 2020-01-01, then record three units per solution per account.
-    while let BillingStep::Issued { .. } = biller.poll(Utc.with_ymd_and_hms(2020, 1, 1, 2, 0, 0).unwrap()) {}
+    while let BillingStep::Issued { .. } =
+        biller.poll(Utc.with_ymd_and_hms(2020, 1, 1, 2, 0, 0).unwrap()).unwrap()
+    {}
     assert_eq!(biller.next_day(), NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
     let arrived = Utc.with_ymd_and_hms(2020, 1, 1, 5, 0, 0).unwrap();
     for record in &mut records {
@@ -50,7 +52,7 @@ fn issue_day(c: &mut Criterion) {
         }
     }
     let due = Utc.with_ymd_and_hms(2020, 1, 2, 2, 0, 0).unwrap();
-    let BillingStep::Issued { bills, .. } = biller.clone().poll(due) else { panic!("due") };
+    let BillingStep::Issued { bills, .. } = biller.clone().poll(due).unwrap() else { panic!("due") };
     assert_eq!(bills.len(), ACCOUNTS);
     assert!(bills.iter().all(|b| b.lines.len() == SOLUTIONS.len()));
 
@@ -74,9 +76,9 @@ fn aggregate(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS));
     for accounts in [ACCOUNTS, 1_000] {
         let (mut biller, mut records) = biller_with_accounts(accounts);
-        while let BillingStep::Issued { .. } = biller.poll(Utc.with_ymd_and_hms(2020, 1, 1, 2, 0, 0).unwrap())
-        {
-        }
+        while let BillingStep::Issued { .. } =
+            biller.poll(Utc.with_ymd_and_hms(2020, 1, 1, 2, 0, 0).unwrap()).unwrap()
+        {}
         group.bench_function(format!("aggregate_10m_usage_records_{accounts}_accounts"), |b| {
             b.iter_batched(
                 || biller.clone(),

@@ -81,8 +81,8 @@ struct Sim {
 
 impl Sim {
     /// Issues everything due at `now` and reports standing changes.
-    fn advance(&mut self, now: DateTime<Utc>) {
-        while let BillingStep::Issued { bills, .. } = self.biller.poll(now) {
+    fn advance(&mut self, now: DateTime<Utc>) -> anyhow::Result<()> {
+        while let BillingStep::Issued { bills, .. } = self.biller.poll(now)? {
             for bill in bills {
                 println!("{}", json!({"type": "bill", "bill": bill}));
             }
@@ -97,6 +97,7 @@ impl Sim {
                 *last = standing;
             }
         }
+        Ok(())
     }
 }
 
@@ -116,7 +117,7 @@ fn try_main() -> anyhow::Result<()> {
     let mut next_certify: u128 = 1;
     scenario.events.sort_by_key(|e| e.at);
     for event in &scenario.events {
-        sim.advance(event.at);
+        sim.advance(event.at)?;
         match &event.what {
             What::Purchase { account, pack_type, units, paid } => {
                 let pack = sim.meter.purchase(account, *pack_type, *units, *paid, event.at, &mut ids)?;
@@ -146,9 +147,9 @@ fn try_main() -> anyhow::Result<()> {
                 );
             }
         }
-        sim.advance(event.at);
+        sim.advance(event.at)?;
     }
-    sim.advance(scenario.until);
+    sim.advance(scenario.until)?;
     let zone = BillingZone::CHINA;
     let (mut year, mut month) = {
         let first = scenario.first_day;

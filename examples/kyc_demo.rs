@@ -146,7 +146,7 @@ fn try_main() -> anyhow::Result<()> {
     // The next morning the daily bills are issued.
     println!("\n## daily bills");
     let mut stores = demo.stores()?;
-    while let BillingStep::Issued { day, bills } = stores.ledger.biller.poll(cst(24, 11)) {
+    while let BillingStep::Issued { day, bills } = stores.ledger.biller.poll(cst(24, 11))? {
         for bill in bills.iter().filter(|b| b.account == demo.account) {
             println!("{day}: {}", serde_json::to_string(bill)?);
         }

@@ -318,7 +318,7 @@ proptest! {
         prop_assert_eq!(metered, counted, "metered = counted completions");
         let mut billed = 0;
         let biller = &mut stores.ledger.inner.biller;
-        while let BillingStep::Issued { bills, .. } = biller.poll(now + Duration::days(2)) {
+        while let BillingStep::Issued { bills, .. } = biller.poll(now + Duration::days(2)).unwrap() {
             billed += bills.iter().filter(|b| b.account == account).flat_map(|b| &b.lines).map(|l| l.counted).sum::<u64>();
         }
         prop_assert_eq!(billed, metered, "billed = metered");

@@ -85,7 +85,9 @@ fn the_demo_stories() {
     let usage = demo.stores().unwrap().ledger.meter.daily_usage(&demo.account, day);
     assert_eq!(usage.values().map(|u| u.counted).sum::<u64>(), 5);
     let mut issued = Vec::new();
-    while let BillingStep::Issued { bills, .. } = demo.stores().unwrap().ledger.biller.poll(cst(24, 11)) {
+    while let BillingStep::Issued { bills, .. } =
+        demo.stores().unwrap().ledger.biller.poll(cst(24, 11)).unwrap()
+    {
         issued.extend(bills);
     }
     let bill = issued.iter().find(|b| b.account == demo.account && b.day == day).unwrap();

@@ -219,7 +219,7 @@ fn records_meter_and_bills_agree_exactly() {
         let mut stores = lock();
         let biller = &mut stores.ledger.inner.biller;
         // The next morning's bills.
-        while let BillingStep::Issued { bills, .. } = biller.poll(at(day + 1, 11 * 60)) {
+        while let BillingStep::Issued { bills, .. } = biller.poll(at(day + 1, 11 * 60)).unwrap() {
             issued.extend(bills);
         }
         // Some indebted accounts top up the next morning.

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shiren_catalog::{
@@ -23,7 +23,11 @@ use shiren_catalog::{
 use shiren_meter::{Applied, DailyUsage, UsageEvent};
 
 use crate::bill::{BillLine, DailyBill, LineKind, Statement};
-use crate::money::{Rounding, to_fen};
+use crate::money::{
+    AmountProblem, MAX_BALANCE, MoneyOverflow, PriceError, Rounding, add_exact, check_amount, check_pricing,
+    mul_exact, sum_exact, to_fen,
+};
+use crate::snapshot::Snapshot;
 use crate::standing::{EntryKind, LedgerEntry, Standing, balance_at, standing_at};
 
 /// Daily settlement applies from this day (2019-12-25 00:00:00 UTC+8).
@@ -32,8 +36,9 @@ pub const SETTLEMENT_START: NaiveDate = match NaiveDate::from_ymd_opt(2019, 12, 
     None => NaiveDate::MIN,
 };
 
-/// How and when bills are made.
+/// How and when bills are made. Deserializing checks what [`BillingConfig::new`] checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawConfig")]
 pub struct BillingConfig {
     zone: BillingZone,
     issue_time: NaiveTime,
@@ -51,6 +56,29 @@ pub enum ConfigError {
     /// Daily settlement starts on 2019-12-25.
     #[error("daily settlement starts on 2019-12-25; {0} is earlier")]
     BeforeSettlement(NaiveDate),
+    /// A zone offset of a day or more (only a hand-edited snapshot has one).
+    #[error("the billing zone's offset is not within ±24 hours")]
+    Zone,
+}
+
+/// The unchecked persisted form of [`BillingConfig`].
+#[derive(Deserialize)]
+struct RawConfig {
+    zone: BillingZone,
+    issue_time: NaiveTime,
+    rounding: Rounding,
+    first_day: NaiveDate,
+}
+
+impl TryFrom<RawConfig> for BillingConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<BillingConfig, ConfigError> {
+        if BillingZone::new(raw.zone.offset().local_minus_utc()) != Some(raw.zone) {
+            return Err(ConfigError::Zone);
+        }
+        BillingConfig::new(raw.zone, raw.issue_time, raw.rounding, raw.first_day)
+    }
 }
 
 impl Default for BillingConfig {
@@ -95,9 +123,43 @@ impl BillingConfig {
         self.rounding
     }
 
-    /// The instant the bill of `day` becomes issuable.
+    /// The first day this configuration bills.
+    pub fn first_day(&self) -> NaiveDate {
+        self.first_day
+    }
+
+    /// The instant the bill of `day` becomes issuable; [`DateTime::<Utc>::MAX_UTC`]
+    /// for a day at the very end of the calendar whose bill can never be issued (see
+    /// [`BillingConfig::checked_issue_instant`]).
     pub fn issue_instant(&self, day: NaiveDate) -> DateTime<Utc> {
-        self.zone.at(day.checked_add_days(Days::new(1)).unwrap_or(day), self.issue_time)
+        self.checked_issue_instant(day).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// The instant the bill of `day` becomes issuable, or `None` when that instant is
+    /// past the last one chrono can represent (the last days of year 262,142): such a
+    /// day can never be billed.
+    pub fn checked_issue_instant(&self, day: NaiveDate) -> Option<DateTime<Utc>> {
+        let local = day.checked_add_days(Days::new(1))?.and_time(self.issue_time);
+        let offset = TimeDelta::try_seconds(i64::from(self.zone.offset().local_minus_utc()))?;
+        Some(local.checked_sub_signed(offset)?.and_utc())
+    }
+
+    /// Whether the bill of `day` can ever be issued.
+    fn billable(&self, day: NaiveDate) -> bool {
+        self.checked_issue_instant(day).is_some()
+    }
+
+    /// The last day whose bill can be issued.
+    fn last_billable_day(&self) -> NaiveDate {
+        // At most two days short of the calendar's end for offsets within ±24 hours.
+        let mut day = NaiveDate::MAX;
+        while !self.billable(day) {
+            match day.pred_opt() {
+                Some(before) => day = before,
+                None => break,
+            }
+        }
+        day
     }
 }
 
@@ -152,6 +214,33 @@ pub enum BillingError {
     /// A money amount that is not positive.
     #[error("amount {0} must be greater than zero")]
     NotPositive(Decimal),
+    /// A top-up or refund above [`MAX_AMOUNT`](crate::MAX_AMOUNT).
+    #[error("amount {0} is above the maximum single amount of 10000000000 CNY")]
+    AmountTooLarge(Decimal),
+    /// A top-up or refund that is not a whole number of fen.
+    #[error("amount {0} is not a whole number of fen (at most two decimal places)")]
+    SubFen(Decimal),
+    /// A top-up or refund that would bring the balance above
+    /// [`MAX_BALANCE`](crate::MAX_BALANCE).
+    #[error("adding {amount} to the balance {balance} would exceed the maximum balance of 1000000000000 CNY")]
+    BalanceTooLarge {
+        /// The balance before.
+        balance: Decimal,
+        /// The refused amount.
+        amount: Decimal,
+    },
+    /// A negotiated price outside the bounds.
+    #[error(transparent)]
+    Price(#[from] PriceError),
+    /// An amount of the account (a bill line, a bill, the balance) would be too large
+    /// to compute exactly; nothing changed. Lower the account's price or split its
+    /// usage.
+    #[error("amounts of account `{0}` would be too large to compute exactly")]
+    Overflow(AccountId),
+    /// Usage, or the bill it would go on, of a day whose bill can never be issued
+    /// because its issue instant lies beyond the calendar chrono supports.
+    #[error("the bill of {0} can never be issued: it falls after the last supported instant")]
+    NotBillable(NaiveDate),
     /// A ledger entry older than the latest one.
     #[error("entry at {at} is older than the account's latest entry at {latest}")]
     OutOfOrder {
@@ -181,46 +270,93 @@ pub enum BillingStep {
         /// When the next day's bills become issuable.
         until: DateTime<Utc>,
     },
+    /// Every billable day is billed: the bill of `day` (the next day) could only be
+    /// issued after the last instant chrono represents, so nothing will ever be due
+    /// again. Stop polling.
+    Ended {
+        /// The first day that can never be billed.
+        day: NaiveDate,
+    },
 }
 
 /// One account's billing state.
+// INVARIANT (checked again on restore, see `snapshot`): the pricing is within the
+// bounds; `usage` days are strictly increasing, not yet billed and billable, and every
+// counted solution is priced; `pending` adjustments wait for a bill not yet issued;
+// `bills` are days already billed; the ledger is in time order, and its charges are
+// exactly the bills with a positive total.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Book {
-    account: AccountId,
-    pricing: Pricing,
+pub(crate) struct Book {
+    pub(crate) account: AccountId,
+    pub(crate) pricing: Pricing,
     /// Derived from `pricing`: which solutions have a price (by `Solution::index`).
     #[serde(skip)]
-    priced: [bool; 9],
+    pub(crate) priced: [bool; 9],
     /// Usage of days not billed yet that arrived before their bill was due, in day
     /// order; a day's entry is removed when its bill is issued.
-    usage: Vec<DayUsage>,
+    pub(crate) usage: Vec<DayUsage>,
     /// Usage that arrived after its day's bill was due, waiting for the bill it goes
     /// on: (bill day, usage day, solution).
-    pending: Vec<Adjustment>,
-    bills: BTreeMap<NaiveDate, DailyBill>,
-    ledger: Vec<LedgerEntry>,
+    pub(crate) pending: Vec<Adjustment>,
+    pub(crate) bills: BTreeMap<NaiveDate, DailyBill>,
+    /// In time order (charges of late polls are inserted at their instant).
+    pub(crate) ledger: Vec<LedgerEntry>,
+    /// Derived from `ledger`: Σ |amount|. While it is exact, so is every balance.
+    #[serde(skip)]
+    pub(crate) magnitude: Decimal,
 }
 
 /// One unbilled day's usage, per solution (indexed by `Solution::index`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct DayUsage {
-    day: NaiveDate,
-    by_solution: [DailyUsage; 9],
+pub(crate) struct DayUsage {
+    pub(crate) day: NaiveDate,
+    pub(crate) by_solution: [DailyUsage; 9],
 }
 
 /// Late usage waiting for the bill of `bill_day`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Adjustment {
-    bill_day: NaiveDate,
-    usage_day: NaiveDate,
-    solution: Solution,
-    counted: u64,
-    covered: u64,
+pub(crate) struct Adjustment {
+    pub(crate) bill_day: NaiveDate,
+    pub(crate) usage_day: NaiveDate,
+    pub(crate) solution: Solution,
+    pub(crate) counted: u64,
+    pub(crate) covered: u64,
 }
 
 /// Which solutions `pricing` can price.
-fn priced_mask(pricing: &Pricing) -> [bool; 9] {
+pub(crate) fn priced_mask(pricing: &Pricing) -> [bool; 9] {
     Solution::ALL.map(|s| pricing.unit_price(s).is_ok())
+}
+
+/// The line of `usage` of `solution` at `unit_price`, computed exactly.
+pub(crate) fn make_line(
+    kind: LineKind,
+    solution: Solution,
+    usage: DailyUsage,
+    unit_price: Decimal,
+    rounding: Rounding,
+) -> Result<BillLine, MoneyOverflow> {
+    let chargeable = usage.overage();
+    let exact_amount = mul_exact(Decimal::from(chargeable), unit_price)?;
+    let (amount, remainder) = to_fen(exact_amount, rounding);
+    Ok(BillLine {
+        kind,
+        solution,
+        counted: usage.counted,
+        covered: usage.covered,
+        chargeable,
+        unit_price,
+        exact_amount,
+        amount,
+        remainder,
+    })
+}
+
+/// A day's bill of one account, computed but not yet applied.
+struct Prepared {
+    bill: DailyBill,
+    /// Σ |ledger amounts| after the charge.
+    magnitude: Decimal,
 }
 
 impl Book {
@@ -230,24 +366,13 @@ impl Book {
         solution: Solution,
         usage: DailyUsage,
         rounding: Rounding,
-    ) -> Option<BillLine> {
-        // INVARIANT: `record` and `set_pricing` refuse usage without a price, so this
-        // lookup succeeds for every recorded solution.
-        let unit_price = self.pricing.unit_price(solution).ok()?;
-        let chargeable = usage.overage();
-        let exact_amount = Decimal::from(chargeable) * unit_price;
-        let (amount, remainder) = to_fen(exact_amount, rounding);
-        Some(BillLine {
-            kind,
-            solution,
-            counted: usage.counted,
-            covered: usage.covered,
-            chargeable,
-            unit_price,
-            exact_amount,
-            amount,
-            remainder,
-        })
+    ) -> Result<BillLine, BillingError> {
+        // `record` and `set_pricing` refuse usage without a price, and a restore checks
+        // it, so this lookup succeeds; if it ever did not, the poll is refused rather
+        // than the usage dropped.
+        let unit_price = self.pricing.unit_price(solution)?;
+        make_line(kind, solution, usage, unit_price, rounding)
+            .map_err(|_| BillingError::Overflow(self.account))
     }
 
     fn add_on_time(&mut self, day: NaiveDate, solution: Solution, covered: bool) {
@@ -262,8 +387,10 @@ impl Book {
             },
         };
         if let Some(slot) = self.usage.get_mut(at).and_then(|d| d.by_solution.get_mut(solution.index())) {
-            slot.counted += 1;
-            slot.covered += u64::from(covered);
+            // INVARIANT: counts grow by one per record from at most `MAX_UNITS` (10^15)
+            // after a restore; u64 saturates only after 1.8 × 10^19 records.
+            slot.counted = slot.counted.saturating_add(1);
+            slot.covered = slot.covered.saturating_add(u64::from(covered));
         }
     }
 
@@ -274,8 +401,9 @@ impl Book {
             .find(|a| a.bill_day == bill_day && a.usage_day == usage_day && a.solution == solution);
         match slot {
             Some(a) => {
-                a.counted += 1;
-                a.covered += u64::from(covered);
+                // INVARIANT: as in `add_on_time`.
+                a.counted = a.counted.saturating_add(1);
+                a.covered = a.covered.saturating_add(u64::from(covered));
             }
             None => self.pending.push(Adjustment {
                 bill_day,
@@ -287,50 +415,86 @@ impl Book {
         }
     }
 
-    fn issue(&mut self, day: NaiveDate, at: DateTime<Utc>, rounding: Rounding) -> Option<DailyBill> {
-        let today = match self.usage.first() {
-            Some(first) if first.day == day => Some(self.usage.remove(0)),
-            _ => None,
-        };
-        let mut lines: Vec<BillLine> = today
-            .iter()
-            .flat_map(|d| Solution::ALL.iter().zip(d.by_solution))
-            .filter(|(_, u)| u.counted > 0)
-            .filter_map(|(&solution, usage)| self.line(LineKind::Usage, solution, usage, rounding))
-            .collect();
-        let (due, waiting): (Vec<Adjustment>, Vec<Adjustment>) =
-            std::mem::take(&mut self.pending).into_iter().partition(|a| a.bill_day <= day);
-        self.pending = waiting;
-        let mut due = due;
+    /// The bill of `day` issued at `at`, changing nothing; `None` if there is nothing
+    /// to bill. Refused if an amount cannot be computed exactly.
+    fn prepare(
+        &self,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+        rounding: Rounding,
+    ) -> Result<Option<Prepared>, BillingError> {
+        let mut lines = Vec::new();
+        if let Some(today) = self.usage.first().filter(|d| d.day == day) {
+            for (&solution, usage) in Solution::ALL.iter().zip(today.by_solution) {
+                if usage.counted > 0 {
+                    lines.push(self.line(LineKind::Usage, solution, usage, rounding)?);
+                }
+            }
+        }
+        let mut due: Vec<&Adjustment> = self.pending.iter().filter(|a| a.bill_day <= day).collect();
         due.sort_by_key(|a| (a.usage_day, a.solution));
         for a in due {
             let usage = DailyUsage { counted: a.counted, covered: a.covered };
-            lines.extend(self.line(LineKind::Adjustment { day: a.usage_day }, a.solution, usage, rounding));
+            lines.push(self.line(LineKind::Adjustment { day: a.usage_day }, a.solution, usage, rounding)?);
         }
         if lines.is_empty() {
-            return None;
+            return Ok(None);
         }
-        let total = lines.iter().map(|l| l.amount).sum();
-        let remainder = lines.iter().map(|l| l.remainder).sum();
+        let overflow = |_| BillingError::Overflow(self.account);
+        let total = sum_exact(lines.iter().map(|l| l.amount)).map_err(overflow)?;
+        let remainder = sum_exact(lines.iter().map(|l| l.remainder)).map_err(overflow)?;
+        let magnitude = if total > Decimal::ZERO {
+            add_exact(self.magnitude, total).map_err(overflow)?
+        } else {
+            self.magnitude
+        };
         let bill = DailyBill { account: self.account, day, issued_at: at, lines, total, remainder };
-        if total > Decimal::ZERO {
-            self.ledger.push(LedgerEntry { at, kind: EntryKind::Charge { day }, amount: total });
+        Ok(Some(Prepared { bill, magnitude }))
+    }
+
+    /// Applies the bill of `day` computed by `prepare` (or, with `None`, only drops
+    /// the day's empty state): the day's usage and due adjustments are consumed, the
+    /// bill is filed and its charge inserted at its instant, keeping the ledger in
+    /// time order.
+    fn commit(&mut self, day: NaiveDate, prepared: Option<Prepared>) {
+        if self.usage.first().is_some_and(|d| d.day == day) {
+            self.usage.remove(0);
         }
-        self.bills.insert(day, bill.clone());
-        Some(bill)
+        self.pending.retain(|a| a.bill_day > day);
+        let Some(Prepared { bill, magnitude }) = prepared else { return };
+        if bill.total > Decimal::ZERO {
+            let at = bill.issued_at;
+            let position = self.ledger.partition_point(|e| e.at <= at);
+            self.ledger
+                .insert(position, LedgerEntry { at, kind: EntryKind::Charge { day }, amount: bill.total });
+            self.magnitude = magnitude;
+        }
+        self.bills.insert(day, bill);
     }
 
     fn append(&mut self, entry: LedgerEntry) -> Result<Decimal, BillingError> {
-        if entry.amount <= Decimal::ZERO {
-            return Err(BillingError::NotPositive(entry.amount));
+        match check_amount(entry.amount) {
+            Ok(()) => {}
+            Err(AmountProblem::NotPositive) => return Err(BillingError::NotPositive(entry.amount)),
+            Err(AmountProblem::TooLarge) => return Err(BillingError::AmountTooLarge(entry.amount)),
+            Err(AmountProblem::SubFen) => return Err(BillingError::SubFen(entry.amount)),
         }
         if let Some(latest) = self.ledger.last().map(|e| e.at)
             && entry.at < latest
         {
             return Err(BillingError::OutOfOrder { at: entry.at, latest });
         }
+        let overflow = |_| BillingError::Overflow(self.account);
+        // Every entry is at or before `entry.at`: this is the whole ledger's balance.
+        let balance = balance_at(&self.ledger, entry.at).map_err(overflow)?;
+        let after = add_exact(balance, entry.amount).map_err(overflow)?;
+        if after > MAX_BALANCE {
+            return Err(BillingError::BalanceTooLarge { balance, amount: entry.amount });
+        }
+        let magnitude = add_exact(self.magnitude, entry.amount).map_err(overflow)?;
         self.ledger.push(entry);
-        Ok(balance_at(&self.ledger, entry.at))
+        self.magnitude = magnitude;
+        Ok(after)
     }
 }
 
@@ -376,11 +540,14 @@ impl Biller {
             .ok_or(BillingError::UnknownAccount(*account))
     }
 
-    /// Opens an account for billing with its pricing (list or negotiated).
+    /// Opens an account for billing with its pricing (list or negotiated). Negotiated
+    /// prices must lie in `[0, MAX_UNIT_PRICE]` with at most `MAX_PRICE_DECIMALS`
+    /// decimal places ([`check_pricing`](crate::check_pricing)); zero is a free contract.
     pub fn open_account(&mut self, account: &AccountId, pricing: Pricing) -> Result<(), BillingError> {
         if self.index.contains_key(account) {
             return Err(BillingError::AlreadyOpen(*account));
         }
+        check_pricing(&pricing)?;
         self.index.insert(*account, self.books.len());
         self.books.push(Book {
             account: *account,
@@ -390,13 +557,16 @@ impl Biller {
             pending: Vec::new(),
             bills: BTreeMap::new(),
             ledger: Vec::new(),
+            magnitude: Decimal::ZERO,
         });
         Ok(())
     }
 
     /// Replaces an account's pricing for bills issued from now on. Refused if a
-    /// solution the account has used would have no price.
+    /// solution the account has used would have no price, or if a negotiated price is
+    /// out of bounds (as in [`Biller::open_account`]).
     pub fn set_pricing(&mut self, account: &AccountId, pricing: Pricing) -> Result<(), BillingError> {
+        check_pricing(&pricing)?;
         let book = self.book_mut(account)?;
         let used: BTreeSet<Solution> = book
             .usage
@@ -416,8 +586,10 @@ impl Biller {
 
     /// Whether [`Biller::record`] would accept usage of `solution` by `account` at
     /// `time`, changing nothing: the account is open, billing had started by `time`'s
-    /// day, and the account has a price for the solution. `record` fails exactly when
-    /// this does, so a flow can check every store before it changes any.
+    /// day, the account has a price for the solution, and the day's bill (or, once
+    /// that is issued, the next one) can be issued before the calendar ends. `record`
+    /// of usage arriving at `time` fails exactly when this does, so a flow can check
+    /// every store before it changes any.
     pub fn check_usage(
         &self,
         account: &AccountId,
@@ -427,6 +599,12 @@ impl Biller {
         let day = self.config.zone.day_of(time);
         if day < self.config.first_day {
             return Err(BillingError::BeforeFirstDay { day, first_day: self.config.first_day });
+        }
+        if !self.config.billable(day) {
+            return Err(BillingError::NotBillable(day));
+        }
+        if !self.config.billable(self.next_day) {
+            return Err(BillingError::NotBillable(self.next_day));
         }
         let book = self.book(account)?;
         if !book.priced.get(solution.index()).copied().unwrap_or(false) {
@@ -439,6 +617,9 @@ impl Biller {
     /// day's bill is due goes on that bill; usage that arrives later becomes an
     /// adjustment line, naming its day, on the first bill due after its arrival. Bills
     /// therefore depend only on these timestamps, never on when `poll` is called.
+    /// Beyond [`Biller::check_usage`], an arrival `now` so late that its bill could
+    /// never be issued (the calendar's last day) is refused with
+    /// [`BillingError::NotBillable`].
     pub fn record(&mut self, usage: &UsageRecord, now: DateTime<Utc>) -> Result<(), BillingError> {
         self.check_usage(&usage.account, usage.solution, usage.time)?;
         let day = self.config.zone.day_of(usage.time);
@@ -446,6 +627,9 @@ impl Biller {
         let bill_day = self.bill_day_for(now);
         // Before its bill is due ⇔ the first bill due after `now` is this day's or later.
         let on_time = day >= bill_day && day >= next_day;
+        if !on_time && !self.config.billable(bill_day.max(next_day)) {
+            return Err(BillingError::NotBillable(bill_day.max(next_day)));
+        }
         let book = self.book_mut(&usage.account)?;
         if on_time {
             book.add_on_time(day, usage.solution, usage.covered);
@@ -464,13 +648,22 @@ impl Biller {
     pub fn record_batch(&mut self, usages: &[UsageRecord], now: DateTime<Utc>) -> Result<(), BillingError> {
         let zone = self.config.zone;
         let first = day_number_of(self.config.first_day);
+        let last_billable = day_number_of(self.config.last_billable_day());
         // On time ⇔ its day's bill is not due yet (see `record`).
         let threshold = day_number_of(self.bill_day_for(now).max(self.next_day));
+        let unbillable =
+            |day: i64| BillingError::NotBillable(date_of_day_number(day).unwrap_or(NaiveDate::MAX));
+        if day_number_of(self.next_day) > last_billable && !usages.is_empty() {
+            return Err(BillingError::NotBillable(self.next_day));
+        }
         // Check and resolve: (book index, day offset << 5 | solution << 1 | covered).
         let mut resolved: Vec<(u32, u32)> = Vec::with_capacity(usages.len());
         let mut last: Option<(AccountId, u32)> = None;
         for usage in usages {
             let (day, _) = zone.day_number_and_second(usage.time);
+            if day >= first && (day > last_billable || (day < threshold && threshold > last_billable)) {
+                return Err(unbillable(if day > last_billable { day } else { threshold }));
+            }
             let offset = u32::try_from(day - first).ok().filter(|&o| o < 1 << 27).ok_or_else(|| {
                 BillingError::BeforeFirstDay {
                     day: date_of_day_number(day).unwrap_or(self.config.first_day),
@@ -526,17 +719,41 @@ impl Biller {
     }
 
     /// Issues the next day's bills if their moment has come; otherwise says until when
-    /// there is nothing to do. Never sleeps and never reads a clock.
-    pub fn poll(&mut self, now: DateTime<Utc>) -> BillingStep {
+    /// there is nothing to do, or that nothing will ever be due again
+    /// ([`BillingStep::Ended`], at the end of chrono's calendar). Never sleeps and
+    /// never reads a clock.
+    ///
+    /// Charges are stamped with the bill's scheduled instant and inserted into the
+    /// ledger at that instant, even when `poll` runs later than that and top-ups
+    /// arrived in between, so the ledger stays in time order.
+    ///
+    /// All or nothing: every account's bill is computed before any is applied. If one
+    /// cannot be computed exactly ([`BillingError::Overflow`]), nothing changes — the
+    /// day's usage stays unbilled — and every poll says so until the cause is fixed
+    /// (for example with a lower price through [`Biller::set_pricing`]).
+    pub fn poll(&mut self, now: DateTime<Utc>) -> Result<BillingStep, BillingError> {
         let day = self.next_day;
-        let due = self.config.issue_instant(day);
+        let (Some(due), Some(next_day)) = (self.config.checked_issue_instant(day), day.succ_opt()) else {
+            return Ok(BillingStep::Ended { day });
+        };
         if now < due {
-            return BillingStep::Idle { until: due };
+            return Ok(BillingStep::Idle { until: due });
         }
         let rounding = self.config.rounding;
-        let bills = self.books.iter_mut().filter_map(|book| book.issue(day, due, rounding)).collect();
-        self.next_day = day.checked_add_days(Days::new(1)).unwrap_or(day);
-        BillingStep::Issued { day, bills }
+        let prepared = self
+            .books
+            .iter()
+            .map(|book| book.prepare(day, due, rounding))
+            .collect::<Result<Vec<Option<Prepared>>, BillingError>>()?;
+        let mut bills = Vec::new();
+        for (book, prepared) in self.books.iter_mut().zip(prepared) {
+            if let Some(p) = &prepared {
+                bills.push(p.bill.clone());
+            }
+            book.commit(day, prepared);
+        }
+        self.next_day = next_day;
+        Ok(BillingStep::Issued { day, bills })
     }
 
     /// Adds a top-up; returns the new balance.
@@ -561,7 +778,7 @@ impl Biller {
 
     /// The balance at `at` (Σ entries up to then).
     pub fn balance(&self, account: &AccountId, at: DateTime<Utc>) -> Result<Decimal, BillingError> {
-        Ok(balance_at(&self.book(account)?.ledger, at))
+        balance_at(&self.book(account)?.ledger, at).map_err(|_| BillingError::Overflow(*account))
     }
 
     /// The ledger entries of the account, in time order.
@@ -571,16 +788,18 @@ impl Biller {
 
     /// The account's standing at `at`.
     pub fn standing(&self, account: &AccountId, at: DateTime<Utc>) -> Result<Standing, BillingError> {
-        Ok(standing_at(&self.book(account)?.ledger, at))
+        standing_at(&self.book(account)?.ledger, at).map_err(|_| BillingError::Overflow(*account))
     }
 
     /// Whether a new verification may start: overdue or suspended accounts get call
-    /// code 412; accounts not open for billing get 410 (service not activated).
+    /// code 412; accounts not open for billing get 410 (service not activated); a
+    /// standing that cannot be computed gets 500 (never a pass).
     pub fn may_start_verification(&self, account: &AccountId, now: DateTime<Utc>) -> Result<(), CallCode> {
         match self.standing(account, now) {
             Ok(Standing::Active) => Ok(()),
             Ok(_) => Err(CallCode::InArrears),
-            Err(_) => Err(CallCode::NotActivated),
+            Err(BillingError::UnknownAccount(_)) => Err(CallCode::NotActivated),
+            Err(_) => Err(CallCode::SystemError),
         }
     }
 
@@ -595,7 +814,7 @@ impl Biller {
         let (first_day, last_day) = statement_days(year, month).ok_or(BillingError::Month(month))?;
         let book = self.book(account)?;
         let days: Vec<DailyBill> = book.bills.range(first_day..=last_day).map(|(_, b)| b.clone()).collect();
-        let total = days.iter().map(|b| b.total).sum();
+        let total = sum_exact(days.iter().map(|b| b.total)).map_err(|_| BillingError::Overflow(*account))?;
         Ok(Statement { account: *account, year, month, first_day, last_day, days, total })
     }
 }
@@ -613,14 +832,6 @@ pub fn statement_days(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
     Some((first_day, last_day))
 }
 
-/// The persisted form; the account index is rebuilt on load.
-#[derive(Serialize, Deserialize)]
-struct Snapshot {
-    config: BillingConfig,
-    next_day: NaiveDate,
-    books: Vec<Book>,
-}
-
 impl Serialize for Biller {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         Snapshot { config: self.config, next_day: self.next_day, books: self.books.clone() }
@@ -628,28 +839,82 @@ impl Serialize for Biller {
     }
 }
 
+/// Restoring checks every invariant the operations keep (see [`SnapshotError`]); a
+/// snapshot no sequence of operations could have produced is refused.
+///
+/// [`SnapshotError`]: crate::SnapshotError
 impl<'de> Deserialize<'de> for Biller {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let snapshot = Snapshot::deserialize(deserializer)?;
-        let c = snapshot.config;
-        let config =
-            BillingConfig::new(c.zone, c.issue_time, c.rounding, c.first_day).map_err(D::Error::custom)?;
+        Snapshot::deserialize(deserializer)?.restore().map_err(D::Error::custom)
+    }
+}
+
+impl Biller {
+    /// Builds a biller from checked parts (used by the snapshot restore).
+    pub(crate) fn from_parts(config: BillingConfig, next_day: NaiveDate, books: Vec<Book>) -> Biller {
+        let index = books.iter().enumerate().map(|(i, b)| (b.account, i)).collect();
+        Biller { config, next_day, books, index }
+    }
+
+    /// Whether the bill of `day` can ever be issued under `config`.
+    pub(crate) fn billable(config: &BillingConfig, day: NaiveDate) -> bool {
+        config.billable(day)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// A price no operation accepts any more (the bounds refuse it), planted directly
+    /// to reach the overflow path: the poll is refused, nothing changes, the usage
+    /// stays unbilled, and once the price is fixed the same usage is billed.
+    #[test]
+    fn an_overflowing_bill_refuses_the_poll_and_keeps_the_usage() {
+        let first = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let config = BillingConfig::new(
+            BillingZone::CHINA,
+            NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            Rounding::TowardZero,
+            first,
+        )
+        .unwrap();
         let mut biller = Biller::new(config);
-        biller.next_day = snapshot.next_day;
-        for mut book in snapshot.books {
-            book.priced = priced_mask(&book.pricing);
-            let sorted = book.usage.windows(2).all(|w| matches!(w, [a, b] if a.day < b.day));
-            let consistent = book.usage.iter().flat_map(|d| d.by_solution).all(|u| u.covered <= u.counted)
-                && book.pending.iter().all(|a| a.covered <= a.counted);
-            if !sorted || !consistent {
-                return Err(D::Error::custom(format!("usage of account `{}` is inconsistent", book.account)));
+        let (a, b) = (AccountId::new("1").unwrap(), AccountId::new("2").unwrap());
+        biller.open_account(&a, Pricing::list()).unwrap();
+        biller.open_account(&b, Pricing::list()).unwrap();
+        let t = Utc.with_ymd_and_hms(2020, 1, 1, 1, 0, 0).unwrap();
+        for account in [a, b] {
+            for _ in 0..2 {
+                let usage = UsageRecord { account, solution: Solution::App, time: t, covered: false };
+                biller.record(&usage, t).unwrap();
             }
-            if biller.index.insert(book.account, biller.books.len()).is_some() {
-                return Err(D::Error::custom(format!("account `{}` appears twice", book.account)));
-            }
-            biller.books.push(book);
         }
-        Ok(biller)
+        biller.books[1].pricing = Pricing::negotiated([(Solution::App, Decimal::MAX)]);
+        let before = biller.clone();
+        let later = t + chrono::Duration::days(3);
+        assert_eq!(biller.poll(later), Err(BillingError::Overflow(b)));
+        assert_eq!(biller.poll(later), Err(BillingError::Overflow(b)), "every poll says so");
+        assert_eq!(biller, before, "nothing changed, not even the other account's bill");
+        biller.set_pricing(&b, Pricing::negotiated([(Solution::App, Decimal::new(3, 0))])).unwrap();
+        let Ok(BillingStep::Issued { bills, .. }) = biller.poll(later) else { panic!("due") };
+        let totals: Vec<Decimal> = bills.iter().map(|bill| bill.total).collect();
+        assert_eq!(totals, vec![Decimal::new(2, 0), Decimal::new(6, 0)]);
+    }
+
+    /// The account's magnitude (Σ |amounts|) is what keeps balances exact; a ledger
+    /// whose magnitude cannot grow refuses the top-up and changes nothing.
+    #[test]
+    fn a_top_up_beyond_exact_range_is_refused() {
+        let mut biller = Biller::new(BillingConfig::default());
+        let a = AccountId::new("1").unwrap();
+        biller.open_account(&a, Pricing::list()).unwrap();
+        biller.books[0].magnitude = Decimal::MAX;
+        let before = biller.clone();
+        let t = Utc.with_ymd_and_hms(2020, 1, 1, 1, 0, 0).unwrap();
+        assert_eq!(biller.top_up(&a, Decimal::ONE, t), Err(BillingError::Overflow(a)));
+        assert_eq!(biller, before);
     }
 }

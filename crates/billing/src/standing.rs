@@ -1,9 +1,13 @@
 //! The account's balance ledger and its standing (active, overdue, suspended), both
 //! derived from the entries — the balance is never stored twice.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use crate::money::{MoneyOverflow, add_exact, sum_exact};
 
 /// How long an overdue account keeps its service before suspension.
 pub const GRACE: Duration = Duration::hours(24);
@@ -60,26 +64,44 @@ pub enum Standing {
     },
 }
 
-/// Balance after every entry up to and including `at`.
-pub fn balance_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Decimal {
-    entries.iter().filter(|e| e.at <= at).map(LedgerEntry::signed).sum()
+/// Balance after every entry up to and including `at`, in any order; refused if the
+/// sum cannot be computed exactly.
+pub fn balance_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Result<Decimal, MoneyOverflow> {
+    sum_exact(entries.iter().filter(|e| e.at <= at).map(LedgerEntry::signed))
 }
 
-/// Standing at `at`, replaying the entries (which are in time order).
-pub fn standing_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Standing {
+/// Standing at `at`, replaying the entries in time order (the slice may be in any
+/// order). Entries of one instant count together: the balance at an instant is the
+/// balance after all of them, so the answer never depends on the order in which
+/// entries of the same instant were appended. The account is overdue from the earliest
+/// instant since which the balance has been negative without a break.
+pub fn standing_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Result<Standing, MoneyOverflow> {
+    let sorted: Cow<'_, [LedgerEntry]> = if entries.is_sorted_by_key(|e| e.at) {
+        Cow::Borrowed(entries)
+    } else {
+        let mut owned = entries.to_vec();
+        owned.sort_by_key(|e| e.at);
+        Cow::Owned(owned)
+    };
     let mut balance = Decimal::ZERO;
     let mut overdue_since = None;
-    for e in entries.iter().take_while(|e| e.at <= at) {
-        balance += e.signed();
+    let mut replay = sorted.iter().take_while(|e| e.at <= at).peekable();
+    while let Some(e) = replay.next() {
+        balance = add_exact(balance, e.signed())?;
+        if replay.peek().is_some_and(|next| next.at == e.at) {
+            continue;
+        }
         overdue_since = match (balance < Decimal::ZERO, overdue_since) {
             (true, None) => Some(e.at),
             (true, since) => since,
             (false, _) => None,
         };
     }
-    match overdue_since {
+    Ok(match overdue_since {
         None => Standing::Active,
-        Some(since) if at >= since + GRACE => Standing::Suspended { since: since + GRACE },
-        Some(since) => Standing::Overdue { since },
-    }
+        Some(since) => match since.checked_add_signed(GRACE) {
+            Some(suspended) if at >= suspended => Standing::Suspended { since: suspended },
+            _ => Standing::Overdue { since },
+        },
+    })
 }

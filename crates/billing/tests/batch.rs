@@ -29,7 +29,9 @@ fn biller() -> Biller {
         biller.open_account(&account, pricing).unwrap();
     }
     // Bills up to Nov 3 issued, so usage of earlier days arrives late.
-    while let BillingStep::Issued { .. } = biller.poll(Utc.with_ymd_and_hms(2026, 11, 4, 3, 0, 0).unwrap()) {}
+    while let BillingStep::Issued { .. } =
+        biller.poll(Utc.with_ymd_and_hms(2026, 11, 4, 3, 0, 0).unwrap()).unwrap()
+    {}
     biller
 }
 
@@ -87,8 +89,8 @@ proptest! {
             prop_assert_eq!(&batched, &one_by_one);
             // And the bills they issue are the same.
             let later = now + Duration::days(12);
-            while let BillingStep::Issued { bills, .. } = batched.poll(later) {
-                let BillingStep::Issued { bills: expected, .. } = one_by_one.poll(later) else { panic!() };
+            while let BillingStep::Issued { bills, .. } = batched.poll(later).unwrap() {
+                let BillingStep::Issued { bills: expected, .. } = one_by_one.poll(later).unwrap() else { panic!() };
                 prop_assert_eq!(bills, expected);
             }
         } else {

@@ -54,7 +54,7 @@ fn record_at(
 /// Polls until idle, returning every issued bill of the account.
 fn drain(biller: &mut Biller, now: DateTime<Utc>) -> Vec<DailyBill> {
     let mut out = Vec::new();
-    while let BillingStep::Issued { bills, .. } = biller.poll(now) {
+    while let BillingStep::Issued { bills, .. } = biller.poll(now).unwrap() {
         out.extend(bills);
     }
     out
@@ -121,7 +121,7 @@ fn issuance_waits_for_the_configured_moment() {
     biller.open_account(&acct(), Pricing::list()).unwrap();
     record(&mut biller, Solution::App, cst(2020, 1, 1, 12, 0, 0), false, 1);
     let due = cst(2020, 1, 2, 11, 30, 0);
-    assert_eq!(biller.poll(due - Duration::nanoseconds(1)), BillingStep::Idle { until: due });
+    assert_eq!(biller.poll(due - Duration::nanoseconds(1)).unwrap(), BillingStep::Idle { until: due });
     // Usage of Jan 1 that arrives just before the bill is due is on Jan 1's bill …
     record_at(
         &mut biller,
@@ -133,13 +133,17 @@ fn issuance_waits_for_the_configured_moment() {
     );
     // … usage arriving at the due moment is not, even though nobody has polled yet.
     record_at(&mut biller, Solution::App, cst(2020, 1, 1, 23, 30, 0), false, 1, due);
-    let BillingStep::Issued { day: d, bills } = biller.poll(due + Duration::hours(5)) else { panic!("due") };
+    let BillingStep::Issued { day: d, bills } = biller.poll(due + Duration::hours(5)).unwrap() else {
+        panic!("due")
+    };
     assert_eq!(
         (d, bills[0].lines.len(), bills[0].lines[0].counted, bills[0].issued_at),
         (day(2020, 1, 1), 1, 2, due)
     );
-    assert_eq!(biller.poll(due), BillingStep::Idle { until: cst(2020, 1, 3, 11, 30, 0) });
-    let BillingStep::Issued { bills, .. } = biller.poll(cst(2020, 1, 3, 11, 30, 0)) else { panic!("due") };
+    assert_eq!(biller.poll(due).unwrap(), BillingStep::Idle { until: cst(2020, 1, 3, 11, 30, 0) });
+    let BillingStep::Issued { bills, .. } = biller.poll(cst(2020, 1, 3, 11, 30, 0)).unwrap() else {
+        panic!("due")
+    };
     assert_eq!(bills[0].lines[0].kind, LineKind::Adjustment { day: day(2020, 1, 1) });
 }
 

@@ -186,7 +186,7 @@ fn simulate(seed: u64) -> Outcome {
             ledger_sum[a] += amount;
         }
         // Issue whatever is due, and check every bill against the naive model.
-        while let BillingStep::Issued { day, bills } = biller.poll(now) {
+        while let BillingStep::Issued { day, bills } = biller.poll(now).unwrap() {
             let at = biller.config().issue_instant(day);
             for (i, a) in accounts.iter().enumerate() {
                 let expected =
@@ -268,7 +268,7 @@ proptest! {
                 biller.record(&UsageRecord { account, solution: SOLUTIONS[s], time: t, covered }, t).unwrap();
             }
         }
-        let BillingStep::Issued { bills, .. } = biller.poll(t + Duration::days(2)) else { panic!("due") };
+        let BillingStep::Issued { bills, .. } = biller.poll(t + Duration::days(2)).unwrap() else { panic!("due") };
         let bill = &bills[0];
         let exact: Decimal = bill.lines.iter().map(|l| Decimal::from(l.chargeable) * pricing.unit_price(l.solution).unwrap()).sum();
         prop_assert_eq!(bill.total + bill.remainder, exact);

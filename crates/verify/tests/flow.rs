@@ -278,7 +278,9 @@ fn overdue_accounts_get_412_until_they_top_up() {
     let id = w.v.init_face_verify(&w.admin, &id_pro(&w), day).result_object.unwrap().certify_id;
     assert_eq!(code(&w.v.complete_face_verify(&id.to_string(), b"alice", day)), 200);
     // Bills up to the 22nd are issued on the 23rd at 10:00; nothing pays the 1 CNY.
-    while let shiren_billing::BillingStep::Issued { .. } = w.stores().ledger.biller.poll(cst(23, 11)) {}
+    while let shiren_billing::BillingStep::Issued { .. } = w.stores().ledger.biller.poll(cst(23, 11)).unwrap()
+    {
+    }
     let after = cst(23, 11);
     let r = w.v.init_face_verify(&w.admin, &id_pro(&w), after);
     assert_eq!(code(&r), 412, "{}", r.message);

@@ -28,7 +28,7 @@ pub use crate::attack::{
 pub use crate::descriptor::{CHIP_SIZE, DESCRIPTOR_LEN, Descriptor, DescriptorNet, distance};
 pub use crate::detector::{Detection, FaceDetector};
 pub use crate::geometry::{FaceBox, Point};
-pub use crate::intake::{IntakeError, Photo, PhotoRules, decode_photo};
+pub use crate::intake::{DECODE_MEMORY_LIMIT, IntakeError, Photo, PhotoRules, decode_photo};
 pub use crate::landmarks::{LandmarkNet, Landmarks};
 pub use crate::occlusion::{OCCLUDED_SHARE, Occlusion, measure_occlusion};
 pub use crate::ofiq::Component;

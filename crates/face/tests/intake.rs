@@ -3,9 +3,9 @@
 
 use std::io::Cursor;
 
-use image::{ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use image::{ImageEncoder, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use proptest::prelude::*;
-use shiren_face::{IntakeError, PhotoRules, decode_photo};
+use shiren_face::{DECODE_MEMORY_LIMIT, IntakeError, PhotoRules, decode_photo};
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
@@ -117,7 +117,108 @@ fn hostile_files_are_typed_errors() {
     assert!(decode_photo(&strip, &rules).is_err());
 }
 
+/// A 640×480 JPEG with detail everywhere, so every MCU carries data.
+fn detailed_jpeg() -> Vec<u8> {
+    let img = RgbImage::from_fn(640, 480, |x, y| {
+        Rgb([((x * 7 + y * 3) % 256) as u8, ((x * y) % 251) as u8, ((x ^ y) % 256) as u8])
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// Where the first scan's entropy-coded data starts (after the SOS segment).
+fn scan_data_start(jpeg: &[u8]) -> usize {
+    let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    sos + 2 + usize::from(u16::from_be_bytes([jpeg[sos + 2], jpeg[sos + 3]]))
+}
+
+/// The first `len` bytes of `jpeg` with an end-of-image marker appended.
+fn cut_with_end_marker(jpeg: &[u8], len: usize) -> Vec<u8> {
+    let mut cut = jpeg[..len].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    cut
+}
+
+#[test]
+fn a_truncated_jpeg_with_an_end_marker_appended_is_refused() {
+    let rules = PhotoRules::default();
+    let whole = detailed_jpeg();
+    assert!(decode_photo(&whole, &rules).is_ok());
+    let start = scan_data_start(&whole);
+    for len in [start + 1, whole.len() / 2, whole.len() * 9 / 10, whole.len() - 40] {
+        let err = decode_photo(&cut_with_end_marker(&whole, len), &rules).unwrap_err();
+        assert_eq!(err, IntakeError::Truncated, "cut at {len} of {}", whole.len());
+        assert_eq!(err.call_code().code(), 419);
+    }
+    // Without the marker.
+    assert_eq!(decode_photo(&whole[..whole.len() / 2], &rules), Err(IntakeError::Truncated));
+}
+
+#[test]
+fn whole_jpegs_with_trailing_bytes_are_accepted_unchanged() {
+    let rules = PhotoRules::default();
+    let whole = detailed_jpeg();
+    let photo = decode_photo(&whole, &rules).unwrap();
+    // Bytes after the end marker (some writers pad or append a second image).
+    let mut padded = whole.clone();
+    padded.extend_from_slice(&[0u8; 100]);
+    padded.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xD9]);
+    assert_eq!(decode_photo(&padded, &rules).unwrap(), photo);
+}
+
+/// A 640×480 PNG carrying a 60 MiB ICC profile of zeros, which compresses to about
+/// 60 KiB: a decompression bomb in the iCCP chunk.
+fn png_with_icc_bomb() -> Vec<u8> {
+    let img = RgbImage::from_fn(640, 480, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 7]));
+    let mut out = Vec::new();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut out);
+    encoder.set_icc_profile(vec![0u8; 60 << 20]).unwrap();
+    encoder.write_image(img.as_raw(), 640, 480, image::ExtendedColorType::Rgb8).unwrap();
+    out
+}
+
+#[test]
+fn a_png_with_a_huge_icc_profile_decodes_within_the_memory_limit() {
+    let png = png_with_icc_bomb();
+    assert!(png.len() < 256 << 10, "{} bytes", png.len());
+    let mut decoded = None;
+    let info = allocation_counter::measure(|| {
+        decoded = Some(decode_photo(&png, &PhotoRules::default()));
+    });
+    println!(
+        "ICC bomb ({} bytes): peak heap {:.1} MiB",
+        png.len(),
+        info.bytes_max as f64 / f64::from(1 << 20)
+    );
+    let photo = decoded.unwrap().unwrap();
+    assert_eq!((photo.width(), photo.height()), (640, 480));
+    assert_eq!(photo.rgb.get_pixel(1, 2).0, [1, 2, 7], "the pixels are unchanged");
+    // The 640×480 frame, its RGB copy and the PNG without the chunk: a few MiB.
+    assert!(info.bytes_max < 16 << 20, "{info:?}");
+    assert!(info.bytes_max < DECODE_MEMORY_LIMIT);
+}
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn a_cut_jpeg_is_refused_or_decodes_exactly_as_the_whole_one(at in 0.0f64..1.0, marker in any::<bool>()) {
+        static WHOLE: std::sync::OnceLock<(Vec<u8>, shiren_face::Photo)> = std::sync::OnceLock::new();
+        let (whole, photo) = WHOLE.get_or_init(|| {
+            let whole = detailed_jpeg();
+            let photo = decode_photo(&whole, &PhotoRules::default()).unwrap();
+            (whole, photo)
+        });
+        let start = scan_data_start(whole);
+        let len = start + ((whole.len() - 2 - start) as f64 * at) as usize;
+        let cut = if marker { cut_with_end_marker(whole, len) } else { whole[..len].to_vec() };
+        match decode_photo(&cut, &PhotoRules::default()) {
+            Ok(decoded) => prop_assert!(&decoded == photo, "a cut at {} was accepted with other pixels", len),
+            Err(err) => prop_assert_eq!(err.call_code().code(), 419),
+        }
+    }
+
     #[test]
     fn random_and_mutated_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096), cut in 0usize..5000, flip in any::<u8>()) {
         let _ = decode_photo(&bytes, &PhotoRules::default());

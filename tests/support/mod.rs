@@ -115,7 +115,15 @@ pub(crate) fn selfie(name: &str) -> anyhow::Result<Vec<u8>> {
 
 /// Builds the demo world around a face scorer.
 pub(crate) fn demo(faces: Box<dyn FaceScorer + Send + Sync>, authority_photo: Bytes) -> anyhow::Result<Demo> {
-    let account = AccountId::new("1234567890123456")?;
+    demo_of(AccountId::new("1234567890123456")?, faces, authority_photo)
+}
+
+/// The demo world for another main account (benches of many accounts).
+pub(crate) fn demo_of(
+    account: AccountId,
+    faces: Box<dyn FaceScorer + Send + Sync>,
+    authority_photo: Bytes,
+) -> anyhow::Result<Demo> {
     let setup = cst(1, 9);
     let mut directory = Directory::new(account.as_str(), "acme-bank", Quotas::default())?;
     directory.create_user("kyc-service")?;

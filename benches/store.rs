@@ -1,0 +1,227 @@
+//! Completions committed per second through the durable store, next to the in-memory
+//! store in the same run (`FixedScorer`: everything but the face pipeline). Each
+//! iteration completes one session already started; `threads` workers complete
+//! sessions of their own main accounts at once (a real service has many accounts, and a
+//! completion locks only its own account's row). After the run, each back end's p50 /
+//! p99 commit latency is printed.
+//!
+//! PostgreSQL from `SHIREN_TEST_POSTGRES` (default the local server), with synchronous
+//! commit on (the server's default); SQLite in WAL mode with `synchronous = FULL`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    missing_docs,
+    reason = "benchmark harness"
+)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use shiren::catalog::AccountId;
+use shiren::records::DigestKey;
+use shiren::verify::{
+    FixedScorer, FlowStore, InMemorySessions, InMemoryStore, InitRequest, Permissions, Plugins, Requester,
+    Signer, Stores, Verifier, VerifierConfig,
+};
+use shiren_store::{AccountState, SqlStore, StoreOptions};
+use support::{PERSON_ID, PERSON_NAME, cst};
+
+/// Every main account may call for itself (RAM's rule for the account itself): the
+/// bench's tenants are separate main accounts sharing one verifier.
+struct MainAccounts;
+
+impl Permissions for MainAccounts {
+    fn allows(&self, requester: &Requester, _: &str, _: chrono::DateTime<chrono::Utc>) -> bool {
+        requester.signer == Signer::MainAccount
+    }
+}
+
+/// One worker's account: who calls, which scene.
+struct Tenant {
+    caller: Requester,
+    scene: u64,
+}
+
+fn tenants(n: u64) -> Vec<(support::Demo, Tenant)> {
+    (0..n)
+        .map(|i| {
+            let account = AccountId::new(&format!("{}", 2_000_000 + i)).unwrap();
+            let demo =
+                support::demo_of(account, Box::new(FixedScorer), Bytes::from_static(b"authority")).unwrap();
+            let tenant = Tenant { caller: Requester::main_account(account), scene: demo.id_pro_scene.get() };
+            (demo, tenant)
+        })
+        .collect()
+}
+
+/// Starts `n` sessions for `tenant`; returns their certify IDs.
+fn start<St: FlowStore>(v: &Verifier<St>, tenant: &Tenant, n: u64, tag: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let request = InitRequest {
+                scene_id: Some(tenant.scene),
+                outer_order_no: Some(format!("{tag}x{i}")),
+                product_code: Some("ID_PRO".into()),
+                cert_name: Some(PERSON_NAME.into()),
+                cert_no: Some(PERSON_ID.into()),
+                ..InitRequest::default()
+            };
+            let r = v.init_face_verify(&tenant.caller, &request, cst(23, 10));
+            r.result_object.unwrap_or_else(|| panic!("{}", r.message)).certify_id.to_string()
+        })
+        .collect()
+}
+
+/// A verifier over every tenant's account in one store.
+fn sql_verifier(url: &str, worlds: Vec<support::Demo>, connections: u32) -> Verifier<SqlStore> {
+    let store = SqlStore::open(
+        url,
+        StoreOptions { digest_key: DigestKey::new([42; 32]), max_connections: connections },
+    )
+    .unwrap();
+    let mut plugins: Option<Plugins> = None;
+    for demo in worlds {
+        let account = demo.account;
+        let (memory, demo_plugins) = demo.verifier.into_parts();
+        let stores = memory.into_inner().unwrap();
+        let state =
+            AccountState { meter: stores.ledger.meter, biller: stores.ledger.biller, scenes: stores.scenes };
+        store.create_account(account, state).unwrap();
+        plugins.get_or_insert(demo_plugins);
+    }
+    let mut plugins = plugins.unwrap();
+    plugins.permissions = Box::new(MainAccounts);
+    Verifier::new(store, plugins, VerifierConfig::default())
+}
+
+fn memory_verifier(
+    mut worlds: Vec<support::Demo>,
+) -> Verifier<
+    InMemoryStore<
+        shiren::scene::InMemoryRegistry,
+        shiren::records::InMemoryRecords,
+        shiren::verify::Ledger,
+        InMemorySessions,
+    >,
+> {
+    // One tenant: the in-memory store is one process's state behind one mutex.
+    let demo = worlds.remove(0);
+    let (memory, mut plugins) = demo.verifier.into_parts();
+    plugins.permissions = Box::new(MainAccounts);
+    let Stores { sessions, scenes, records, ledger } = memory.into_inner().unwrap();
+    Verifier::new(
+        InMemoryStore::new(Stores { sessions, scenes, records, ledger }),
+        plugins,
+        VerifierConfig::default(),
+    )
+}
+
+/// Times `iters` completions spread over the tenants' threads; records latencies.
+fn complete_all<St: FlowStore + Sync>(
+    v: &Verifier<St>,
+    tenants: &[Tenant],
+    iters: u64,
+    round: &mut u64,
+    latencies: &Mutex<Vec<Duration>>,
+) -> Duration {
+    *round += 1;
+    let per = iters.div_ceil(tenants.len() as u64);
+    let ids: Vec<Vec<String>> = tenants.iter().map(|t| start(v, t, per, &format!("r{round}"))).collect();
+    let begin = Instant::now();
+    std::thread::scope(|s| {
+        for mine in &ids {
+            s.spawn(move || {
+                let mut local = Vec::with_capacity(mine.len());
+                for id in mine {
+                    let t = Instant::now();
+                    let done = v.complete_face_verify(id, b"pass", cst(23, 10));
+                    local.push(t.elapsed());
+                    assert!(done.is_success(), "{}", done.message);
+                }
+                latencies.lock().unwrap().extend(local);
+            });
+        }
+    });
+    begin.elapsed().mul_f64(iters as f64 / (per * tenants.len() as u64) as f64)
+}
+
+fn report(name: &str, latencies: &Mutex<Vec<Duration>>) {
+    let mut all = latencies.lock().unwrap().clone();
+    all.sort();
+    if all.is_empty() {
+        return;
+    }
+    let at = |q: f64| all[((all.len() - 1) as f64 * q) as usize];
+    eprintln!("{name}: commit latency p50 {:?}, p99 {:?} ({} completions)", at(0.5), at(0.99), all.len());
+}
+
+fn pg_database() -> (String, String, String) {
+    let admin = std::env::var("SHIREN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("shiren_bench_{}", std::process::id());
+    admin_run(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    admin_run(&admin, &format!("CREATE DATABASE {name}"));
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_owned();
+    (format!("{base}/{name}"), admin, name)
+}
+
+fn admin_run(admin: &str, statement: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin).await.unwrap();
+        sqlx::query(statement).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
+fn completions(c: &mut Criterion) {
+    let mut group = c.benchmark_group("store/completions");
+    group.throughput(Throughput::Elements(1)).sample_size(10).measurement_time(Duration::from_secs(5));
+    let mut round = 0;
+
+    let (worlds, one): (Vec<_>, Vec<_>) = tenants(1).into_iter().unzip();
+    let v = memory_verifier(worlds);
+    let latencies = Mutex::new(Vec::new());
+    group.bench_function("memory/1", |b| {
+        b.iter_custom(|iters| complete_all(&v, &one, iters, &mut round, &latencies))
+    });
+    report("memory/1", &latencies);
+
+    let dir = std::env::temp_dir().join(format!("shiren-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (worlds, one): (Vec<_>, Vec<_>) = tenants(1).into_iter().unzip();
+    let v = sql_verifier(&format!("sqlite://{}/bench.db", dir.display()), worlds, 1);
+    let latencies = Mutex::new(Vec::new());
+    group.bench_function("sqlite/1", |b| {
+        b.iter_custom(|iters| complete_all(&v, &one, iters, &mut round, &latencies))
+    });
+    report("sqlite/1", &latencies);
+    drop(v);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    for connections in [1u64, 8] {
+        let (url, admin, name) = pg_database();
+        let (worlds, tenants): (Vec<_>, Vec<_>) = tenants(connections).into_iter().unzip();
+        let v = sql_verifier(&url, worlds, connections as u32);
+        let latencies = Mutex::new(Vec::new());
+        let label = format!("postgres/{connections}");
+        group.bench_function(&label, |b| {
+            b.iter_custom(|iters| complete_all(&v, &tenants, iters, &mut round, &latencies))
+        });
+        report(&label, &latencies);
+        drop(v);
+        admin_run(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, completions);
+criterion_main!(benches);

@@ -328,8 +328,18 @@ impl SqlStore {
     pub fn account(&self, account: AccountId) -> Result<Option<AccountState>, StoreError> {
         let pool = self.pool.clone();
         self.exec.run(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            load_account(&mut tx, &account, "").await
+            let row = sqlx::query("SELECT state FROM accounts WHERE account = $1")
+                .bind(account.as_str().to_owned())
+                .fetch_optional(&pool)
+                .await
+                .map_err(db)?;
+            match row {
+                None => Ok(None),
+                Some(row) => {
+                    let text: String = row.try_get(0).map_err(db)?;
+                    from_json(format_args!("account {account}"), &text).map(Some)
+                }
+            }
         })
     }
 
@@ -443,8 +453,9 @@ impl FlowStore for SqlStore {
     fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
         let pool = self.pool.clone();
         self.exec.run(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            load_session(&mut tx, id, "").await
+            let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE certify_id = $1");
+            let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&pool).await.map_err(db)?;
+            row.as_ref().map(session_of).transpose()
         })
     }
 
@@ -479,39 +490,32 @@ impl FlowStore for SqlStore {
         let (pool, lock, key) = (self.pool.clone(), self.backend.lock(), self.digest_key.clone());
         self.exec.run(async move {
             let Completion { session, new_session, record, usage } = completion;
-            let id = session.certify_id;
-            let account = session.account;
+            let (id, account) = (session.certify_id, session.account);
             let mut tx = pool.begin().await.map_err(db)?;
-            let mut state = load_account(&mut tx, &account, lock)
+            let state = load_account(&mut tx, &account, lock)
                 .await?
                 .ok_or(StoreError::Ledger(LedgerError::Billing(BillingError::UnknownAccount(account))))?;
-            match (load_session(&mut tx, id, lock).await?, new_session) {
-                (None, true) => {}
-                (Some(held), false) if held.state == SessionState::Pending => {}
-                (Some(held), _) => return Err(StoreError::NotPending(Box::new(held))),
-                (None, false) => return Err(SessionError::NotFound(id).into()),
+            // The session write is the pending check: only a pending session is
+            // replaced, only an absent one inserted; anything else rolls back.
+            let written = write_session_if(&mut tx, &session, new_session).await?;
+            if !written {
+                drop(tx);
+                let held = read_session(&pool, id).await?;
+                return Err(match held {
+                    Some(held) => StoreError::NotPending(Box::new(held)),
+                    None => SessionError::NotFound(id).into(),
+                });
             }
             let mut ledger = Ledger { meter: state.meter, biller: state.biller };
             ledger.check(&usage)?;
-            let event = to_json(&usage)?;
-            let metered = sqlx::query("SELECT event FROM usage_events WHERE certify_id = $1")
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            if metered.is_some() {
-                // Metered before, yet its session is pending: refuse, change nothing.
-                return Err(StoreError::Ledger(LedgerError::Meter(ApplyError::Conflict(id))));
-            }
             let record = Record::from_new(record, &key);
-            let record_body = to_json(&record)?;
             let inserted = sqlx::query(
                 "INSERT INTO records (certify_id, account, completed_at, body) VALUES ($1, $2, $3, $4)",
             )
             .bind(id.to_string())
             .bind(account.as_str().to_owned())
             .bind(micros(record.completed_at))
-            .bind(record_body)
+            .bind(to_json(&record)?)
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -519,19 +523,27 @@ impl FlowStore for SqlStore {
                 Err(e) if is_unique_violation(&e) => return Err(RecordError::Duplicate(id).into()),
                 Err(e) => return Err(db(e)),
             }
-            sqlx::query("INSERT INTO usage_events (certify_id, account, event) VALUES ($1, $2, $3)")
-                .bind(id.to_string())
-                .bind(account.as_str().to_owned())
-                .bind(event)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            // The meter's exactly-once set: a certify ID metered before (yet its
+            // session was pending) is refused, and everything rolls back.
+            let metered =
+                sqlx::query("INSERT INTO usage_events (certify_id, account, event) VALUES ($1, $2, $3)")
+                    .bind(id.to_string())
+                    .bind(account.as_str().to_owned())
+                    .bind(to_json(&usage)?)
+                    .execute(&mut *tx)
+                    .await;
+            match metered {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Ledger(LedgerError::Meter(ApplyError::Conflict(id))));
+                }
+                Err(e) => return Err(db(e)),
+            }
             ledger
                 .consume(&usage)
                 .map_err(|e| StoreError::Inconsistent(format!("usage after its check: {e}")))?;
-            state = AccountState { meter: ledger.meter, biller: ledger.biller, scenes: state.scenes };
+            let mut state = AccountState { meter: ledger.meter, biller: ledger.biller, scenes: state.scenes };
             save_account(&mut tx, &account, &mut state).await?;
-            write_session(&mut tx, &session, new_session).await?;
             tx.commit().await.map_err(db)
         })
     }
@@ -622,6 +634,38 @@ impl FlowStore for SqlStore {
             usize::try_from(done.rows_affected()).map_err(|_| StoreError::Inconsistent("row count".into()))
         })
     }
+}
+
+/// A session read outside any transaction.
+async fn read_session(pool: &AnyPool, id: CertifyId) -> Result<Option<Session>, StoreError> {
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE certify_id = $1");
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(pool).await.map_err(db)?;
+    row.as_ref().map(session_of).transpose()
+}
+
+/// Writes a completed session only if the stored one is still pending (or, for a new
+/// session, absent); `false` when it is not, with nothing written.
+async fn write_session_if(
+    tx: &mut Transaction<'static, Any>,
+    session: &Session,
+    new: bool,
+) -> Result<bool, StoreError> {
+    if new {
+        return match write_session(tx, session, true).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Session(SessionError::Duplicate(_))) => Ok(false),
+            Err(e) => Err(e),
+        };
+    }
+    let done =
+        sqlx::query("UPDATE sessions SET state = $1, body = $2 WHERE certify_id = $3 AND state = 'pending'")
+            .bind(state_name(&session.state))
+            .bind(to_json(session)?)
+            .bind(session.certify_id.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn update_record(tx: &mut Transaction<'static, Any>, record: &Record) -> Result<(), StoreError> {

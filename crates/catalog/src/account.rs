@@ -16,7 +16,7 @@ pub struct AccountId {
     len: u8,
 }
 
-/// Not an account UID.
+/// Not an account UID (holding the input, quoted: see [`crate::quote`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("account ID `{0}` must be 1–20 digits")]
 pub struct InvalidAccountId(pub String);
@@ -26,7 +26,7 @@ impl AccountId {
     pub fn new(text: &str) -> Result<AccountId, InvalidAccountId> {
         let bytes = text.as_bytes();
         if !(1..=20).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_digit) {
-            return Err(InvalidAccountId(text.to_owned()));
+            return Err(InvalidAccountId(crate::quote(text)));
         }
         let mut digits = [0u8; 20];
         for (d, b) in digits.iter_mut().zip(bytes) {

@@ -6,6 +6,7 @@ mod codes;
 mod hash;
 mod pack;
 mod product;
+mod quote;
 mod resident_id;
 mod session;
 mod solution;
@@ -19,6 +20,7 @@ pub use crate::product::{
     Api, LivenessModel, ProductCode, SolutionTab, UnknownLivenessModel, UnknownProductCode,
     UnknownSolutionTab,
 };
+pub use crate::quote::{QUOTE_LIMIT, quote};
 pub use crate::resident_id::{ResidentId, ResidentIdError};
 pub use crate::session::{CertifyId, InvalidCertifyId, InvalidOuterOrderNo, OuterOrderNo};
 pub use crate::solution::{MeteringBasis, NoPrice, Pricing, Solution, SolutionFacts};

@@ -41,7 +41,7 @@ macro_rules! wire_enum {
         impl FromStr for $name {
             type Err = $error;
             fn from_str(text: &str) -> Result<$name, $error> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == text).ok_or_else(|| $error(text.to_owned()))
+                $name::ALL.iter().copied().find(|v| v.as_str() == text).ok_or_else(|| $error(crate::quote(text)))
             }
         }
     };

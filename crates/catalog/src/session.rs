@@ -31,7 +31,7 @@ impl FromStr for CertifyId {
     type Err = InvalidCertifyId;
     /// Parses 32 hex characters in either case.
     fn from_str(text: &str) -> Result<CertifyId, InvalidCertifyId> {
-        let err = || InvalidCertifyId(text.to_owned());
+        let err = || InvalidCertifyId(crate::quote(text));
         if text.len() != 32 {
             return Err(err());
         }
@@ -103,7 +103,7 @@ impl OuterOrderNo {
     pub fn new(text: &str) -> Result<OuterOrderNo, InvalidOuterOrderNo> {
         let raw = text.as_bytes();
         if !(1..=32).contains(&raw.len()) || !raw.iter().all(u8::is_ascii_alphanumeric) {
-            return Err(InvalidOuterOrderNo(text.to_owned()));
+            return Err(InvalidOuterOrderNo(crate::quote(text)));
         }
         let mut bytes = [0u8; 32];
         for (b, r) in bytes.iter_mut().zip(raw) {

@@ -79,21 +79,7 @@ pub struct DeleteResult {
     pub deleted: bool,
 }
 
-/// Caller input as a message may quote it: at most 64 characters, control and
-/// non-ASCII-safe characters escaped, an ellipsis when cut — so a hostile value can
-/// neither flood a response or a log nor forge lines in it.
-pub(crate) fn quote(text: &str) -> String {
-    const MAX: usize = 64;
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == MAX {
-            out.push('…');
-            break;
-        }
-        out.extend(c.escape_debug());
-    }
-    out
-}
+pub(crate) use shiren_catalog::quote;
 
 /// `bool` as the API's `"T"` / `"F"`.
 mod t_or_f {
@@ -109,18 +95,5 @@ mod t_or_f {
             "F" => Ok(false),
             other => Err(serde::de::Error::custom(format!("`{other}` is neither `T` nor `F`"))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quote;
-
-    #[test]
-    fn quotes_are_short_and_escaped() {
-        assert_eq!(quote("abc"), "abc");
-        assert_eq!(quote("a\nb\"c"), "a\\nb\\\"c");
-        let long = "x".repeat(10_000);
-        assert_eq!(quote(&long).chars().count(), 65);
     }
 }

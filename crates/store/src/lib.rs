@@ -10,4 +10,4 @@ mod store;
 pub use crate::account::AccountState;
 pub use crate::error::OpenError;
 pub use crate::schema::SCHEMA_VERSION;
-pub use crate::store::{Backend, RowCounts, SqlStore, StoreOptions};
+pub use crate::store::{Audit, Backend, RowCounts, SqlStore, StoreOptions};

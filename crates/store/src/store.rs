@@ -85,6 +85,18 @@ pub struct SqlStore {
     exec: Executor,
 }
 
+/// The flow's invariants as stored, read in one consistent snapshot (see
+/// [`SqlStore::audit`]): completed sessions = records = usage keys = metered units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Audit {
+    /// Rows of each table.
+    pub rows: RowCounts,
+    /// Sessions in the completed state.
+    pub completed_sessions: u64,
+    /// Units the accounts' meters counted, over every day and solution.
+    pub metered_units: u64,
+}
+
 /// Counts of the stored rows, for audits and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RowCounts {
@@ -427,6 +439,51 @@ impl SqlStore {
             let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY certify_id");
             let rows = sqlx::query(&sql).fetch_all(&pool).await.map_err(db)?;
             rows.iter().map(session_of).collect()
+        })
+    }
+
+    /// The invariants, read in one snapshot — so a transaction committing meanwhile (a
+    /// process that died mid-commit, another process working) is either wholly in it
+    /// or wholly out. Every account document is validated on the way.
+    pub fn audit(&self) -> Result<Audit, StoreError> {
+        let (pool, backend) = (self.pool.clone(), self.backend);
+        self.exec.run(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            if backend == Backend::Postgres {
+                // One snapshot for every statement below (SQLite's read transaction
+                // already has one).
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            let mut counts = [0u64; 5];
+            let tables =
+                ["accounts", "sessions", "records", "usage_events", "sessions WHERE state = 'completed'"];
+            for (slot, table) in counts.iter_mut().zip(tables) {
+                let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let n: i64 = row.try_get(0).map_err(db)?;
+                *slot = u64::try_from(n).map_err(|_| corrupt(table, "a negative count"))?;
+            }
+            let [accounts, sessions, records, usage_events, completed_sessions] = counts;
+            let rows =
+                sqlx::query("SELECT account, state FROM accounts").fetch_all(&mut *tx).await.map_err(db)?;
+            let mut metered_units = 0u64;
+            for row in rows {
+                let account: String = row.try_get(0).map_err(db)?;
+                let text: String = row.try_get(1).map_err(db)?;
+                let state: AccountState = from_json(format_args!("account {account}"), &text)?;
+                let counted: u64 = state.meter.usage().values().map(|u| u.counted).sum();
+                metered_units = metered_units.saturating_add(counted);
+            }
+            Ok(Audit {
+                rows: RowCounts { accounts, sessions, records, usage_events },
+                completed_sessions,
+                metered_units,
+            })
         })
     }
 

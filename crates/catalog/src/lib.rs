@@ -20,7 +20,7 @@ pub use crate::product::{
     Api, LivenessModel, ProductCode, SolutionTab, UnknownLivenessModel, UnknownProductCode,
     UnknownSolutionTab,
 };
-pub use crate::quote::{QUOTE_LIMIT, quote};
+pub use crate::quote::{QUOTE_LIMIT, Quoted, quote, quote_prefix};
 pub use crate::resident_id::{ResidentId, ResidentIdError};
 pub use crate::session::{CertifyId, InvalidCertifyId, InvalidOuterOrderNo, OuterOrderNo};
 pub use crate::solution::{MeteringBasis, NoPrice, Pricing, Solution, SolutionFacts};

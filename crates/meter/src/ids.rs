@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::quote::{Quoted, prefix};
+use shiren_catalog::{Quoted, quote_prefix};
 
 /// The prefix of every pack ID.
 pub const PACK_ID_PREFIX: &str = "cloudauthflowbag-";
@@ -47,7 +47,7 @@ pub struct InvalidPackId(pub String);
 
 impl InvalidPackId {
     fn of(text: &str) -> InvalidPackId {
-        InvalidPackId(prefix(text))
+        InvalidPackId(quote_prefix(text))
     }
 }
 

@@ -5,7 +5,6 @@ mod event;
 mod ids;
 mod meter;
 mod pack;
-mod quote;
 mod seen;
 
 pub use crate::event::UsageEvent;
@@ -15,4 +14,4 @@ pub use crate::meter::{
     SnapshotError,
 };
 pub use crate::pack::{AlertSetting, Pack, PackStatus, RefundQuote, expiry_of};
-pub use crate::quote::QUOTE_LIMIT;
+pub use shiren_catalog::QUOTE_LIMIT;

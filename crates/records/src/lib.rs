@@ -3,16 +3,15 @@
 
 mod privacy;
 mod query;
-mod quote;
 mod record;
 mod stats;
 mod store;
 
 pub use crate::privacy::{DigestKey, IdDigest, mask_name};
 pub use crate::query::{Cursor, Identifier, InvalidCursor, MAX_PAGE, Page, Query};
-pub use crate::quote::QUOTE_LIMIT;
 pub use crate::record::{NewRecord, Personal, Record, Scores};
 pub use crate::stats::{Counts, DayStats, MAX_RANGE_DAYS, RangeError, Statistics, StatsRange};
 pub use crate::store::{
     DeleteMode, InMemoryRecords, RETENTION, RecordError, RecordStore, RecordsSnapshot, SnapshotError,
 };
+pub use shiren_catalog::QUOTE_LIMIT;

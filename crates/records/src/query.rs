@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use shiren_catalog::{CertifyId, OuterOrderNo, ProductCode, ResidentId, SubCode};
 use shiren_scene::SceneId;
 
-use crate::quote::{Quoted, prefix};
 use crate::record::Record;
+use shiren_catalog::{Quoted, quote_prefix};
 
 /// Largest page.
 pub const MAX_PAGE: usize = 100;
@@ -103,7 +103,7 @@ impl fmt::Display for Cursor {
 impl FromStr for Cursor {
     type Err = InvalidCursor;
     fn from_str(text: &str) -> Result<Cursor, InvalidCursor> {
-        let err = || InvalidCursor(prefix(text));
+        let err = || InvalidCursor(quote_prefix(text));
         let (nanos, id) = text.split_once('.').ok_or_else(err)?;
         let nanos: i64 = nanos.parse().map_err(|_| err())?;
         Ok(Cursor {

@@ -9,7 +9,7 @@ use shiren_catalog::{AccountId, CertifyId, OuterOrderNo, ProductCode, ResidentId
 use shiren_scene::SceneId;
 
 use crate::privacy::{IdDigest, mask_name};
-use crate::quote::Quoted;
+use shiren_catalog::Quoted;
 
 /// Comparison and quality scores (0–100), where the product produced them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

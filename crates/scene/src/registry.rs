@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shiren_catalog::{AccountId, SolutionTab, WordHasher};
 
-use crate::quote::Quoted;
 use crate::scene::{NameRules, NewScene, PhotoStorage, Scene, SceneError, SceneId, SceneStatus, Unusable};
+use shiren_catalog::{Quoted, quote_prefix};
 
 /// Whether an account has authorized the service and, for solutions that store photos,
 /// object storage.
@@ -161,7 +161,7 @@ impl InMemoryRegistry {
     fn check_mini_program(app_id: Option<&String>) -> Result<(), SceneError> {
         match app_id {
             Some(id) if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                Err(SceneError::MiniProgram(crate::quote::prefix(id)))
+                Err(SceneError::MiniProgram(quote_prefix(id)))
             }
             _ => Ok(()),
         }
@@ -436,7 +436,7 @@ impl InMemoryRegistry {
                 return Err(SnapshotError::DuplicateScene(id));
             }
             if registry.names.contains_key(&key) {
-                return Err(SnapshotError::DuplicateName { id, name: crate::quote::prefix(&scene.name) });
+                return Err(SnapshotError::DuplicateName { id, name: quote_prefix(&scene.name) });
             }
             registry.names.insert(key, id);
             registry.by_account.entry(scene.account).or_default().insert(id);

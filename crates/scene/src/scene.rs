@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shiren_catalog::{AccountId, CallCode, ProductCode, Solution, SolutionTab};
 
-use crate::quote::Quoted;
+use shiren_catalog::Quoted;
 
 /// A scene's numeric ID: allocated by the registry, monotonic, never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -47,17 +47,11 @@ pub struct Ledger {
     pub biller: Biller,
 }
 
-impl UsageLedger for Ledger {
-    fn may_start(&self, account: &AccountId, now: DateTime<Utc>) -> Result<(), CallCode> {
-        self.biller.may_start_verification(account, now)
-    }
-
-    /// Everything that can refuse: the meter (a conflicting event under the certify
-    /// ID) and billing: the account is open, and for an event that counts, billing
-    /// had started on its day and the account has a price for its solution. (An event
-    /// that does not count is never billed, so it needs no price.)
-    fn check(&self, event: &UsageEvent) -> Result<(), LedgerError> {
-        self.meter.check(event)?;
+impl Ledger {
+    /// Billing's part of [`UsageLedger::check`]: the account is open, and for an event
+    /// that counts, billing had started on its day and the account has a price for its
+    /// solution. (An event that does not count is never billed, so it needs no price.)
+    fn check_billing(&self, event: &UsageEvent) -> Result<(), LedgerError> {
         if event.counts() {
             self.biller.check_usage(&event.account, event.solution, event.time)?;
         } else {
@@ -65,16 +59,25 @@ impl UsageLedger for Ledger {
         }
         Ok(())
     }
+}
+
+impl UsageLedger for Ledger {
+    fn may_start(&self, account: &AccountId, now: DateTime<Utc>) -> Result<(), CallCode> {
+        self.biller.may_start_verification(account, now)
+    }
+
+    /// Everything that can refuse: the meter (a conflicting event under the certify
+    /// ID) and billing (see `check_billing`).
+    fn check(&self, event: &UsageEvent) -> Result<(), LedgerError> {
+        self.meter.check(event)?;
+        self.check_billing(event)
+    }
 
     /// Billing's part of the check first, then the meter (whose `apply` checks its own
     /// part and changes nothing when it refuses), then the bill, which cannot refuse
     /// what `check_usage` accepted. So `consume` alone is all-or-nothing too.
     fn consume(&mut self, event: &UsageEvent) -> Result<Applied, LedgerError> {
-        if event.counts() {
-            self.biller.check_usage(&event.account, event.solution, event.time)?;
-        } else {
-            self.biller.balance(&event.account, event.time)?;
-        }
+        self.check_billing(event)?;
         let applied = self.meter.apply(event)?;
         if let Some(usage) = UsageRecord::from_applied(event, &applied) {
             // The event's time is when it arrived.

@@ -172,24 +172,24 @@ fn record_of(row: &AnyRow) -> Result<Record, StoreError> {
 
 const SESSION_COLUMNS: &str = "certify_id, account, state, body";
 
-async fn load_session(
-    tx: &mut Transaction<'static, Any>,
+async fn select_session<'c>(
+    executor: impl sqlx::Executor<'c, Database = Any>,
     id: CertifyId,
     lock: &str,
 ) -> Result<Option<Session>, StoreError> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE certify_id = $1{lock}");
-    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await.map_err(db)?;
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(executor).await.map_err(db)?;
     row.as_ref().map(session_of).transpose()
 }
 
-async fn load_account(
-    tx: &mut Transaction<'static, Any>,
+async fn select_account<'c>(
+    executor: impl sqlx::Executor<'c, Database = Any>,
     account: &AccountId,
     lock: &str,
 ) -> Result<Option<AccountState>, StoreError> {
     let sql = format!("SELECT state FROM accounts WHERE account = $1{lock}");
     let row =
-        sqlx::query(&sql).bind(account.as_str().to_owned()).fetch_optional(&mut **tx).await.map_err(db)?;
+        sqlx::query(&sql).bind(account.as_str().to_owned()).fetch_optional(executor).await.map_err(db)?;
     match row {
         None => Ok(None),
         Some(row) => {
@@ -197,6 +197,31 @@ async fn load_account(
             from_json(format_args!("account {account}"), &text).map(Some)
         }
     }
+}
+
+async fn select_record<'c>(
+    executor: impl sqlx::Executor<'c, Database = Any>,
+    id: CertifyId,
+    lock: &str,
+) -> Result<Option<Record>, StoreError> {
+    let sql = format!("SELECT certify_id, account, body FROM records WHERE certify_id = $1{lock}");
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(executor).await.map_err(db)?;
+    row.as_ref().map(record_of).transpose()
+}
+
+/// `SELECT COUNT(*)` of each table (or filtered table), on one connection.
+async fn count_rows<const N: usize>(
+    conn: &mut sqlx::AnyConnection,
+    tables: [&str; N],
+) -> Result<[u64; N], StoreError> {
+    let mut counts = [0u64; N];
+    for (slot, table) in counts.iter_mut().zip(tables) {
+        let row =
+            sqlx::query(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut *conn).await.map_err(db)?;
+        let n: i64 = row.try_get(0).map_err(db)?;
+        *slot = u64::try_from(n).map_err(|_| corrupt(table, "a negative count"))?;
+    }
+    Ok(counts)
 }
 
 async fn save_account(
@@ -339,20 +364,7 @@ impl SqlStore {
     /// The account's packs, bills and scenes (validated on load).
     pub fn account(&self, account: AccountId) -> Result<Option<AccountState>, StoreError> {
         let pool = self.pool.clone();
-        self.exec.run(async move {
-            let row = sqlx::query("SELECT state FROM accounts WHERE account = $1")
-                .bind(account.as_str().to_owned())
-                .fetch_optional(&pool)
-                .await
-                .map_err(db)?;
-            match row {
-                None => Ok(None),
-                Some(row) => {
-                    let text: String = row.try_get(0).map_err(db)?;
-                    from_json(format_args!("account {account}"), &text).map(Some)
-                }
-            }
-        })
+        self.exec.run(async move { select_account(&pool, &account, "").await })
     }
 
     /// Changes an account's packs, bills or scenes through their own APIs, atomically:
@@ -370,7 +382,7 @@ impl SqlStore {
         let (pool, lock) = (self.pool.clone(), self.backend.lock());
         self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let mut state = load_account(&mut tx, &account, lock)
+            let mut state = select_account(&mut *tx, &account, lock)
                 .await?
                 .ok_or(StoreError::Ledger(LedgerError::Billing(BillingError::UnknownAccount(account))))?;
             let outcome = change(&mut state);
@@ -399,7 +411,7 @@ impl SqlStore {
                 let account =
                     AccountId::new(&text).map_err(|e| corrupt(format_args!("account {text}"), e))?;
                 let mut tx = pool.begin().await.map_err(db)?;
-                let Some(mut state) = load_account(&mut tx, &account, lock).await? else { continue };
+                let Some(mut state) = select_account(&mut *tx, &account, lock).await? else { continue };
                 let mut mine = Vec::new();
                 loop {
                     let step =
@@ -422,14 +434,7 @@ impl SqlStore {
     /// A record, by certify ID (validated on load).
     pub fn record(&self, id: CertifyId) -> Result<Option<Record>, StoreError> {
         let pool = self.pool.clone();
-        self.exec.run(async move {
-            let row = sqlx::query("SELECT certify_id, account, body FROM records WHERE certify_id = $1")
-                .bind(id.to_string())
-                .fetch_optional(&pool)
-                .await
-                .map_err(db)?;
-            row.as_ref().map(record_of).transpose()
-        })
+        self.exec.run(async move { select_record(&pool, id, "").await })
     }
 
     /// Every session, in certify-ID order (audits and tests; validated on load).
@@ -457,18 +462,10 @@ impl SqlStore {
                     .await
                     .map_err(db)?;
             }
-            let mut counts = [0u64; 5];
             let tables =
                 ["accounts", "sessions", "records", "usage_events", "sessions WHERE state = 'completed'"];
-            for (slot, table) in counts.iter_mut().zip(tables) {
-                let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                let n: i64 = row.try_get(0).map_err(db)?;
-                *slot = u64::try_from(n).map_err(|_| corrupt(table, "a negative count"))?;
-            }
-            let [accounts, sessions, records, usage_events, completed_sessions] = counts;
+            let [accounts, sessions, records, usage_events, completed_sessions] =
+                count_rows(&mut tx, tables).await?;
             let rows =
                 sqlx::query("SELECT account, state FROM accounts").fetch_all(&mut *tx).await.map_err(db)?;
             let mut metered_units = 0u64;
@@ -491,16 +488,9 @@ impl SqlStore {
     pub fn counts(&self) -> Result<RowCounts, StoreError> {
         let pool = self.pool.clone();
         self.exec.run(async move {
-            let mut counts = [0u64; 4];
-            for (slot, table) in counts.iter_mut().zip(["accounts", "sessions", "records", "usage_events"]) {
-                let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
-                    .fetch_one(&pool)
-                    .await
-                    .map_err(db)?;
-                let n: i64 = row.try_get(0).map_err(db)?;
-                *slot = u64::try_from(n).map_err(|_| corrupt(table, "a negative count"))?;
-            }
-            let [accounts, sessions, records, usage_events] = counts;
+            let mut conn = pool.acquire().await.map_err(db)?;
+            let [accounts, sessions, records, usage_events] =
+                count_rows(&mut conn, ["accounts", "sessions", "records", "usage_events"]).await?;
             Ok(RowCounts { accounts, sessions, records, usage_events })
         })
     }
@@ -509,11 +499,7 @@ impl SqlStore {
 impl FlowStore for SqlStore {
     fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
         let pool = self.pool.clone();
-        self.exec.run(async move {
-            let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE certify_id = $1");
-            let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&pool).await.map_err(db)?;
-            row.as_ref().map(session_of).transpose()
-        })
+        self.exec.run(async move { select_session(&pool, id, "").await })
     }
 
     fn scene(&self, account: &AccountId, id: SceneId) -> Result<Option<SceneView>, StoreError> {
@@ -549,7 +535,7 @@ impl FlowStore for SqlStore {
             let Completion { session, new_session, record, usage } = completion;
             let (id, account) = (session.certify_id, session.account);
             let mut tx = pool.begin().await.map_err(db)?;
-            let state = load_account(&mut tx, &account, lock)
+            let state = select_account(&mut *tx, &account, lock)
                 .await?
                 .ok_or(StoreError::Ledger(LedgerError::Billing(BillingError::UnknownAccount(account))))?;
             // The session write is the pending check: only a pending session is
@@ -557,7 +543,7 @@ impl FlowStore for SqlStore {
             let written = write_session_if(&mut tx, &session, new_session).await?;
             if !written {
                 drop(tx);
-                let held = read_session(&pool, id).await?;
+                let held = select_session(&pool, id, "").await?;
                 return Err(match held {
                     Some(held) => StoreError::NotPending(Box::new(held)),
                     None => SessionError::NotFound(id).into(),
@@ -609,7 +595,7 @@ impl FlowStore for SqlStore {
         let (pool, lock) = (self.pool.clone(), self.backend.lock());
         self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let mut session = load_session(&mut tx, id, lock).await?.ok_or(SessionError::NotFound(id))?;
+            let mut session = select_session(&mut *tx, id, lock).await?.ok_or(SessionError::NotFound(id))?;
             if session.state != SessionState::Pending {
                 return Err(StoreError::NotPending(Box::new(session)));
             }
@@ -624,9 +610,7 @@ impl FlowStore for SqlStore {
         let (pool, lock, account) = (self.pool.clone(), self.backend.lock(), *account);
         self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let sql = format!("SELECT certify_id, account, body FROM records WHERE certify_id = $1{lock}");
-            let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *tx).await.map_err(db)?;
-            let Some(mut record) = row.as_ref().map(record_of).transpose()? else { return Ok(()) };
+            let Some(mut record) = select_record(&mut *tx, id, lock).await? else { return Ok(()) };
             if record.account != account || record.read {
                 return Ok(());
             }
@@ -645,13 +629,11 @@ impl FlowStore for SqlStore {
         let (pool, lock, account) = (self.pool.clone(), self.backend.lock(), *account);
         self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let mut session = load_session(&mut tx, id, lock).await?.ok_or(SessionError::NotFound(id))?;
+            let mut session = select_session(&mut *tx, id, lock).await?.ok_or(SessionError::NotFound(id))?;
             session.erase_personal();
             write_session(&mut tx, &session, false).await?;
-            let sql = format!("SELECT certify_id, account, body FROM records WHERE certify_id = $1{lock}");
-            let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *tx).await.map_err(db)?;
             if let Some(mut record) =
-                row.as_ref().map(record_of).transpose()?.filter(|r| r.account == account)
+                select_record(&mut *tx, id, lock).await?.filter(|r| r.account == account)
             {
                 record.personal = None;
                 update_record(&mut tx, &record).await?;
@@ -691,13 +673,6 @@ impl FlowStore for SqlStore {
             usize::try_from(done.rows_affected()).map_err(|_| StoreError::Inconsistent("row count".into()))
         })
     }
-}
-
-/// A session read outside any transaction.
-async fn read_session(pool: &AnyPool, id: CertifyId) -> Result<Option<Session>, StoreError> {
-    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE certify_id = $1");
-    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(pool).await.map_err(db)?;
-    row.as_ref().map(session_of).transpose()
 }
 
 /// Writes a completed session only if the stored one is still pending (or, for a new

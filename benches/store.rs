@@ -30,7 +30,7 @@ use shiren::verify::{
     FixedScorer, FlowStore, InMemorySessions, InMemoryStore, InitRequest, Permissions, Plugins, Requester,
     Signer, Stores, Verifier, VerifierConfig,
 };
-use shiren_store::{AccountState, SqlStore, StoreOptions};
+use shiren_store::{SqlStore, StoreOptions};
 use support::{PERSON_ID, PERSON_NAME, cst};
 
 /// Every main account may call for itself (RAM's rule for the account itself): the
@@ -91,9 +91,7 @@ fn sql_verifier(url: &str, worlds: Vec<support::Demo>, connections: u32) -> Veri
         let account = demo.account;
         let (memory, demo_plugins) = demo.verifier.into_parts();
         let stores = memory.into_inner().unwrap();
-        let state =
-            AccountState { meter: stores.ledger.meter, biller: stores.ledger.biller, scenes: stores.scenes };
-        store.create_account(account, state).unwrap();
+        store.create_account(account, support::account_state(stores)).unwrap();
         plugins.get_or_insert(demo_plugins);
     }
     let mut plugins = plugins.unwrap();
@@ -164,26 +162,6 @@ fn report(name: &str, latencies: &Mutex<Vec<Duration>>) {
     eprintln!("{name}: commit latency p50 {:?}, p99 {:?} ({} completions)", at(0.5), at(0.99), all.len());
 }
 
-fn pg_database() -> (String, String, String) {
-    let admin = std::env::var("SHIREN_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("shiren_bench_{}", std::process::id());
-    admin_run(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    admin_run(&admin, &format!("CREATE DATABASE {name}"));
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_owned();
-    (format!("{base}/{name}"), admin, name)
-}
-
-fn admin_run(admin: &str, statement: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    runtime.block_on(async {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin).await.unwrap();
-        sqlx::query(statement).execute(&pool).await.unwrap();
-        pool.close().await;
-    });
-}
-
 fn completions(c: &mut Criterion) {
     let mut group = c.benchmark_group("store/completions");
     group.throughput(Throughput::Elements(1)).sample_size(10).measurement_time(Duration::from_secs(5));
@@ -210,9 +188,9 @@ fn completions(c: &mut Criterion) {
     std::fs::remove_dir_all(&dir).unwrap();
 
     for connections in [1u64, 8] {
-        let (url, admin, name) = pg_database();
+        let db = support::postgres::Database::create("shiren_bench_");
         let (worlds, tenants): (Vec<_>, Vec<_>) = tenants(connections).into_iter().unzip();
-        let v = sql_verifier(&url, worlds, connections as u32);
+        let v = sql_verifier(&db.url, worlds, connections as u32);
         let latencies = Mutex::new(Vec::new());
         let label = format!("postgres/{connections}");
         group.bench_function(&label, |b| {
@@ -220,7 +198,7 @@ fn completions(c: &mut Criterion) {
         });
         report(&label, &latencies);
         drop(v);
-        admin_run(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        drop(db);
     }
     group.finish();
 }

@@ -17,7 +17,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -30,7 +30,7 @@ use shiren::verify::{
     FixedScorer, FlowStore, InMemorySessions, InMemoryStore, InitRequest, Plugins, SessionState,
     SessionStore, StoreError, Verifier, VerifierConfig,
 };
-use shiren_store::{AccountState, SqlStore, StoreOptions};
+use shiren_store::{SqlStore, StoreOptions};
 use support::{DemoStores, PERSON_ID, PERSON_NAME, cst};
 
 /// What every back end must agree on at the end of a scenario.
@@ -136,9 +136,7 @@ fn sql(url: &str) -> (Verifier<SqlStore>, AccountId, SceneId, SceneId) {
     assert_eq!(stores.sessions.count().unwrap(), 0);
     let options = StoreOptions { digest_key: DigestKey::new([42; 32]), max_connections: 4 };
     let store = SqlStore::open(url, options).unwrap_or_else(|e| panic!("opening {url}: {e}"));
-    let state =
-        AccountState { meter: stores.ledger.meter, biller: stores.ledger.biller, scenes: stores.scenes };
-    store.create_account(account, state).unwrap();
+    store.create_account(account, support::account_state(stores)).unwrap();
     (Verifier::new(store, plugins, VerifierConfig::default()), account, scene, legacy)
 }
 
@@ -148,42 +146,6 @@ static DATABASES: AtomicU64 = AtomicU64::new(0);
 fn sqlite_url() -> (String, tempdir::Dir) {
     let dir = tempdir::Dir::new();
     (format!("sqlite://{}/shiren.db", dir.0.display()), dir)
-}
-
-/// A fresh PostgreSQL database, dropped with the guard.
-fn postgres_url() -> (String, PgDatabase) {
-    let admin = std::env::var("SHIREN_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("shiren_t{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
-    pg_admin(&admin, &format!("CREATE DATABASE {name}"));
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_owned();
-    (format!("{base}/{name}"), PgDatabase { admin, name })
-}
-
-struct PgDatabase {
-    admin: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        pg_admin(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-    }
-}
-
-fn pg_admin(admin: &str, statement: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    runtime.block_on(async {
-        sqlx::any::install_default_drivers();
-        let pool =
-            sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin).await.unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL at {admin} is required (set SHIREN_TEST_POSTGRES; .ci/run starts one): {e}"
-                )
-            });
-        sqlx::query(statement).execute(&pool).await.unwrap();
-        pool.close().await;
-    });
 }
 
 mod tempdir {
@@ -332,8 +294,8 @@ fn sqlite_matches_in_memory() {
 
 #[test]
 fn postgres_matches_in_memory() {
-    let (url, _db) = postgres_url();
-    let (v, account, scene, legacy) = sql(&url);
+    let db = support::postgres::Database::create("shiren_t");
+    let (v, account, scene, legacy) = sql(&db.url);
     assert_eq!(scenarios(&v, account, scene, legacy), expected_figures());
     let counts = v.store.counts().unwrap();
     assert_eq!(counts.records, counts.usage_events);

@@ -28,7 +28,7 @@ use std::time::Duration as StdDuration;
 use bytes::Bytes;
 use shiren::records::DigestKey;
 use shiren::verify::{FixedScorer, FlowStore as _, SessionState};
-use shiren_store::{AccountState, SqlStore, StoreOptions};
+use shiren_store::{SqlStore, StoreOptions};
 
 /// Kills per back end (the issue asks for at least 50 in CI).
 const KILLS: u64 = 50;
@@ -56,9 +56,7 @@ fn prepare(url: &str) {
     let (store, _) = demo.verifier.into_parts();
     let stores = store.into_inner().unwrap();
     let sql = SqlStore::open(url, options()).unwrap();
-    let state =
-        AccountState { meter: stores.ledger.meter, biller: stores.ledger.biller, scenes: stores.scenes };
-    sql.create_account(account, state).unwrap();
+    sql.create_account(account, support::account_state(stores)).unwrap();
 }
 
 /// Everything the store must agree with after any crash. The counts come from one
@@ -142,11 +140,12 @@ fn sqlite_survives_kills() {
 
 #[test]
 fn postgres_survives_kills_and_two_processes_share_it() {
-    let (url, _db) = pg::database();
-    crash_loop(&url);
+    let db = support::postgres::Database::create("shiren_c");
+    crash_loop(&db.url);
 
     // Two processes, one account, both billing.
-    let (url, _db2) = pg::database();
+    let shared = support::postgres::Database::create("shiren_c");
+    let url = shared.url.clone();
     prepare(&url);
     let workers: Vec<_> = [1u64, 2]
         .map(|n| {
@@ -184,44 +183,4 @@ fn postgres_survives_kills_and_two_processes_share_it() {
     let covered: u64 = usage.values().map(|u| u.covered).sum();
     let counted: u64 = usage.values().map(|u| u.counted).sum();
     assert_eq!((covered, counted), (100, 300));
-}
-
-mod pg {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    static N: AtomicU64 = AtomicU64::new(0);
-
-    /// A fresh database, dropped with the guard.
-    pub(crate) fn database() -> (String, Guard) {
-        let admin = std::env::var("SHIREN_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let name = format!("shiren_c{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        run(&admin, &format!("CREATE DATABASE {name}"));
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_owned();
-        (format!("{base}/{name}"), Guard { admin, name })
-    }
-
-    pub(crate) struct Guard {
-        admin: String,
-        name: String,
-    }
-
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            run(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
-    }
-
-    fn run(admin: &str, statement: &str) {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        runtime.block_on(async {
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin).await.unwrap_or_else(|e| {
-                panic!("PostgreSQL at {admin} is required (set SHIREN_TEST_POSTGRES; .ci/run starts one): {e}")
-            });
-            sqlx::query(statement).execute(&pool).await.unwrap();
-            pool.close().await;
-        });
-    }
 }

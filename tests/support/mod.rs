@@ -6,6 +6,8 @@
 //! take from it.
 #![allow(dead_code, clippy::disallowed_methods, reason = "shared edge code; each user needs part of it")]
 
+pub(crate) mod postgres;
+
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -192,5 +194,15 @@ impl Demo {
     /// The demo's stores, locked (to read records, issue bills, manage scenes).
     pub(crate) fn stores(&self) -> anyhow::Result<std::sync::MutexGuard<'_, DemoStores>> {
         Ok(self.verifier.store.lock()?)
+    }
+}
+
+/// The demo's stores as one account's state for `shiren-store` (the demo holds one
+/// account, so its meter, biller and scenes are that account's).
+pub(crate) fn account_state(stores: DemoStores) -> shiren_store::AccountState {
+    shiren_store::AccountState {
+        meter: stores.ledger.meter,
+        biller: stores.ledger.biller,
+        scenes: stores.scenes,
     }
 }

@@ -704,6 +704,15 @@ class Story:
         r.check(n, "read-only RAM user, InitFaceVerify → refused", readonly_init)
 
 
+def loopback_endpoint(endpoint: str) -> bool:
+    """Whether `host:port` names this machine (the only place test traffic may go)."""
+    host = urllib.parse.urlsplit(f"http://{endpoint}").hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--demo-file", required=True, type=Path)
@@ -718,12 +727,7 @@ def main() -> int:
         if key not in demo:
             print(f"FAIL demo file {args.demo_file} has no {key!r}", flush=True)
             return 1
-    host = urllib.parse.urlsplit(f"http://{demo['endpoint']}").hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not loopback_endpoint(demo["endpoint"]):
         print(f"FAIL endpoint {demo['endpoint']!r} is not a loopback address; refusing to send", flush=True)
         return 1
     identity = demo.get("identity") or DEFAULT_IDENTITY

@@ -28,6 +28,11 @@ command -v "$python" >/dev/null 2>&1 || die "no '$python' on PATH: install CPyth
     || die "'$python' is older than 3.9 or lacks the venv/ensurepip modules"
 [[ -f "$lock" ]] || die "missing $lock"
 
+mkdir -p "$(dirname "$venv")"
+# Tests run in parallel: one setup at a time per virtualenv.
+exec 9>"$venv.lock"
+flock 9 || die "cannot lock $venv.lock"
+
 imports='import alibabacloud_cloudauth20190307.client, alibabacloud_tea_openapi.models, aliyunsdkcore.client, aliyunsdkcloudauth.request.v20190307.InitFaceVerifyRequest'
 want="$(sha256sum "$lock" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
 
@@ -41,7 +46,6 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; t
 fi
 
 echo "sdk/setup.sh: creating $venv"
-mkdir -p "$(dirname "$venv")"
 rm -f "$stamp"
 "$python" -m venv --clear "$venv" || die "python -m venv $venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)

@@ -7,6 +7,12 @@
 //! (ACS3-HMAC-SHA256 and RPC HMAC-SHA1) and the older aliyun-python-sdk-core drive whole
 //! sessions and the refusals. Then the server is stopped with SIGTERM and must exit cleanly.
 //!
+//! The second test puts the server (fixed scorer) under load from `restart_load.py`, kills it
+//! with SIGKILL once completions are acknowledged, restarts it on the same database, and
+//! checks that every acknowledged completion is still there, cannot complete again, and is
+//! billed once (the store's audit: completed sessions = records = usage events = metered
+//! units). The two tests share the virtualenv; setup.sh serializes on a lock file.
+//!
 //! Needs `python3` (>= 3.9, with venv), PyPI on the first run, and the face models and test
 //! photos from `bash scripts/fetch-models.sh`. Anything missing fails the test, naming what
 //! to do; nothing is skipped.
@@ -19,6 +25,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use shiren_records::DigestKey;
+use shiren_store::{SqlStore, StoreOptions};
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -82,6 +91,36 @@ impl Guard {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("no exit within {timeout:?} of SIGTERM; killed").into());
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Guard {
+    /// SIGKILL, then reap.
+    fn kill(&mut self) -> Result<ExitStatus, Box<dyn Error>> {
+        let Some(mut child) = self.child.take() else {
+            return Err("the process was already stopped".into());
+        };
+        child.kill()?;
+        Ok(child.wait()?)
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; kills it after that.
+    fn wait(&mut self, timeout: Duration) -> Result<ExitStatus, Box<dyn Error>> {
+        let Some(mut child) = self.child.take() else {
+            return Err("the process was already stopped".into());
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no exit within {timeout:?}; killed").into());
             }
             thread::sleep(Duration::from_millis(50));
         }
@@ -157,12 +196,19 @@ fn sdk_python(root: &Path, scratch: &Path) -> Result<PathBuf, Box<dyn Error>> {
     Ok(python)
 }
 
-/// Starts the server; returns its guard and its `host:port` once it says it is listening.
-fn start_server(root: &Path, scratch: &Path) -> Result<(Guard, String), Box<dyn Error>> {
+/// Starts the server on `scratch`/shiren.db with `--scorer scorer`, its stderr into
+/// `scratch`/`log`; returns its guard and its `host:port` once it says it is listening.
+fn start_server(
+    root: &Path,
+    scratch: &Path,
+    scorer: &str,
+    log: &str,
+) -> Result<(Guard, String), Box<dyn Error>> {
     let db = scratch.join("shiren.db");
     let demo = scratch.join("demo.json");
-    let stderr = File::create(scratch.join("server.log"))?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shiren-server"))
+    let stderr = File::create(scratch.join(log))?;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shiren-server"));
+    command
         .arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--database")
@@ -170,14 +216,12 @@ fn start_server(root: &Path, scratch: &Path) -> Result<(Guard, String), Box<dyn 
         .arg("--demo-file")
         .arg(&demo)
         .arg("--scorer")
-        .arg("face")
-        .arg("--models")
-        .arg(root.join(".cache/face/models"))
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()?;
+        .arg(scorer);
+    if scorer == "face" {
+        command.arg("--models").arg(root.join(".cache/face/models"));
+    }
+    let mut child =
+        command.current_dir(root).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr).spawn()?;
     let stdout = child.stdout.take();
     let guard = Guard { child: Some(child) };
     let Some(stdout) = stdout else {
@@ -202,7 +246,7 @@ fn start_server(root: &Path, scratch: &Path) -> Result<(Guard, String), Box<dyn 
                 }
             }
             Err(e) => {
-                println!("server log:\n{}", tail(&scratch.join("server.log"), 40));
+                println!("server log:\n{}", tail(&scratch.join(log), 40));
                 return Err(format!("no `{prefix}…` line within {START_TIMEOUT:?} ({e}); log above").into());
             }
         }
@@ -227,7 +271,7 @@ fn the_clouds_python_sdks_drive_a_whole_session() -> TestResult {
     }
     let scratch = Scratch::new()?;
     let python = sdk_python(&root, &scratch.0)?;
-    let (mut server, addr) = start_server(&root, &scratch.0)?;
+    let (mut server, addr) = start_server(&root, &scratch.0, "face", "server.log")?;
     if !addr.starts_with("127.0.0.1:") {
         return Err(format!("the server listens on {addr}, not on 127.0.0.1").into());
     }
@@ -264,6 +308,106 @@ fn the_clouds_python_sdks_drive_a_whole_session() -> TestResult {
     if !stopped.success() {
         println!("server log:\n{}", tail(&scratch.0.join("server.log"), 40));
         return Err(format!("the server exited with {stopped} after SIGTERM; log above").into());
+    }
+    Ok(())
+}
+
+/// Acknowledged completions the load has written so far.
+fn acknowledged(path: &Path) -> usize {
+    fs::read_to_string(path).map(|t| t.lines().filter(|l| !l.trim().is_empty()).count()).unwrap_or(0)
+}
+
+#[test]
+fn a_sigkilled_server_keeps_every_acknowledged_completion_billed_once() -> TestResult {
+    let root = repo_root();
+    let photos = root.join(".cache/face/photos");
+    if !photos.join("obama2.jpg").is_file() {
+        return Err(format!("missing {}: run `bash scripts/fetch-models.sh` first", photos.display()).into());
+    }
+    let scratch = Scratch::new()?;
+    let python = sdk_python(&root, &scratch.0)?;
+    let script = root.join("crates/server/sdk/restart_load.py");
+    let demo = scratch.0.join("demo.json");
+    let acked = scratch.0.join("acked.txt");
+
+    // Load: whole sessions from six workers, bounded in count and time.
+    let (mut server, _) = start_server(&root, &scratch.0, "fixed", "server-1.log")?;
+    let load_log = File::create(scratch.0.join("load.log"))?;
+    let mut load = Guard {
+        child: Some(
+            Command::new(&python)
+                .arg(&script)
+                .arg("load")
+                .arg("--demo-file")
+                .arg(&demo)
+                .arg("--acked")
+                .arg(&acked)
+                .arg("--photos")
+                .arg(&photos)
+                .args(["--workers", "6", "--max-sessions", "3000", "--seconds", "60"])
+                .current_dir(&root)
+                .stdin(Stdio::null())
+                .stdout(load_log.try_clone()?)
+                .stderr(load_log)
+                .spawn()?,
+        ),
+    };
+    // SIGKILL once some completions are acknowledged, with more in flight.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged(&acked) < 40 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    server.kill()?;
+    let load_status = load.wait(Duration::from_secs(90))?;
+    let load_output = fs::read_to_string(scratch.0.join("load.log"))?;
+    println!("{load_output}");
+    if !load_status.success() {
+        return Err(format!("restart_load.py load failed ({load_status}); output above").into());
+    }
+    let before = acknowledged(&acked);
+    if before == 0 {
+        println!("server log:\n{}", tail(&scratch.0.join("server-1.log"), 40));
+        return Err("no completion was acknowledged before the kill".into());
+    }
+
+    // Restart on the same database; every acknowledged completion is there, once.
+    let (mut server, _) = start_server(&root, &scratch.0, "fixed", "server-2.log")?;
+    let mut verify = Command::new(&python);
+    verify
+        .arg(&script)
+        .arg("verify")
+        .arg("--demo-file")
+        .arg(&demo)
+        .arg("--acked")
+        .arg(&acked)
+        .arg("--photos")
+        .arg(&photos)
+        .current_dir(&root);
+    let (status, output) = run_logged(verify, &scratch.0.join("verify.log"), SDK_TIMEOUT)?;
+    println!("{output}");
+    if !status.success() {
+        println!("server log:\n{}", tail(&scratch.0.join("server-2.log"), 40));
+        return Err(format!("restart_load.py verify failed ({status}); output above").into());
+    }
+    let stopped = server.terminate(STOP_TIMEOUT)?;
+    if !stopped.success() {
+        return Err(format!("the restarted server exited with {stopped} after SIGTERM").into());
+    }
+
+    // Billed once: completed sessions = records = usage events = metered units, as stored.
+    let options = StoreOptions { digest_key: DigestKey::new([0; 32]), max_connections: 1 };
+    let store = SqlStore::open(&format!("sqlite://{}", scratch.0.join("shiren.db").display()), options)?;
+    let audit = store.audit()?;
+    println!("{before} acknowledged before the kill; audit after the restart: {audit:?}");
+    let completed = audit.completed_sessions;
+    if audit.rows.records != completed
+        || audit.rows.usage_events != completed
+        || audit.metered_units != completed
+    {
+        return Err(format!("not billed exactly once per completion: {audit:?}").into());
+    }
+    if completed < u64::try_from(before)? {
+        return Err(format!("{before} acknowledged but only {completed} completed sessions stored").into());
     }
     Ok(())
 }

@@ -48,6 +48,7 @@ from alibabacloud_cloudauth20190307.client import Client as TeaClient
 from alibabacloud_tea_openapi import exceptions as tea_exceptions
 from alibabacloud_tea_openapi import models as tea_openapi_models
 from alibabacloud_tea_openapi.utils import Utils as TeaUtils
+from darabonba.core import DaraCore
 from aliyunsdkcore.acs_exception.exceptions import ServerException as CoreServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
@@ -184,6 +185,22 @@ class Tea:
             yield
         finally:
             TeaUtils.get_nonce = saved
+
+    @contextlib.contextmanager
+    def tamper(self, change: Callable[[Any], None]) -> Iterator[None]:
+        """Lets `change` alter the signed request (darabonba's DaraRequest: .query, .headers,
+        .body) after the SDK signed it and before it is sent: a man in the middle."""
+        saved = DaraCore.do_action
+
+        def altered(request: Any, runtime: Any = None) -> Any:
+            change(request)
+            return saved(request, runtime)
+
+        DaraCore.do_action = staticmethod(altered)
+        try:
+            yield
+        finally:
+            DaraCore.do_action = saved
 
     @contextlib.contextmanager
     def clock_offset(self, offset: dt.timedelta) -> Iterator[None]:
@@ -637,6 +654,41 @@ class Story:
 
         r.check(n, "LivenessFaceVerify LR_FR_MIN live photo → Passed T, SubCode 200", liveness)
 
+    def run_tampering(self, c: Tea) -> None:
+        """A request altered after signing is refused with SignatureDoesNotMatch."""
+        r, n = self.report, c.name
+        sig = ("SignatureDoesNotMatch",)
+
+        def body_changed(request: Any) -> None:
+            body = request.body.decode() if isinstance(request.body, bytes) else request.body
+            expect(isinstance(body, str) and "Model=LIVENESS" in body, f"no Model in the form body {str(body)[:80]!r}")
+            request.body = body.replace("Model=LIVENESS", "Model=MULTI_ACTION")
+
+        def query_changed(request: Any) -> None:
+            expect("UserId" in request.query, "no UserId in the query")
+            request.query["UserId"] = "someone-else"
+
+        def action_changed(request: Any) -> None:
+            if "Action" in request.query:
+                request.query["Action"] = "DeleteFaceVerifyResult"
+            request.headers["x-acs-action"] = "DeleteFaceVerifyResult"
+
+        for label, change in (
+            ("form body changed after signing", body_changed),
+            ("query changed after signing", query_changed),
+        ):
+            def run(change: Callable[[Any], None] = change) -> str:
+                with c.tamper(change):
+                    return refused(lambda: self.init_id_pro(c), sig, 400)
+
+            r.check(n, f"InitFaceVerify, {label} → SignatureDoesNotMatch", run)
+
+        def action() -> str:
+            with c.tamper(action_changed):
+                return refused(lambda: self.describe(c, PLACEHOLDER_ID), sig, 400)
+
+        r.check(n, "signed as DescribeFaceVerify, sent as DeleteFaceVerifyResult → SignatureDoesNotMatch", action)
+
     def run_refusals(self, kind: str, c: Tea | Core, cid: str) -> None:
         """Refusals, as the SDK's exception reports them; `cid` is the certify ID described."""
         r, n = self.report, kind
@@ -681,6 +733,11 @@ class Story:
             return "accepted"
 
         r.check(n, "timestamp 5 minutes old → still accepted", skew_ok)
+
+        if isinstance(c, Tea):
+            self.run_tampering(c)
+        else:
+            r.note(n, "tampering checked with the tea clients only (the core SDK signs the same RPC form)")
 
         ro = self.client(kind, self.demo["readonly_access_key_id"], self.demo["readonly_access_key_secret"])
 

@@ -1,0 +1,82 @@
+//! What every handler shares ([`App`]) and the router: which path goes where, and the
+//! request limits in front of them. Handlers never run the flow on the async runtime:
+//! store calls go to the blocking pool ([`App::blocking`]), face scoring to the bounded
+//! scoring pool ([`crate::scoring::Scoring`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use shiren_auth::BoundedNonces;
+use shiren_store::SqlStore;
+use shiren_verify::Verifier;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::keys::MasterKey;
+use crate::metrics::Metrics;
+use crate::qps::QpsLimits;
+use crate::scoring::Scoring;
+use crate::tenants::SharedTenants;
+
+/// The largest request body read: a 1 MB photo as Base64, percent-encoded, with the
+/// other parameters (the RPC signature's own limit, `shiren_auth::MAX_RPC_REQUEST_BYTES`,
+/// is 2 MiB as well).
+pub(crate) const MAX_BODY_BYTES: usize = 2 << 20;
+
+/// The shared state.
+pub(crate) struct App {
+    /// The flow over the durable store.
+    pub(crate) verifier: Arc<Verifier<SqlStore>>,
+    /// The served accounts' directories and keys.
+    pub(crate) tenants: SharedTenants,
+    /// Replay protection (this process's memory of nonces).
+    pub(crate) nonces: Mutex<BoundedNonces>,
+    /// The master key (device tokens).
+    pub(crate) master: MasterKey,
+    /// Face scoring, bounded.
+    pub(crate) scoring: Scoring,
+    /// Per-account QPS limits.
+    pub(crate) qps: QpsLimits,
+    /// Counters and histograms.
+    pub(crate) metrics: Metrics,
+    /// The base URL devices reach this server at (`http://host:port`).
+    pub(crate) public_url: String,
+}
+
+/// The handlers' view of [`App`].
+pub(crate) type Shared = Arc<App>;
+
+/// Why the server could not answer (not a refusal: those are responses).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unavailable {
+    /// A blocking task panicked or was cancelled.
+    #[error("the worker stopped: {0}")]
+    Worker(String),
+    /// The scoring queue is full.
+    #[error("the face scoring queue is full; retry shortly")]
+    Busy,
+}
+
+impl App {
+    /// Runs `work` (store I/O, never face scoring) on the blocking pool.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Unavailable> {
+        tokio::task::spawn_blocking(work).await.map_err(|e| Unavailable::Worker(e.to_string()))
+    }
+}
+
+/// The routes, with the body limit and a time limit per request.
+pub(crate) fn router(app: Shared, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/", get(crate::rpc::handle).post(crate::rpc::handle))
+        .route("/device/v1/sessions/{certify_id}/photo", post(crate::device::submit_photo))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(crate::metrics::render))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::new(request_timeout))
+        .with_state(app)
+}

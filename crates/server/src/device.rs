@@ -1,0 +1,73 @@
+//! The device side of a session: the person's device submits its photo for a certify
+//! ID, authenticated by the session's device token (returned inside `CertifyUrl` at
+//! init), never by the caller's AccessKey. The photo completes the session through the
+//! staged flow: read on the blocking pool, scored on the scoring pool, committed once.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use chrono::Utc;
+use serde_json::json;
+use shiren_catalog::CertifyId;
+use shiren_verify::request_id;
+
+use crate::app::{Shared, Unavailable};
+use crate::ids::RandomIds;
+
+/// `POST /device/v1/sessions/{certify_id}/photo` with `Authorization: Bearer <token>`.
+pub(crate) async fn submit_photo(
+    State(app): State<Shared>,
+    Path(certify_id): Path<String>,
+    headers: HeaderMap,
+    photo: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let id = certify_id.parse::<CertifyId>().ok().filter(|id| app.master.device_token_matches(*id, token));
+    let Some(id) = id else {
+        app.metrics.answered("device", "Unauthorized", started.elapsed().as_secs_f64());
+        let body = json!({
+            "RequestId": request_id(&RandomIds),
+            "Code": "Unauthorized",
+            "Message": "the device token does not match this certify ID; use the CertifyUrl returned by InitFaceVerify",
+        });
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    };
+    let outcome = async {
+        let v = Arc::clone(&app.verifier);
+        let pending = app.blocking(move || v.begin_complete(&id.to_string(), photo, Utc::now())).await?;
+        crate::rpc::finish(&app, pending).await
+    }
+    .await;
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(response) => {
+            let code = response.code.to_string();
+            app.metrics.answered("device", &code, seconds);
+            tracing::info!(operation = "device", code = %code, ms = seconds * 1e3, "answered");
+            // The device learns that its photo was taken, not the verdict: the
+            // customer's server reads that with DescribeFaceVerify.
+            Json(json!({"RequestId": response.request_id, "Code": code, "Message": response.message}))
+                .into_response()
+        }
+        Err(e) => {
+            let (status, code) = match e {
+                Unavailable::Busy => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+                Unavailable::Worker(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+            };
+            app.metrics.answered("device", code, seconds);
+            tracing::warn!(operation = "device", code, error = %e, "unavailable");
+            let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": e.to_string()});
+            (status, Json(body)).into_response()
+        }
+    }
+}

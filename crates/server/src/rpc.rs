@@ -1,0 +1,290 @@
+//! The cloud's RPC endpoint (`GET /` or `POST /`, version 2019-03-07): authenticate
+//! the request (`shiren-auth`: RPC HMAC-SHA1 or ACS3-HMAC-SHA256, the replay window and
+//! nonces), name its requester, apply the account's QPS limit, then run the operation
+//! through the staged flow — store reads and writes on the blocking pool, face scoring
+//! on the scoring pool — and answer in the cloud's JSON. Authentication failures are
+//! the cloud's error responses (HTTP 4xx with `Code`); everything after is HTTP 200
+//! with the flow's call code, as the cloud does.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use chrono::Utc;
+use serde_json::{Value, json};
+use shiren_auth::{AuthError, Authenticated, V3Request, parse_query, verify_rpc, verify_v3};
+use shiren_catalog::{AccountId, CallCode, ProductCode};
+use shiren_verify::{ApiResponse, RequestContext, Requester, Signer, request_id};
+
+use crate::app::{Shared, Unavailable};
+use crate::ids::RandomIds;
+use crate::wire::{self, BadParam, Params};
+
+/// Why a request got no business answer.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("the body is not UTF-8 form data")]
+    Body,
+    #[error("the account of this AccessKey is not served here")]
+    NoTenant,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error("Request was denied due to user flow control.")]
+    Throttled,
+    #[error("the action `{0}` is not an operation of Cloudauth 2019-03-07")]
+    UnknownAction(String),
+}
+
+impl Failure {
+    fn code(&self) -> &'static str {
+        match self {
+            Failure::Auth(e) => e.code(),
+            Failure::Body => "InvalidParameter",
+            Failure::NoTenant => "InvalidAccessKeyId.NotFound",
+            Failure::Unavailable(Unavailable::Busy) => "ServiceUnavailable",
+            Failure::Unavailable(_) => "InternalError",
+            Failure::Throttled => "Throttling.User",
+            Failure::UnknownAction(_) => "InvalidAction.NotFound",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Failure::Auth(AuthError::AccessKeyNotFound(_)) | Failure::NoTenant | Failure::UnknownAction(_) => {
+                StatusCode::NOT_FOUND
+            }
+            Failure::Auth(AuthError::RequestTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::Auth(AuthError::NonceStoreFull | AuthError::NonceQuotaExceeded { .. })
+            | Failure::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Failure::Auth(_) | Failure::Body => StatusCode::BAD_REQUEST,
+            Failure::Unavailable(Unavailable::Busy) => StatusCode::SERVICE_UNAVAILABLE,
+            Failure::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The cloud's error body. A signature mismatch's message carries the server's
+    /// string to sign (the cloud's help for client developers), as `shiren-auth` renders it.
+    fn respond(&self, host: &str) -> Response {
+        let body = json!({
+            "RequestId": request_id(&RandomIds),
+            "HostId": host,
+            "Code": self.code(),
+            "Message": self.to_string(),
+            "Recommend": "",
+        });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// An authenticated request, ready to run.
+struct Call {
+    requester: Requester,
+    action: String,
+    params: Params,
+}
+
+/// `GET /` and `POST /`.
+pub(crate) async fn handle(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
+    let context = RequestContext { source_ip: Some(peer.ip()), secure_transport: Some(false) };
+    let authenticated = {
+        let app = Arc::clone(&app);
+        let (method, uri, headers) = (method.to_string(), uri.clone(), header_pairs(&headers));
+        app.clone().blocking(move || authenticate(&app, &method, &uri, &headers, &body, context)).await
+    };
+    let (operation, outcome) = match authenticated {
+        Ok(Ok(call)) => {
+            let operation = call.action.clone();
+            (operation, run(&app, call).await)
+        }
+        Ok(Err(failure)) => ("unauthenticated".to_owned(), Err(failure)),
+        Err(unavailable) => ("unauthenticated".to_owned(), Err(Failure::Unavailable(unavailable))),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(body) => {
+            let code = body.get("Code").and_then(Value::as_str).unwrap_or("").to_owned();
+            app.metrics.answered(&operation, &code, seconds);
+            tracing::info!(operation = %operation, code = %code, ms = seconds * 1e3, "answered");
+            Json(body).into_response()
+        }
+        Err(failure) => {
+            app.metrics.answered(&operation, failure.code(), seconds);
+            // The code only: a signature mismatch's message holds the string to sign.
+            tracing::info!(operation = %operation, code = failure.code(), ms = seconds * 1e3, "refused");
+            failure.respond(&host)
+        }
+    }
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect()
+}
+
+/// Verifies the signature (RPC or V3), remembers the nonce, and names the requester.
+fn authenticate(
+    app: &Shared,
+    method: &str,
+    uri: &Uri,
+    headers: &[(String, String)],
+    body: &[u8],
+    context: RequestContext,
+) -> Result<Call, Failure> {
+    let now = Utc::now();
+    let query = uri.query().unwrap_or("");
+    let form = std::str::from_utf8(body).map_err(|_| Failure::Body)?;
+    let tenants = app.tenants.0.read().map_err(|_| Unavailable::Worker("the tenant table is poisoned".into()))?;
+    let mut nonces = app.nonces.lock().map_err(|_| Unavailable::Worker("the nonce memory is poisoned".into()))?;
+    let v3 = headers
+        .iter()
+        .any(|(name, value)| name == "authorization" && value.starts_with("ACS3-HMAC-SHA256"));
+    let (who, pairs): (Authenticated, Vec<(String, String)>) = if v3 {
+        let query_pairs = parse_query(query)?;
+        let request = V3Request { method, path: uri.path(), query: &query_pairs, headers };
+        let who = verify_v3(&request, body, &*tenants, &mut *nonces, now)?;
+        let mut pairs = query_pairs;
+        pairs.extend(parse_query(form)?);
+        (who, pairs)
+    } else {
+        let raw = match (query.is_empty(), form.is_empty()) {
+            (_, true) => query.to_owned(),
+            (true, false) => form.to_owned(),
+            (false, false) => format!("{query}&{form}"),
+        };
+        let who = verify_rpc(method, &raw, &*tenants, &mut *nonces, now)?;
+        (who, parse_query(&raw)?)
+    };
+    let account = tenants.account_of(&who.access_key_id).ok_or(Failure::NoTenant)?;
+    let requester = Requester {
+        account,
+        signer: Signer::RamUser(who.user),
+        signed_action: Some(format!("antcloudauth:{}", who.action)),
+        context,
+    };
+    Ok(Call { requester, action: who.action, params: Params::new(pairs) })
+}
+
+/// A refusal for a parameter the wire form cannot carry into the flow.
+fn bad_param<T>(app: &Shared, e: &BadParam) -> ApiResponse<T> {
+    let _ = app;
+    ApiResponse::refused(request_id(&RandomIds), CallCode::InvalidParameter, e.to_string())
+}
+
+/// Applies the QPS limit of the product the request names (an unknown product is
+/// left to the flow, which refuses it with 401).
+fn admit(app: &Shared, account: AccountId, operation: &'static str, product: Option<&str>) -> Result<(), Failure> {
+    let limit = product.and_then(|p| p.parse::<ProductCode>().ok()).map(ProductCode::qps_limit);
+    match limit {
+        Some(limit) if !app.qps.admit(account, operation, limit, Instant::now()) => Err(Failure::Throttled),
+        _ => Ok(()),
+    }
+}
+
+/// Runs one operation.
+async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
+    let Call { requester, action, params } = call;
+    let verifier = &app.verifier;
+    match action.as_str() {
+        "InitFaceVerify" => {
+            let request = match params.init() {
+                Ok(r) => r,
+                Err(e) => return Ok(wire::init_json(&bad_param(app, &e), None)),
+            };
+            admit(app, requester.account, "InitFaceVerify", request.product_code.as_deref())?;
+            let v = Arc::clone(verifier);
+            let pending = app.blocking(move || v.begin_init(&requester, &request, Utc::now())).await?;
+            let pending = app.scoring.fulfil(verifier, pending).await?;
+            let v = Arc::clone(verifier);
+            let response = app.blocking(move || v.commit_init(pending, Utc::now())).await?;
+            let url = response.result_object.as_ref().map(|r| {
+                format!(
+                    "{}/device/v1/sessions/{}?token={}",
+                    app.public_url,
+                    r.certify_id,
+                    app.master.device_token(r.certify_id)
+                )
+            });
+            Ok(wire::init_json(&response, url))
+        }
+        "DescribeFaceVerify" => {
+            let id = params.text("CertifyId").unwrap_or_default();
+            let v = Arc::clone(verifier);
+            let response = app.blocking(move || v.describe_face_verify(&requester, &id, Utc::now())).await?;
+            Ok(wire::verify_json(&response, false))
+        }
+        "DeleteFaceVerifyResult" => {
+            let id = params.text("CertifyId").unwrap_or_default();
+            let v = Arc::clone(verifier);
+            let response =
+                app.blocking(move || v.delete_face_verify_result(&requester, &id, Utc::now())).await?;
+            Ok(wire::delete_json(&response))
+        }
+        "ContrastFaceVerify" => {
+            let request = match params.contrast() {
+                Ok(r) => r,
+                Err(e) => return Ok(wire::verify_json(&bad_param(app, &e), false)),
+            };
+            admit(app, requester.account, "ContrastFaceVerify", request.product_code.as_deref())?;
+            let v = Arc::clone(verifier);
+            let pending = app.blocking(move || v.begin_contrast(&requester, &request, Utc::now())).await?;
+            Ok(wire::verify_json(&finish(app, pending).await?, false))
+        }
+        "CompareFaceVerify" => {
+            let request = match params.compare() {
+                Ok(r) => r,
+                Err(e) => return Ok(wire::verify_json(&bad_param(app, &e), true)),
+            };
+            admit(app, requester.account, "CompareFaceVerify", request.product_code.as_deref())?;
+            let v = Arc::clone(verifier);
+            let pending = app.blocking(move || v.begin_compare(&requester, &request, Utc::now())).await?;
+            Ok(wire::verify_json(&finish(app, pending).await?, true))
+        }
+        "LivenessFaceVerify" => {
+            let request = match params.liveness() {
+                Ok(r) => r,
+                Err(e) => return Ok(wire::verify_json(&bad_param(app, &e), false)),
+            };
+            admit(app, requester.account, "LivenessFaceVerify", request.product_code.as_deref())?;
+            let v = Arc::clone(verifier);
+            let pending = app.blocking(move || v.begin_liveness(&requester, &request, Utc::now())).await?;
+            Ok(wire::verify_json(&finish(app, pending).await?, false))
+        }
+        _ => Err(Failure::UnknownAction(shiren_auth::Quoted::new(&action).to_string())),
+    }
+}
+
+/// Fulfils a verification's needs on the scoring pool and commits it.
+pub(crate) async fn finish(
+    app: &Shared,
+    pending: shiren_verify::Pending<shiren_verify::VerifyResult>,
+) -> Result<ApiResponse<shiren_verify::VerifyResult>, Unavailable> {
+    let pending = app.scoring.fulfil(&app.verifier, pending).await?;
+    let v = Arc::clone(&app.verifier);
+    let response = app.blocking(move || v.commit(pending, Utc::now())).await?;
+    if let Some(result) = &response.result_object {
+        let completed = crate::metrics::Completed {
+            passed: if result.passed { "T" } else { "F" }.to_owned(),
+            sub_code: result.sub_code.to_string(),
+        };
+        app.metrics.completions.get_or_create(&completed).inc();
+    }
+    Ok(response)
+}

@@ -196,7 +196,8 @@ fn sdk_python(root: &Path, scratch: &Path) -> Result<PathBuf, Box<dyn Error>> {
     Ok(python)
 }
 
-/// Starts the server on `scratch`/shiren.db with `--scorer scorer`, its stderr into
+/// Starts the server on `scratch`/shiren.db with `--scorer scorer` and obama.jpg as the
+/// demo identity authority's portrait of its one person, its stderr into
 /// `scratch`/`log`; returns its guard and its `host:port` once it says it is listening.
 fn start_server(
     root: &Path,
@@ -216,7 +217,9 @@ fn start_server(
         .arg("--demo-file")
         .arg(&demo)
         .arg("--scorer")
-        .arg(scorer);
+        .arg(scorer)
+        .arg("--authority-photo")
+        .arg(root.join(".cache/face/photos/obama.jpg"));
     if scorer == "face" {
         command.arg("--models").arg(root.join(".cache/face/models"));
     }

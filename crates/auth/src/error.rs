@@ -59,6 +59,49 @@ impl fmt::Debug for Quoted {
     }
 }
 
+/// The server's string-to-sign of a request whose signature did not match, with every
+/// personal parameter's value masked ([`crate::is_personal_parameter`]: `CertName`,
+/// `CertNo`, `UserId`, `Mobile`, `Ip`, photos, …) — what the cloud returns so a client
+/// developer can compare it with their own. Read it with [`StringToSign::as_str`] to
+/// put it in a response; `Debug` and `Display` print only its length, so logging the
+/// error never writes it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StringToSign(String);
+
+impl StringToSign {
+    /// Wraps a string-to-sign whose personal values are already masked.
+    pub(crate) fn masked(text: String) -> StringToSign {
+        StringToSign(text)
+    }
+
+    /// The string-to-sign, personal values masked.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for StringToSign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StringToSign({} bytes)", self.0.len())
+    }
+}
+
+impl fmt::Display for StringToSign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string to sign of {} bytes", self.0.len())
+    }
+}
+
 /// Which tenant's share of the nonce store is used up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QuotaScope {
@@ -77,9 +120,11 @@ impl fmt::Display for QuotaScope {
     }
 }
 
-/// Why a request or URL was not authenticated. Messages never contain a secret or a
-/// received signature; a signature mismatch carries the server's string-to-sign so a
-/// client developer can compare it with their own, as the cloud does. Received values
+/// Why a request or URL was not authenticated. Messages never contain a secret, a
+/// received signature or a personal value; a signature mismatch carries the server's
+/// string-to-sign, personal values masked, so a client developer can compare it with
+/// their own, as the cloud does — but neither `Display` nor `Debug` prints it (read it
+/// with [`AuthError::string_to_sign`]). Received values
 /// (AccessKey IDs, timestamps, method names) are kept and shown as [`Quoted`]: at most
 /// 64 characters, escaped; the string-to-sign is bounded by the request-size limits
 /// ([`crate::MAX_RPC_REQUEST_BYTES`]: at most five bytes per request byte).
@@ -105,10 +150,12 @@ pub enum AuthError {
     #[error("the AccessKey ID `{0}` is inactive")]
     AccessKeyInactive(Quoted),
     /// The signature does not match.
-    #[error("the request signature does not match; the server's string to sign is `{string_to_sign}`")]
+    #[error(
+        "the request signature does not match; compare your string to sign with the server's, which this error carries"
+    )]
     SignatureDoesNotMatch {
-        /// What the server signed.
-        string_to_sign: String,
+        /// What the server signed, personal values masked.
+        string_to_sign: StringToSign,
     },
     /// The timestamp is not `yyyy-MM-ddTHH:mm:ssZ`.
     #[error("timestamp `{0}` is not in the format yyyy-MM-ddTHH:mm:ssZ")]
@@ -153,6 +200,15 @@ pub enum AuthError {
 impl AuthError {
     pub(crate) fn malformed(why: &str) -> AuthError {
         AuthError::Malformed(why.to_owned())
+    }
+
+    /// The server's string-to-sign of a signature mismatch, personal values masked: for
+    /// the response body, never for a log.
+    pub fn string_to_sign(&self) -> Option<&str> {
+        match self {
+            AuthError::SignatureDoesNotMatch { string_to_sign } => Some(string_to_sign.as_str()),
+            _ => None,
+        }
     }
 
     /// The cloud's error code.

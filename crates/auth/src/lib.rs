@@ -12,7 +12,7 @@ mod v3;
 pub use crate::encode::{
     MAX_PARAMETERS, parse_query, percent_decode, pop_encode, pop_encode_path, sha256_hex,
 };
-pub use crate::error::{AuthError, QUOTE_CHARS, QuotaScope, Quoted};
+pub use crate::error::{AuthError, QUOTE_CHARS, QuotaScope, Quoted, StringToSign};
 pub use crate::keys::{AccessKeySecret, AccessKeys, ActiveKey, DirectoryKeys, SecretVault};
 pub use crate::oss::{
     MAX_V4_EXPIRES, PHOTO_URL_LIFETIME, PhotoObject, Signer, V4SigningKey, presign_v1, presign_v4,
@@ -24,8 +24,8 @@ pub use crate::replay::{
     check_timestamp,
 };
 pub use crate::rpc::{
-    Authenticated, MAX_RPC_REQUEST_BYTES, RpcSignature, rpc_string_to_sign, sign_rpc, signed_rpc_query,
-    verify_rpc,
+    Authenticated, MAX_RPC_REQUEST_BYTES, RpcSignature, is_personal_parameter, rpc_string_to_sign, sign_rpc,
+    signed_rpc_query, verify_rpc,
 };
 pub use crate::v3::{
     ACS3, MAX_V3_REQUEST_BYTES, V3Authorization, V3Request, default_signed_headers, parse_authorization,

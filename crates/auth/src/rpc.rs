@@ -18,7 +18,7 @@ use crate::encode::{
     Class, MAX_PARAMETERS, base64, base64_into, class, decode_into, decodes_to_utf8, duplicate, hex_digit,
     percent_decode, pop_encode, push_canonical_encoded, push_encoded, unreserved,
 };
-use crate::error::{AuthError, Quoted};
+use crate::error::{AuthError, Quoted, StringToSign};
 use crate::keys::{AccessKeySecret, AccessKeys, signatures_equal};
 use crate::replay::{NonceStore, check_timestamp};
 
@@ -29,8 +29,9 @@ use crate::replay::{NonceStore, check_timestamp};
 /// string-to-sign a mismatch returns: at most five bytes per request byte, so 10 MiB.
 pub const MAX_RPC_REQUEST_BYTES: usize = 2 << 20;
 
-/// The string-to-sign and Base64 signature of a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The string-to-sign and Base64 signature of a request. `Debug` prints the
+/// string-to-sign's length only: it holds every parameter, personal ones too.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RpcSignature {
     /// `METHOD&%2F&pe(canonicalized query)`.
     pub string_to_sign: String,
@@ -38,13 +39,58 @@ pub struct RpcSignature {
     pub signature: String,
 }
 
+impl std::fmt::Debug for RpcSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcSignature")
+            .field("string_to_sign", &format_args!("{} bytes", self.string_to_sign.len()))
+            .field("signature", &self.signature)
+            .finish()
+    }
+}
+
+/// Parameters whose values are personal data (ASCII case ignored): shown masked in the
+/// string-to-sign a mismatch returns.
+const PERSONAL_PARAMETERS: &[&str] = &[
+    "CertName",
+    "CertNo",
+    "UserId",
+    "UserName",
+    "Mobile",
+    "PhoneNumber",
+    "Ip",
+    "MetaInfo",
+    "DeviceToken",
+    "Birthday",
+    "ValidityDate",
+    "IdentifyNum",
+];
+
+/// Name endings of personal parameters: photos and videos by value, URL or object.
+const PERSONAL_SUFFIXES: &[&str] = &["Picture", "PictureUrl", "File", "ObjectName"];
+
+/// Whether a request parameter's value is personal data — a name, an ID number, a user
+/// ID, a phone number, an IP address, device data, or a photo or video (by value, URL
+/// or object name) — so that the string-to-sign returned on a mismatch shows it masked.
+/// ASCII case is ignored.
+pub fn is_personal_parameter(name: &str) -> bool {
+    let ends_with = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name.get(name.len() - suffix.len()..).is_some_and(|end| end.eq_ignore_ascii_case(suffix))
+    };
+    PERSONAL_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(name))
+        || PERSONAL_SUFFIXES.iter().any(|s| ends_with(s))
+}
+
+/// A masked value as the string-to-sign writes it: `***`, POP-encoded twice.
+const MASKED_VALUE: &str = "%252A%252A%252A";
+
 /// The canonical string-to-sign of `params` (all but `Signature`) for `method`:
 /// `METHOD&%2F&` + pe(`pe(name)=pe(value)&…` sorted by name). Written in one pass: a
 /// POP-encoded string holds only unreserved bytes and `%XY`, so encoding it again keeps
 /// the unreserved bytes and turns every other input byte into `%25XY`.
 pub fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
     let params = signing_params(params);
-    string_to_sign(method, &params, &order_by_name(&params))
+    string_to_sign(method, &params, &order_by_name(&params), false)
 }
 
 /// One parameter as the string-to-sign needs it.
@@ -174,8 +220,9 @@ fn order_by_name(params: &[Param<'_>]) -> Vec<usize> {
     order
 }
 
-/// The string-to-sign of `params` taken in `order`, leaving out `Signature`.
-fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize]) -> String {
+/// The string-to-sign of `params` taken in `order`, leaving out `Signature`; with
+/// `mask`, every personal parameter's value is written as `***`.
+fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize], mask: bool) -> String {
     let length: usize = params.iter().map(|p| 3 * p.name.as_str().len() + 6 + 2 * p.value.text().len()).sum();
     let mut out = String::with_capacity(method.len() + 5 + length);
     out.push_str(method);
@@ -190,6 +237,10 @@ fn string_to_sign(method: &str, params: &[Param<'_>], order: &[usize]) -> String
             Name::Other(name) => push_encoded(&mut out, name, b"", "%25"),
         }
         out.push_str("%3D");
+        if mask && is_personal_parameter(param.name.as_str()) {
+            out.push_str(MASKED_VALUE);
+            continue;
+        }
         match &param.value {
             Value::Plain(text) => out.push_str(text),
             Value::Canonical(raw) => push_canonical_encoded(&mut out, raw),
@@ -453,14 +504,16 @@ pub fn verify_rpc(
     let nonce = required(common.nonce, "SignatureNonce", b6)?;
     let timestamp = check_timestamp(&required(common.timestamp, "Timestamp", b7)?, now)?;
     let key = keys.active_key(&access_key_id)?;
-    let string_to_sign = string_to_sign(method, &params, &order);
+    let string_to_sign = string_to_sign(method, &params, &order, false);
     let mut expected = [0u8; 28];
     let matches = rpc_mac(&string_to_sign, key.secret).is_some_and(|mac| {
         let written = base64_into(&mac, &mut expected);
         signatures_equal(expected.get(..written).unwrap_or_default(), signature.as_bytes())
     });
     if !matches {
-        return Err(AuthError::SignatureDoesNotMatch { string_to_sign });
+        // Built only on a mismatch: the signing path never pays for the masking.
+        let masked = self::string_to_sign(method, &params, &order, true);
+        return Err(AuthError::SignatureDoesNotMatch { string_to_sign: StringToSign::masked(masked) });
     }
     nonces.check_and_remember_for(key.account, &access_key_id, &nonce, now)?;
     Ok(Authenticated {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::encode::{MAX_PARAMETERS, hex, hmac_sha256, pop_encode, pop_encode_path, sha256_hex};
-use crate::error::{AuthError, Quoted};
+use crate::error::{AuthError, Quoted, StringToSign};
 use crate::keys::{AccessKeySecret, AccessKeys, signatures_equal};
 use crate::replay::{NonceStore, check_timestamp};
 use crate::rpc::Authenticated;
@@ -200,7 +200,10 @@ pub fn verify_v3(
     if !signatures_equal(expected.as_bytes(), auth.signature.as_bytes())
         || !signatures_equal(sha256_hex(body).as_bytes(), hashed.as_bytes())
     {
-        return Err(AuthError::SignatureDoesNotMatch { string_to_sign });
+        // The algorithm and a hash of the canonical request: nothing personal to mask.
+        return Err(AuthError::SignatureDoesNotMatch {
+            string_to_sign: StringToSign::masked(string_to_sign),
+        });
     }
     nonces.check_and_remember_for(key.account, &auth.access_key_id, nonce, now)?;
     Ok(Authenticated {

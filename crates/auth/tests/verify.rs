@@ -119,9 +119,19 @@ fn mismatch_reports_the_servers_string_to_sign_and_never_the_secret() {
     let query = signed("POST", &params("LTAI5tExample", "n", now()), "wrong");
     let err = verify_rpc("POST", &query, &keys, &mut BoundedNonces::new(10), now()).unwrap_err();
     let AuthError::SignatureDoesNotMatch { string_to_sign } = &err else { panic!("{err:?}") };
-    assert!(string_to_sign.starts_with("POST&%2F&AccessKeyId%3DLTAI5tExample"));
+    assert!(string_to_sign.as_str().starts_with("POST&%2F&AccessKeyId%3DLTAI5tExample"));
+    assert_eq!(err.string_to_sign(), Some(string_to_sign.as_str()));
+    // The name (`张三 Zhang`) is personal: masked in the string, which neither Display nor
+    // Debug of the error prints.
+    assert!(
+        string_to_sign.as_str().contains("%26CertName%3D%252A%252A%252A%26"),
+        "{}",
+        string_to_sign.as_str()
+    );
+    assert!(!string_to_sign.as_str().contains("Zhang"));
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("s3cr3t-value"));
+    assert!(!shown.contains("AccessKeyId%3D") && !shown.contains("Zhang"), "{shown}");
     assert_eq!(format!("{:?}", AccessKeySecret::new("s3cr3t-value".into())), "AccessKeySecret(…)");
 }
 
@@ -360,7 +370,15 @@ proptest! {
             vault.insert("LTAI5tExample", AccessKeySecret::new("wrong".into()));
             vault
         } }, &mut BoundedNonces::new(4), now());
-        prop_assert_eq!(forged, Err(AuthError::SignatureDoesNotMatch { string_to_sign: signed.string_to_sign }));
+        // The mismatch carries the string-to-sign with personal values (here `CertName`,
+        // and the random name when it is one) masked as `***`.
+        let masked: Vec<(&str, &str)> = borrowed
+            .iter()
+            .map(|&(n, v)| (n, if is_personal_parameter(n) { "***" } else { v }))
+            .collect();
+        let expected = rpc_string_to_sign("POST", &masked);
+        prop_assert_eq!(forged.as_ref().err().and_then(AuthError::string_to_sign), Some(expected.as_str()));
+        prop_assert!(!expected.contains("%25E5%25BC%25A0"), "the name is masked");
     }
 
     #[test]

@@ -103,8 +103,10 @@ pub struct DirectoryKeys<'a> {
     pub vault: &'a SecretVault,
 }
 
-impl AccessKeys for DirectoryKeys<'_> {
-    fn active_key(&self, access_key_id: &str) -> Result<ActiveKey<'_>, AuthError> {
+impl<'a> DirectoryKeys<'a> {
+    /// The active key for an AccessKey ID, borrowing the directory and the vault (not
+    /// this pair), so a caller holding both elsewhere can return it.
+    pub fn find(self, access_key_id: &str) -> Result<ActiveKey<'a>, AuthError> {
         let not_found = || AuthError::AccessKeyNotFound(Quoted::new(access_key_id));
         let (user, key) = self.directory.access_key(access_key_id).ok_or_else(not_found)?;
         if key.status == AccessKeyStatus::Inactive {
@@ -112,6 +114,12 @@ impl AccessKeys for DirectoryKeys<'_> {
         }
         let secret = self.vault.get(access_key_id).ok_or_else(not_found)?;
         Ok(ActiveKey { account: self.directory.account_id(), user: &user.name, secret })
+    }
+}
+
+impl AccessKeys for DirectoryKeys<'_> {
+    fn active_key(&self, access_key_id: &str) -> Result<ActiveKey<'_>, AuthError> {
+        self.find(access_key_id)
     }
 }
 

@@ -14,6 +14,7 @@ use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
 use crate::geometry::FaceBox;
+use crate::kernels::{self, Activation, Conv, Depthwise, Tensor};
 use crate::ops::{Padding, Pool, conv2d, filters4, leaky_relu, pool2d, separable_conv2d};
 use crate::raster::network_input;
 use crate::tfjs::{ModelError, Weights};
@@ -41,10 +42,14 @@ pub struct Detection {
     pub score: f32,
 }
 
-/// The detector with checked weights.
+/// The detector with checked weights, packed for the fast path.
 #[derive(Clone, Debug)]
 pub struct FaceDetector {
     weights: Weights,
+    conv0: Conv,
+    /// Per separable layer: depthwise, then pointwise with bias.
+    layers: Vec<(Depthwise, Conv)>,
+    conv8: Conv,
     input_size: usize,
     min_score: f32,
 }
@@ -66,7 +71,40 @@ impl FaceDetector {
         }
         weights.get("conv8/filters", &[1, 1, 512, ANCHORS.len() * 5])?;
         weights.get("conv8/bias", &[ANCHORS.len() * 5])?;
-        Ok(FaceDetector { weights, input_size: Self::DEFAULT_INPUT_SIZE, min_score: Self::DEFAULT_MIN_SCORE })
+        let conv = |name: &str| -> Result<Conv, ModelError> {
+            let filters = weights.tensor(&format!("{name}/filters"))?;
+            Ok(Conv::new(
+                filters4(filters.view())?,
+                Some(weights.vector(&format!("{name}/bias"))?),
+                None,
+                1,
+                Padding::Valid,
+            ))
+        };
+        let (conv0, conv8) = (conv("conv0")?, conv("conv8")?);
+        let mut layers = Vec::with_capacity(LAYERS.len());
+        for (name, _, _) in LAYERS {
+            let depthwise = weights.tensor(&format!("{name}/depthwise_filter"))?;
+            let pointwise = weights.tensor(&format!("{name}/pointwise_filter"))?;
+            layers.push((
+                Depthwise::new(filters4(depthwise.view())?, 1, Padding::Same),
+                Conv::new(
+                    filters4(pointwise.view())?,
+                    Some(weights.vector(&format!("{name}/bias"))?),
+                    None,
+                    1,
+                    Padding::Valid,
+                ),
+            ));
+        }
+        Ok(FaceDetector {
+            weights,
+            conv0,
+            layers,
+            conv8,
+            input_size: Self::DEFAULT_INPUT_SIZE,
+            min_score: Self::DEFAULT_MIN_SCORE,
+        })
     }
 
     /// Uses another input side (rounded to a multiple of 32 in 128..=608): smaller is
@@ -84,12 +122,23 @@ impl FaceDetector {
 
     /// The faces in `image`, best first.
     pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>, ModelError> {
+        self.detect_with(image, false)
+    }
+
+    /// [`detect`](Self::detect) through the previous implementation (im2col +
+    /// `ndarray`'s matrix multiply, separate passes): the baseline the fast path is
+    /// tested and benchmarked against.
+    pub fn detect_reference(&self, image: &RgbImage) -> Result<Vec<Detection>, ModelError> {
+        self.detect_with(image, true)
+    }
+
+    fn detect_with(&self, image: &RgbImage, reference: bool) -> Result<Vec<Detection>, ModelError> {
         let (w, h) = image.dimensions();
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
         let (input, square) = network_input(image, (0, 0, w, h), self.input_size, false, MEAN_RGB);
-        let grid = self.forward(&input)?;
+        let grid = if reference { self.forward(&input)? } else { self.forward_fast(input)? };
         let side = square.side as f32;
         let (cells, _, _) = grid.dim();
         let n = cells as f32;
@@ -117,6 +166,41 @@ impl FaceDetector {
             }
         }
         Ok(non_max_suppression(found, IOU_THRESHOLD))
+    }
+
+    fn forward_fast(&self, input: Array3<f32>) -> Result<Array3<f32>, ModelError> {
+        let (mut a, mut b, mut band, mut scratch) =
+            (Tensor::default(), Tensor::default(), Default::default(), Vec::new());
+        let input = Tensor::from_owned(input);
+        kernels::conv_max_pooled(
+            &input,
+            None,
+            &self.conv0,
+            Activation::Leaky,
+            &mut a,
+            &mut band,
+            &mut scratch,
+        )?;
+        let Some(((last_dw, last_pw), pooled)) = self.layers.split_last() else {
+            return Err(ModelError::Missing("conv5".into()));
+        };
+        for (depthwise, pointwise) in pooled {
+            kernels::conv_max_pooled(
+                &a,
+                Some(depthwise),
+                pointwise,
+                Activation::Leaky,
+                &mut b,
+                &mut band,
+                &mut scratch,
+            )?;
+            std::mem::swap(&mut a, &mut b);
+        }
+        last_dw.forward(&a, &mut b)?;
+        last_pw.forward(&b, None, Activation::Leaky, &mut a, &mut scratch)?;
+        kernels::pool(&a, Pool::Max, 2, 1, Padding::Same, &mut b);
+        self.conv8.forward(&b, None, Activation::Identity, &mut a, &mut scratch)?;
+        Ok(a.into_array())
     }
 
     fn forward(&self, input: &Array3<f32>) -> Result<Array3<f32>, ModelError> {

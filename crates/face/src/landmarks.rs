@@ -11,6 +11,7 @@ use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
 use crate::geometry::{FaceBox, Point};
+use crate::kernels::{self, Activation, Conv, Depthwise, Tensor};
 use crate::ops::{Padding, Pool, conv2d, filters4, fully_connected, pool2d, relu, separable_conv2d};
 use crate::raster::network_input;
 use crate::tfjs::{ModelError, Weights};
@@ -77,10 +78,20 @@ impl Landmarks {
     }
 }
 
-/// The landmark network with checked weights.
+/// The landmark network with checked weights, packed for the fast path.
 #[derive(Clone, Debug)]
 pub struct LandmarkNet {
     weights: Weights,
+    /// Per dense block: the down-sampling convolution (plain in the first block,
+    /// separable after), then three separable convolutions.
+    blocks: Vec<[Layer; 4]>,
+}
+
+/// One convolution of a dense block.
+#[derive(Clone, Debug)]
+struct Layer {
+    depthwise: Option<Depthwise>,
+    conv: Conv,
 }
 
 impl LandmarkNet {
@@ -100,21 +111,63 @@ impl LandmarkNet {
         }
         weights.get("fc/weights", &[256, 136])?;
         weights.get("fc/bias", &[136])?;
-        Ok(LandmarkNet { weights })
+        let layer = |name: String, first: bool, stride: usize| -> Result<Layer, ModelError> {
+            let bias = Some(weights.vector(&format!("{name}/bias"))?);
+            if first {
+                let filters = weights.tensor(&format!("{name}/filters"))?;
+                let conv = Conv::new(filters4(filters.view())?, bias, None, stride, Padding::Same);
+                return Ok(Layer { depthwise: None, conv });
+            }
+            let depthwise = weights.tensor(&format!("{name}/depthwise_filter"))?;
+            let pointwise = weights.tensor(&format!("{name}/pointwise_filter"))?;
+            Ok(Layer {
+                depthwise: Some(Depthwise::new(filters4(depthwise.view())?, stride, Padding::Same)),
+                conv: Conv::new(filters4(pointwise.view())?, bias, None, 1, Padding::Valid),
+            })
+        };
+        let mut blocks = Vec::with_capacity(BLOCKS.len());
+        for (i, (block, _, _)) in BLOCKS.into_iter().enumerate() {
+            blocks.push([
+                layer(format!("{block}/conv0"), i == 0, 2)?,
+                layer(format!("{block}/conv1"), false, 1)?,
+                layer(format!("{block}/conv2"), false, 1)?,
+                layer(format!("{block}/conv3"), false, 1)?,
+            ]);
+        }
+        Ok(LandmarkNet { weights, blocks })
     }
 
     /// The landmarks of the face in `face` (a detection box) of `image`.
     pub fn locate(&self, image: &RgbImage, face: &FaceBox) -> Result<Landmarks, ModelError> {
+        self.locate_with(image, face, false)
+    }
+
+    /// [`locate`](Self::locate) through the previous implementation (im2col +
+    /// `ndarray`'s matrix multiply, separate passes): the baseline the fast path is
+    /// tested and benchmarked against.
+    pub fn locate_reference(&self, image: &RgbImage, face: &FaceBox) -> Result<Landmarks, ModelError> {
+        self.locate_with(image, face, true)
+    }
+
+    fn locate_with(
+        &self,
+        image: &RgbImage,
+        face: &FaceBox,
+        reference: bool,
+    ) -> Result<Landmarks, ModelError> {
         let Some(region) = face.clip(image.width(), image.height()) else {
             return Err(ModelError::Manifest("the face box lies outside the photo".to_owned()));
         };
         let (input, square) = network_input(image, region, INPUT, true, MEAN_RGB);
-        let mut out = input;
-        for (i, (block, _, _)) in BLOCKS.into_iter().enumerate() {
-            out = self.dense_block(&out, block, i == 0)?;
-        }
-        let pooled = pool2d(&out, Pool::Average, 7, 2, Padding::Valid);
-        let flat = pooled.iter().copied().collect::<ndarray::Array1<f32>>();
+        let flat: ndarray::Array1<f32> = if reference {
+            let mut out = input;
+            for (i, (block, _, _)) in BLOCKS.into_iter().enumerate() {
+                out = self.dense_block(&out, block, i == 0)?;
+            }
+            pool2d(&out, Pool::Average, 7, 2, Padding::Valid).iter().copied().collect()
+        } else {
+            self.features(Tensor::from_owned(input))?.into()
+        };
         let coords = fully_connected(
             flat.view(),
             self.weights.matrix("fc/weights")?,
@@ -135,6 +188,39 @@ impl LandmarkNet {
             })
             .collect();
         Ok(Landmarks { points })
+    }
+
+    /// The fast path up to the fully connected layer: the dense blocks and the final
+    /// average pool.
+    fn features(&self, mut x: Tensor) -> Result<Vec<f32>, ModelError> {
+        let (mut spread, mut out, mut sum, mut scratch) =
+            (Tensor::default(), Tensor::default(), Tensor::default(), Vec::new());
+        for layers in &self.blocks {
+            let mut running = Tensor::default();
+            for (i, layer) in layers.iter().enumerate() {
+                let input = if i == 0 { &x } else { &sum };
+                let activation = if i == 0 { Activation::Relu } else { Activation::Identity };
+                match &layer.depthwise {
+                    Some(dw) => {
+                        dw.forward(input, &mut spread)?;
+                        layer.conv.forward(&spread, None, activation, &mut out, &mut scratch)?;
+                    }
+                    None => layer.conv.forward(input, None, activation, &mut out, &mut scratch)?,
+                }
+                // The running sum of the block's outputs, fed through a ReLU.
+                if i == 0 {
+                    std::mem::swap(&mut running, &mut out);
+                } else {
+                    kernels::add(&mut running.data, &out.data);
+                }
+                sum.clone_from(&running);
+                kernels::relu(&mut sum.data);
+            }
+            std::mem::swap(&mut x, &mut sum);
+        }
+        let mut pooled = Tensor::default();
+        kernels::pool(&x, Pool::Average, 7, 2, Padding::Valid, &mut pooled);
+        Ok(pooled.data)
     }
 
     fn sep(&self, x: &Array3<f32>, name: &str, stride: usize) -> Result<Array3<f32>, ModelError> {

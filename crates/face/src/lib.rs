@@ -7,6 +7,7 @@ mod descriptor;
 mod detector;
 mod geometry;
 mod intake;
+mod kernels;
 mod landmarks;
 mod occlusion;
 mod ofiq;

@@ -20,7 +20,7 @@ pub enum Padding {
 }
 
 /// Output size and leading padding for one spatial axis.
-fn geometry(input: usize, kernel: usize, stride: usize, padding: Padding) -> (usize, usize) {
+pub(crate) fn geometry(input: usize, kernel: usize, stride: usize, padding: Padding) -> (usize, usize) {
     let stride = stride.max(1);
     match padding {
         Padding::Same => {

@@ -72,11 +72,20 @@ impl Failure {
     /// The cloud's error body. A signature mismatch's message carries the server's
     /// string to sign (the cloud's help for client developers), as `shiren-auth` renders it.
     fn respond(&self, host: &str) -> Response {
+        let message = match self {
+            // The cloud's wording, which the older Python SDK parses (it reads what
+            // follows the first `:` as the string to sign); personal values masked.
+            Failure::Auth(e @ AuthError::SignatureDoesNotMatch { .. }) => format!(
+                "Specified signature is not matched with our calculation. server string to sign is:{}",
+                e.string_to_sign().unwrap_or("")
+            ),
+            other => other.to_string(),
+        };
         let body = json!({
             "RequestId": request_id(&RandomIds),
             "HostId": host,
             "Code": self.code(),
-            "Message": self.to_string(),
+            "Message": message,
             "Recommend": "",
         });
         (self.status(), Json(body)).into_response()

@@ -64,7 +64,7 @@ impl AccessKeys for Tenants {
             .get(access_key_id)
             .and_then(|account| self.accounts.get(account))
             .ok_or_else(|| AuthError::AccessKeyNotFound(Quoted::new(access_key_id)))?;
-        DirectoryKeys { directory: &tenant.directory, vault: &tenant.vault }.active_key(access_key_id)
+        DirectoryKeys { directory: &tenant.directory, vault: &tenant.vault }.find(access_key_id)
     }
 }
 

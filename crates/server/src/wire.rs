@@ -10,6 +10,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use shiren_face::MaterialInfo;
 use shiren_verify::{
     ApiResponse, CompareRequest, ContrastRequest, DeleteResult, InitRequest, InitResult, LivenessRequest,
     PhotoSources, VerifyResult,
@@ -155,21 +156,47 @@ pub(crate) fn init_json(response: &ApiResponse<InitResult>, certify_url: Option<
     })
 }
 
+/// `MaterialInfo` in the cloud's shape: the two verdict flags as `T`/`F` at the top,
+/// the scores and quality flags (`"0"`/`"1"`) under `facialPictureFront`. shiren's
+/// honesty fields stay beside them: `verifyScoreCalibrated` (whether `verifyScore` is
+/// a calibrated mapping) and `attackModel` (which liveness model scored the attack).
+pub(crate) fn material_json(m: &MaterialInfo) -> Value {
+    let flag = |b: bool| Value::String(if b { "1" } else { "0" }.to_owned());
+    let t_or_f = |b: bool| Value::String(if b { "T" } else { "F" }.to_owned());
+    let mut front = Map::new();
+    front.insert("faceAttackScore".to_owned(), json!(m.face_attack_score));
+    front.insert("qualityScore".to_owned(), json!(m.quality_score));
+    front.insert("qualityBackground".to_owned(), flag(m.quality_background));
+    front.insert("qualityBlur".to_owned(), flag(m.quality_blur));
+    front.insert("qualityIllu".to_owned(), flag(m.quality_illu));
+    front.insert("qualityOccu".to_owned(), flag(m.quality_occu));
+    if let Some(hat) = m.quality_wear_hat {
+        front.insert("qualityWearHat".to_owned(), t_or_f(hat));
+    }
+    if let Some(score) = m.verify_score {
+        front.insert("verifyScore".to_owned(), json!(score));
+    }
+    front.insert("verifyScoreCalibrated".to_owned(), Value::Bool(m.verify_score_calibrated));
+    front.insert("attackModel".to_owned(), Value::String(m.attack_model.to_string()));
+    json!({
+        "faceAttack": t_or_f(m.face_attack),
+        "faceOcclusion": t_or_f(m.face_occlusion),
+        "facialPictureFront": Value::Object(front),
+    })
+}
+
 /// A verification result: `MaterialInfo` as the JSON string the cloud sends, and
 /// `VerifyScore` at the top for `CompareFaceVerify`.
 pub(crate) fn verify_json(response: &ApiResponse<VerifyResult>, compare: bool) -> Value {
+    let material = response.result_object.as_ref().and_then(|r| r.material_info.as_ref());
     with_result(response, |result| {
-        let material = result.remove("MaterialInfo");
+        result.remove("MaterialInfo");
         if compare {
-            let score = material
-                .as_ref()
-                .and_then(|m| m.pointer("/facialPictureFront/verifyScore"))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let score = material.and_then(|m| m.verify_score).map_or(Value::Null, |s| json!(s));
             result.insert("VerifyScore".to_owned(), score);
         }
         if let Some(material) = material {
-            result.insert("MaterialInfo".to_owned(), Value::String(material.to_string()));
+            result.insert("MaterialInfo".to_owned(), Value::String(material_json(material).to_string()));
         }
     })
 }

@@ -10,7 +10,7 @@
 //! Scenarios: `describe` (DescribeFaceVerify of one completed session), `session`
 //! (InitFaceVerify, then the device's photo: one completed verification per
 //! iteration; with `--scorer face` on the server, the real face pipeline).
-#![allow(clippy::print_stdout, reason = "an example reports on stdout")]
+#![allow(clippy::disallowed_methods, reason = "a load generator is edge code: clocks, files, sockets")]
 
 use std::time::{Duration, Instant};
 

@@ -74,6 +74,17 @@ pub(crate) fn router(app: Shared, request_timeout: Duration) -> Router {
     Router::new()
         .route("/", get(crate::rpc::handle).post(crate::rpc::handle))
         .route("/device/v1/sessions/{certify_id}/photo", post(crate::device::submit_photo))
+        .route("/console/v1/scenes", get(crate::console::list_scenes).post(crate::console::create_scene))
+        .route(
+            "/console/v1/scenes/{id}",
+            axum::routing::put(crate::console::rename_scene).delete(crate::console::delete_scene),
+        )
+        .route("/console/v1/authorization", post(crate::console::authorize))
+        .route("/console/v1/packs", get(crate::console::list_packs).post(crate::console::purchase_pack))
+        .route("/console/v1/packs/{id}/alert", axum::routing::put(crate::console::set_alert))
+        .route("/console/v1/packs/{id}/refund-quote", get(crate::console::refund_quote))
+        .route("/console/v1/bills", get(crate::console::list_bills))
+        .route("/console/v1/statements/{month}", get(crate::console::statement))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::metrics::render))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -48,12 +48,22 @@ pub(crate) struct DemoFile {
 }
 
 /// The demo account's RAM directory: the same on every start.
-pub(crate) fn directory(master: &MasterKey, created: DateTime<Utc>) -> anyhow::Result<(AccountId, Directory)> {
+pub(crate) fn directory(
+    master: &MasterKey,
+    created: DateTime<Utc>,
+) -> anyhow::Result<(AccountId, Directory)> {
     let account = AccountId::new(DEMO_ACCOUNT)?;
     let mut directory = Directory::new(account.as_str(), "demo-bank", Quotas::default())?;
     for (user, policies) in [
-        (SERVICE_USER, &["AliyunAntCloudAuthFullAccess", "AliyunAntCloudAuthReadOnlyAccess"][..]),
-        (READONLY_USER, &["AliyunAntCloudAuthReadOnlyAccess"][..]),
+        (
+            SERVICE_USER,
+            &[
+                "AliyunAntCloudAuthFullAccess",
+                "AliyunAntCloudAuthReadOnlyAccess",
+                "AliyunYundunCloudAuthFullAccess",
+            ][..],
+        ),
+        (READONLY_USER, &["AliyunAntCloudAuthReadOnlyAccess", "AliyunYundunCloudAuthReadOnlyAccess"][..]),
     ] {
         directory.create_user(user)?;
         for policy in policies {

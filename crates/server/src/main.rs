@@ -17,6 +17,7 @@
 
 mod app;
 mod config;
+mod console;
 mod demo;
 mod device;
 mod ids;
@@ -44,7 +45,8 @@ use shiren_face::{FaceModels, PhotoRules, Weights};
 use shiren_records::DigestKey;
 use shiren_store::{SqlStore, StoreOptions};
 use shiren_verify::{
-    FaceModelScorer, FaceScorer, FixedScorer, InMemoryAuthority, InMemoryPhotos, Plugins, Verifier, VerifierConfig,
+    FaceModelScorer, FaceScorer, FixedScorer, InMemoryAuthority, InMemoryPhotos, Plugins, Verifier,
+    VerifierConfig,
 };
 use tokio::sync::watch;
 
@@ -88,7 +90,10 @@ fn scorer(config: &Config) -> anyhow::Result<Box<dyn FaceScorer + Send + Sync>> 
             let read = |name: &str| {
                 let path = config.models.join(name);
                 std::fs::read(&path).with_context(|| {
-                    format!("{}: run `bash scripts/fetch-models.sh` (or start with --scorer fixed)", path.display())
+                    format!(
+                        "{}: run `bash scripts/fetch-models.sh` (or start with --scorer fixed)",
+                        path.display()
+                    )
                 })
             };
             let load = |model: &str| -> anyhow::Result<Weights> {
@@ -150,7 +155,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         photos: Box::new(InMemoryPhotos::default()),
     };
     let verifier = Arc::new(Verifier::new(store, plugins, VerifierConfig::default()));
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| config.listen.to_string())?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| config.listen.to_string())?;
     let local = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
     let app = Arc::new(App {

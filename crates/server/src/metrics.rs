@@ -74,7 +74,9 @@ impl Metrics {
 
     /// Counts one answered request.
     pub(crate) fn answered(&self, operation: &str, code: &str, seconds: f64) {
-        self.requests.get_or_create(&Outcome { operation: operation.to_owned(), code: code.to_owned() }).inc();
+        self.requests
+            .get_or_create(&Outcome { operation: operation.to_owned(), code: code.to_owned() })
+            .inc();
         self.latency.get_or_create(&Operation { operation: operation.to_owned() }).observe(seconds);
     }
 }

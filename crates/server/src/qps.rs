@@ -36,7 +36,13 @@ impl QpsLimits {
 
     /// Takes one request of `operation` for `account`, whose limit is `limit` per
     /// second; `false` when over it. A poisoned lock refuses.
-    pub(crate) fn admit(&self, account: AccountId, operation: &'static str, limit: u32, now: Instant) -> bool {
+    pub(crate) fn admit(
+        &self,
+        account: AccountId,
+        operation: &'static str,
+        limit: u32,
+        now: Instant,
+    ) -> bool {
         let Ok(mut buckets) = self.buckets.lock() else { return false };
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&(account, operation)) {
             buckets.clear();

@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use bytes::Bytes;
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ use crate::wire::{self, BadParam, Params};
 
 /// Why a request got no business answer.
 #[derive(Debug, thiserror::Error)]
-enum Failure {
+pub(crate) enum Failure {
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("the body is not UTF-8 form data")]
@@ -43,7 +43,7 @@ enum Failure {
 }
 
 impl Failure {
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Failure::Auth(e) => e.code(),
             Failure::Body => "InvalidParameter",
@@ -55,11 +55,11 @@ impl Failure {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
-            Failure::Auth(AuthError::AccessKeyNotFound(_)) | Failure::NoTenant | Failure::UnknownAction(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Failure::Auth(AuthError::AccessKeyNotFound(_))
+            | Failure::NoTenant
+            | Failure::UnknownAction(_) => StatusCode::NOT_FOUND,
             Failure::Auth(AuthError::RequestTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::Auth(AuthError::NonceStoreFull | AuthError::NonceQuotaExceeded { .. })
             | Failure::Throttled => StatusCode::TOO_MANY_REQUESTS,
@@ -93,10 +93,10 @@ impl Failure {
 }
 
 /// An authenticated request, ready to run.
-struct Call {
-    requester: Requester,
-    action: String,
-    params: Params,
+pub(crate) struct Call {
+    pub(crate) requester: Requester,
+    pub(crate) action: String,
+    pub(crate) params: Params,
 }
 
 /// `GET /` and `POST /`.
@@ -114,7 +114,7 @@ pub(crate) async fn handle(
     let authenticated = {
         let app = Arc::clone(&app);
         let (method, uri, headers) = (method.to_string(), uri.clone(), header_pairs(&headers));
-        app.clone().blocking(move || authenticate(&app, &method, &uri, &headers, &body, context)).await
+        app.clone().blocking(move || authenticate(&app, &method, &uri, &headers, &body, context, true)).await
     };
     let (operation, outcome) = match authenticated {
         Ok(Ok(call)) => {
@@ -141,7 +141,7 @@ pub(crate) async fn handle(
     }
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
@@ -149,22 +149,29 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// Verifies the signature (RPC or V3), remembers the nonce, and names the requester.
-fn authenticate(
+/// With `form_body`, the body's form parameters join the query's (RPC); otherwise the
+/// body is only hashed into a V3 signature (the console's JSON).
+pub(crate) fn authenticate(
     app: &Shared,
     method: &str,
     uri: &Uri,
     headers: &[(String, String)],
     body: &[u8],
     context: RequestContext,
+    form_body: bool,
 ) -> Result<Call, Failure> {
     let now = Utc::now();
     let query = uri.query().unwrap_or("");
-    let form = std::str::from_utf8(body).map_err(|_| Failure::Body)?;
-    let tenants = app.tenants.0.read().map_err(|_| Unavailable::Worker("the tenant table is poisoned".into()))?;
-    let mut nonces = app.nonces.lock().map_err(|_| Unavailable::Worker("the nonce memory is poisoned".into()))?;
-    let v3 = headers
-        .iter()
-        .any(|(name, value)| name == "authorization" && value.starts_with("ACS3-HMAC-SHA256"));
+    let form = if form_body { std::str::from_utf8(body).map_err(|_| Failure::Body)? } else { "" };
+    let tenants =
+        app.tenants.0.read().map_err(|_| Unavailable::Worker("the tenant table is poisoned".into()))?;
+    let mut nonces =
+        app.nonces.lock().map_err(|_| Unavailable::Worker("the nonce memory is poisoned".into()))?;
+    let v3 =
+        headers.iter().any(|(name, value)| name == "authorization" && value.starts_with("ACS3-HMAC-SHA256"));
+    if !v3 && !form_body {
+        return Err(AuthError::Missing("Authorization").into());
+    }
     let (who, pairs): (Authenticated, Vec<(String, String)>) = if v3 {
         let query_pairs = parse_query(query)?;
         let request = V3Request { method, path: uri.path(), query: &query_pairs, headers };
@@ -199,7 +206,12 @@ fn bad_param<T>(app: &Shared, e: &BadParam) -> ApiResponse<T> {
 
 /// Applies the QPS limit of the product the request names (an unknown product is
 /// left to the flow, which refuses it with 401).
-fn admit(app: &Shared, account: AccountId, operation: &'static str, product: Option<&str>) -> Result<(), Failure> {
+fn admit(
+    app: &Shared,
+    account: AccountId,
+    operation: &'static str,
+    product: Option<&str>,
+) -> Result<(), Failure> {
     let limit = product.and_then(|p| p.parse::<ProductCode>().ok()).map(ProductCode::qps_limit);
     match limit {
         Some(limit) if !app.qps.admit(account, operation, limit, Instant::now()) => Err(Failure::Throttled),

@@ -18,7 +18,12 @@ use crate::app::Shared;
 const SESSION_RETENTION: chrono::Duration = chrono::Duration::days(180);
 
 /// Ticks every `every` until `stop` changes.
-pub(crate) async fn run(app: Shared, every: Duration, accounts: Vec<AccountId>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(
+    app: Shared,
+    every: Duration,
+    accounts: Vec<AccountId>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -1,0 +1,528 @@
+//! The console's JSON API (`/console/v1/…`): scenes, photo-storage authorization,
+//! traffic packs and bills of the caller's main account. Authenticated like the RPC API
+//! (ACS3-HMAC-SHA256 signatures over the path, query and JSON body; `x-acs-action`
+//! names the operation and must be this path's), then RAM decides on the console's
+//! actions (`yundun-cloudauth:<Operation>`: `AliyunYundunCloudAuthReadOnlyAccess` reads,
+//! `AliyunYundunCloudAuthFullAccess` also changes). Every change goes through the domain
+//! crates' own APIs inside `SqlStore::update_account` (one transaction under the
+//! account's lock); this file only routes, authorizes and shapes JSON.
+//!
+//! Answers: HTTP 200 `{"RequestId", "Code": "200", "Message": "success", "Data": …}`;
+//! a refusal is HTTP 400/403/404 with the same envelope and no `Data`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shiren_catalog::{AccountId, PACK_CATALOG, PackType, ProductCode, Solution};
+use shiren_meter::{IdSource, PackId};
+use shiren_scene::{NewScene, PhotoStorage, SceneId, SceneRegistry};
+use shiren_store::AccountState;
+use shiren_verify::{RequestContext, Requester, request_id};
+
+use crate::app::Shared;
+use crate::ids::RandomIds;
+
+/// The longest range of daily bills one call returns.
+const MAX_BILL_DAYS: i64 = 92;
+
+/// A refusal of the console API.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    /// Authentication failed (the RPC endpoint's codes).
+    #[error("{message}")]
+    Auth { code: &'static str, status: StatusCode, message: String },
+    /// RAM does not allow the operation.
+    #[error(
+        "the caller may not call `{0}`; attach AliyunYundunCloudAuthFullAccess (or ReadOnlyAccess to read)"
+    )]
+    Forbidden(String),
+    /// The request is not what the operation reads.
+    #[error("{0}")]
+    Invalid(String),
+    /// What it names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl Refusal {
+    fn respond(&self) -> Response {
+        let (status, code) = match self {
+            Refusal::Auth { code, status, .. } => (*status, *code),
+            Refusal::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden.RAM"),
+            Refusal::Invalid(_) => (StatusCode::BAD_REQUEST, "InvalidParameter"),
+            Refusal::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
+            Refusal::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        };
+        let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": self.to_string()});
+        (status, Json(body)).into_response()
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> Refusal {
+    Refusal::Invalid(e.to_string())
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Refusal {
+    Refusal::Unavailable(e.to_string())
+}
+
+/// An authenticated, authorized console call.
+struct Console {
+    app: Shared,
+    account: AccountId,
+    body: Bytes,
+    query: Vec<(String, String)>,
+}
+
+impl Console {
+    /// A JSON body.
+    fn json<T: for<'de> Deserialize<'de>>(&self) -> Result<T, Refusal> {
+        serde_json::from_slice(&self.body).map_err(|e| invalid(format_args!("the JSON body: {e}")))
+    }
+
+    /// A query parameter.
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The account's state (validated on load).
+    fn state(&self) -> Result<AccountState, Refusal> {
+        self.app
+            .verifier
+            .store
+            .account(self.account)
+            .map_err(unavailable)?
+            .ok_or_else(|| Refusal::NotFound("the account has no state here".into()))
+    }
+
+    /// Changes the account's state in one transaction; saved only on `Ok`.
+    fn change<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut AccountState, AccountId) -> Result<T, Refusal> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        let account = self.account;
+        self.app
+            .verifier
+            .store
+            .update_account(account, move |state| change(state, account))
+            .map_err(unavailable)?
+    }
+}
+
+/// Authenticates (ACS3 over the raw request), checks that the signed action is
+/// `operation`, and asks RAM for `yundun-cloudauth:<operation>`.
+async fn admit(
+    app: &Shared,
+    peer: SocketAddr,
+    operation: &'static str,
+    parts: (Method, Uri, HeaderMap, Bytes),
+) -> Result<Console, Refusal> {
+    let (method, uri, headers, body) = parts;
+    let context = RequestContext { source_ip: Some(peer.ip()), secure_transport: Some(false) };
+    let worker = Arc::clone(app);
+    let signed_body = body.clone();
+    let call = app
+        .blocking(move || {
+            crate::rpc::authenticate(
+                &worker,
+                method.as_str(),
+                &uri,
+                &crate::rpc::header_pairs(&headers),
+                &signed_body,
+                context,
+                false,
+            )
+            .map(|call| (call, uri))
+        })
+        .await
+        .map_err(unavailable)?;
+    let (call, uri) =
+        call.map_err(|f| Refusal::Auth { code: f.code(), status: f.status(), message: f.to_string() })?;
+    if call.action != operation {
+        return Err(invalid(format_args!(
+            "x-acs-action names `{}`, but this path is `{operation}`",
+            shiren_auth::Quoted::new(&call.action)
+        )));
+    }
+    let requester = Requester { signed_action: None, ..call.requester };
+    let action = format!("yundun-cloudauth:{operation}");
+    if !app.verifier.plugins().permissions.allows(&requester, &action, Utc::now()) {
+        return Err(Refusal::Forbidden(action));
+    }
+    let query = shiren_auth::parse_query(uri.query().unwrap_or("")).map_err(invalid)?;
+    Ok(Console { app: Arc::clone(app), account: requester.account, body, query })
+}
+
+/// Runs an admitted call on the blocking pool and answers.
+async fn answer(
+    app: Shared,
+    peer: SocketAddr,
+    operation: &'static str,
+    parts: (Method, Uri, HeaderMap, Bytes),
+    run: impl FnOnce(&Console) -> Result<Value, Refusal> + Send + 'static,
+) -> Response {
+    let started = Instant::now();
+    let outcome = match admit(&app, peer, operation, parts).await {
+        Ok(console) => app.blocking(move || run(&console)).await.unwrap_or_else(|e| Err(unavailable(e))),
+        Err(refusal) => Err(refusal),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(data) => {
+            app.metrics.answered(operation, "200", seconds);
+            tracing::info!(operation, code = "200", ms = seconds * 1e3, "answered");
+            let body = json!({"RequestId": request_id(&RandomIds), "Code": "200", "Message": "success", "Data": data});
+            Json(body).into_response()
+        }
+        Err(refusal) => {
+            let response = refusal.respond();
+            app.metrics.answered(operation, response.status().as_str(), seconds);
+            tracing::info!(operation, status = response.status().as_u16(), ms = seconds * 1e3, "refused");
+            response
+        }
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Value, Refusal> {
+    serde_json::to_value(value).map_err(unavailable)
+}
+
+fn scene_id(id: &str) -> Result<SceneId, Refusal> {
+    id.parse::<u64>()
+        .map(SceneId::new)
+        .map_err(|_| invalid(format_args!("`{}` is not a scene ID", shiren_auth::Quoted::new(id))))
+}
+
+/// Pack IDs from the CSPRNG: 32 digits, unique across processes.
+struct RandomPackIds;
+
+impl IdSource for RandomPackIds {
+    fn next_pack_number(&mut self) -> u128 {
+        rand::random::<u128>() % 100_000_000_000_000_000_000_000_000_000_000
+    }
+}
+
+// ---- scenes -----------------------------------------------------------------------
+
+/// `CreateScene`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct CreateScene {
+    name: String,
+    solution: Solution,
+    product_code: ProductCode,
+    #[serde(default)]
+    storage: Option<PhotoStorage>,
+}
+
+/// `UpdateScene`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct RenameScene {
+    name: String,
+}
+
+/// `CreateAuthorization`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct Authorize {
+    object_storage: bool,
+}
+
+/// `GET /console/v1/scenes` — `DescribeScenes`.
+pub(crate) async fn list_scenes(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "DescribeScenes", (method, uri, headers, body), |c| {
+        let state = c.state()?;
+        to_json(&json!({
+            "Scenes": state.scenes.list(&c.account, None),
+            "Authorization": state.scenes.authorization(&c.account),
+        }))
+    })
+    .await
+}
+
+/// `POST /console/v1/scenes` — `CreateScene`.
+pub(crate) async fn create_scene(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "CreateScene", (method, uri, headers, body), |c| {
+        let req: CreateScene = c.json()?;
+        let now = Utc::now();
+        let scene = c.change(move |state, account| {
+            let new = NewScene {
+                account,
+                name: req.name,
+                solution: req.solution,
+                product: req.product_code,
+                storage: req.storage.unwrap_or(PhotoStorage::DEFAULT),
+                mini_program: None,
+            };
+            state.scenes.create(new, now).map_err(invalid)
+        })?;
+        to_json(&scene)
+    })
+    .await
+}
+
+/// `PUT /console/v1/scenes/{id}` — `UpdateScene` (rename).
+pub(crate) async fn rename_scene(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "UpdateScene", (method, uri, headers, body), move |c| {
+        let req: RenameScene = c.json()?;
+        let id = scene_id(&id)?;
+        let now = Utc::now();
+        let scene = c.change(move |state, account| {
+            state.scenes.rename(&account, id, &req.name, now).map_err(invalid)
+        })?;
+        to_json(&scene)
+    })
+    .await
+}
+
+/// `DELETE /console/v1/scenes/{id}` — `DeleteScene`.
+pub(crate) async fn delete_scene(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "DeleteScene", (method, uri, headers, body), move |c| {
+        let id = scene_id(&id)?;
+        let scene = c.change(move |state, account| {
+            state.scenes.delete(&account, id).map_err(|e| Refusal::NotFound(e.to_string()))
+        })?;
+        to_json(&scene)
+    })
+    .await
+}
+
+/// `POST /console/v1/authorization` — `CreateAuthorization` (the service, and photo
+/// storage when asked: the bucket is created).
+pub(crate) async fn authorize(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "CreateAuthorization", (method, uri, headers, body), |c| {
+        let req: Authorize = c.json()?;
+        let granted =
+            c.change(move |state, account| Ok(state.scenes.authorize(&account, req.object_storage)))?;
+        to_json(&granted)
+    })
+    .await
+}
+
+// ---- traffic packs ----------------------------------------------------------------
+
+/// `PurchasePack`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct Purchase {
+    pack_type: PackType,
+    units: u64,
+}
+
+/// `SetPackAlert`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct AlertRequest {
+    /// The share of the pack left that raises the alert, 0–1.
+    threshold: Decimal,
+}
+
+fn pack_id(text: &str) -> Result<PackId, Refusal> {
+    text.parse::<PackId>().map_err(invalid)
+}
+
+/// `GET /console/v1/packs` — `DescribePacks`.
+pub(crate) async fn list_packs(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "DescribePacks", (method, uri, headers, body), |c| {
+        let state = c.state()?;
+        let now = Utc::now();
+        let totals: Vec<_> = PackType::ALL.iter().map(|t| state.meter.totals(&c.account, *t, now)).collect();
+        to_json(&json!({"Packs": state.meter.packs(&c.account, now), "Totals": totals}))
+    })
+    .await
+}
+
+/// `POST /console/v1/packs` — `PurchasePack`, at the catalog's price for that size.
+pub(crate) async fn purchase_pack(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "PurchasePack", (method, uri, headers, body), |c| {
+        let req: Purchase = c.json()?;
+        let spec =
+            PACK_CATALOG.iter().find(|s| s.pack_type == req.pack_type && s.units == req.units).ok_or_else(
+                || invalid(format_args!("no {} pack of {} units is sold", req.pack_type.title(), req.units)),
+            )?;
+        let price = spec.price;
+        let now = Utc::now();
+        let pack = c.change(move |state, account| {
+            state
+                .meter
+                .purchase(&account, req.pack_type, req.units, price, now, &mut RandomPackIds)
+                .map_err(invalid)
+        })?;
+        to_json(&pack)
+    })
+    .await
+}
+
+/// `PUT /console/v1/packs/{id}/alert` — `SetPackAlert`.
+pub(crate) async fn set_alert(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "SetPackAlert", (method, uri, headers, body), move |c| {
+        let req: AlertRequest = c.json()?;
+        let id = pack_id(&id)?;
+        let alert = c.change(move |state, account| {
+            state.meter.set_alert(&account, &id, req.threshold).map_err(invalid)
+        })?;
+        to_json(&alert)
+    })
+    .await
+}
+
+/// `GET /console/v1/packs/{id}/refund-quote` — `QueryRefundQuote`.
+pub(crate) async fn refund_quote(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "QueryRefundQuote", (method, uri, headers, body), move |c| {
+        let id = pack_id(&id)?;
+        let quote = c
+            .state()?
+            .meter
+            .refund_quote(&c.account, &id, Utc::now())
+            .map_err(|e| Refusal::NotFound(e.to_string()))?;
+        to_json(&quote)
+    })
+    .await
+}
+
+// ---- bills --------------------------------------------------------------------------
+
+fn date(c: &Console, name: &str, default: NaiveDate) -> Result<NaiveDate, Refusal> {
+    c.query(name)
+        .map(|d| {
+            d.parse::<NaiveDate>().map_err(|_| invalid(format_args!("`{name}` must be a date yyyy-mm-dd")))
+        })
+        .transpose()
+        .map(|d| d.unwrap_or(default))
+}
+
+/// `GET /console/v1/bills?From=yyyy-mm-dd&To=yyyy-mm-dd` — `DescribeDailyBills` (at most
+/// 92 days; default the last 7), with the balance and standing now.
+pub(crate) async fn list_bills(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "DescribeDailyBills", (method, uri, headers, body), |c| {
+        let state = c.state()?;
+        let now: DateTime<Utc> = Utc::now();
+        let today = state.biller.config().zone().day_of(now);
+        let to = date(c, "To", today)?;
+        let from = date(c, "From", to - chrono::Duration::days(6))?;
+        let days = (to - from).num_days();
+        if !(0..MAX_BILL_DAYS).contains(&days) {
+            return Err(invalid(format_args!(
+                "From must not be after To, and the range at most {MAX_BILL_DAYS} days"
+            )));
+        }
+        let mut bills = Vec::new();
+        for day in from.iter_days().take_while(|d| *d <= to) {
+            if let Some(bill) = state.biller.bill(&c.account, day).map_err(invalid)? {
+                bills.push(bill.clone());
+            }
+        }
+        let balance = state.biller.balance(&c.account, now).map_err(invalid)?;
+        let standing = state.biller.standing(&c.account, now).map_err(invalid)?;
+        to_json(&json!({"Bills": bills, "Balance": balance, "Standing": standing}))
+    })
+    .await
+}
+
+/// `GET /console/v1/statements/{yyyy-mm}` — `DescribeMonthlyStatement`.
+pub(crate) async fn statement(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(month): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "DescribeMonthlyStatement", (method, uri, headers, body), move |c| {
+        let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+            .map_err(|_| invalid("the month must be yyyy-mm"))?;
+        let statement =
+            c.state()?.biller.statement(&c.account, first.year(), first.month()).map_err(invalid)?;
+        to_json(&statement)
+    })
+    .await
+}

@@ -44,7 +44,7 @@ load() { # load NAME ARGS...
 }
 
 echo "--- SQLite, fixed scorer"
-start_server sqlite "sqlite://$work/load.db" --scorer fixed
+start_server sqlite "sqlite://$work/load.db" --scorer fixed --qps-scale 1000
 load sqlite --scenario describe --requests $((20000 * scale)) --concurrency 32
 load sqlite --scenario session --requests $((2000 * scale)) --concurrency 16
 stop_server
@@ -53,7 +53,7 @@ if [ -n "${SHIREN_TEST_POSTGRES:-}" ]; then
   echo "--- PostgreSQL (8 connections), fixed scorer"
   db="shiren_load_$$"
   psql "$SHIREN_TEST_POSTGRES" -qc "CREATE DATABASE $db" >/dev/null
-  start_server pg "${SHIREN_TEST_POSTGRES%/*}/$db" --scorer fixed --db-connections 8
+  start_server pg "${SHIREN_TEST_POSTGRES%/*}/$db" --scorer fixed --db-connections 8 --qps-scale 1000
   load pg --scenario session --requests $((4000 * scale)) --concurrency 32
   stop_server
   psql "$SHIREN_TEST_POSTGRES" -qc "DROP DATABASE $db" >/dev/null

@@ -72,9 +72,10 @@ pub(crate) struct Config {
     /// Seconds between billing ticks (bills due, session expiry).
     #[arg(long, env = "SHIREN_BILLING_INTERVAL", default_value_t = 60)]
     billing_interval_secs: u64,
-    /// This process's share of each account's QPS limit (1/N with N processes).
-    #[arg(long, env = "SHIREN_QPS_SHARE", default_value_t = 1.0)]
-    pub(crate) qps_share: f64,
+    /// A factor on each account's QPS limit: 1/N with N processes sharing the
+    /// accounts; above 1 for a contract with a higher limit (and for load tests).
+    #[arg(long, env = "SHIREN_QPS_SCALE", default_value_t = 1.0)]
+    pub(crate) qps_scale: f64,
     /// Nonces remembered for replay protection (about 320 bytes each).
     #[arg(long, env = "SHIREN_NONCE_CAPACITY", default_value_t = 1_000_000)]
     pub(crate) nonce_capacity: usize,

@@ -165,7 +165,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         nonces: Mutex::new(BoundedNonces::with_limits(NonceLimits::new(config.nonce_capacity))),
         master,
         scoring: scoring::Scoring::new(config.face_workers(), config.face_queue),
-        qps: qps::QpsLimits::new(config.qps_share),
+        qps: qps::QpsLimits::new(config.qps_scale),
         metrics: metrics::Metrics::new(),
         public_url,
     });

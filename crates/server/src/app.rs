@@ -85,6 +85,7 @@ pub(crate) fn router(app: Shared, request_timeout: Duration) -> Router {
         .route("/console/v1/packs/{id}/refund-quote", get(crate::console::refund_quote))
         .route("/console/v1/bills", get(crate::console::list_bills))
         .route("/console/v1/statements/{month}", get(crate::console::statement))
+        .route("/openapi.json", get(crate::console::openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::metrics::render))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

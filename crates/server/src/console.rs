@@ -21,7 +21,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use serde_json::{Value, json};
 use shiren_catalog::{AccountId, PACK_CATALOG, PackType, ProductCode, Solution};
 use shiren_meter::{IdSource, PackId};
@@ -218,31 +219,43 @@ impl IdSource for RandomPackIds {
 // ---- scenes -----------------------------------------------------------------------
 
 /// `CreateScene`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct CreateScene {
+pub(crate) struct CreateScene {
+    /// The scene's name (1–64 characters after trimming, unique per solution tab).
     name: String,
+    /// The access solution (`App`, `H5`, `ServerSide`, `AlipayMiniProgram`, `AlipayH5`,
+    /// `LivenessFaceVerification`, `LivenessDetection`, `FaceComparison`).
+    #[schema(value_type = String)]
     solution: Solution,
+    /// A product code of the solution (`ID_PRO`, `PV_FV`, …).
+    #[schema(value_type = String)]
     product_code: ProductCode,
+    /// Photo write-back settings (the default when absent).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     storage: Option<PhotoStorage>,
 }
 
 /// `UpdateScene`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct RenameScene {
+pub(crate) struct RenameScene {
+    /// The new name.
     name: String,
 }
 
 /// `CreateAuthorization`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct Authorize {
+pub(crate) struct Authorize {
+    /// Also authorize photo storage (creates the photo bucket).
     object_storage: bool,
 }
 
 /// `GET /console/v1/scenes` — `DescribeScenes`.
+#[utoipa::path(get, path = "/console/v1/scenes", operation_id = "DescribeScenes", tag = "scenes",
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn list_scenes(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -262,6 +275,8 @@ pub(crate) async fn list_scenes(
 }
 
 /// `POST /console/v1/scenes` — `CreateScene`.
+#[utoipa::path(post, path = "/console/v1/scenes", operation_id = "CreateScene", tag = "scenes", request_body = CreateScene,
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn create_scene(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -290,6 +305,9 @@ pub(crate) async fn create_scene(
 }
 
 /// `PUT /console/v1/scenes/{id}` — `UpdateScene` (rename).
+#[utoipa::path(put, path = "/console/v1/scenes/{id}", operation_id = "UpdateScene", tag = "scenes", request_body = RenameScene,
+    params(("id" = u64, Path, description = "The scene ID")),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn rename_scene(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -312,6 +330,9 @@ pub(crate) async fn rename_scene(
 }
 
 /// `DELETE /console/v1/scenes/{id}` — `DeleteScene`.
+#[utoipa::path(delete, path = "/console/v1/scenes/{id}", operation_id = "DeleteScene", tag = "scenes",
+    params(("id" = u64, Path, description = "The scene ID")),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn delete_scene(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -333,6 +354,8 @@ pub(crate) async fn delete_scene(
 
 /// `POST /console/v1/authorization` — `CreateAuthorization` (the service, and photo
 /// storage when asked: the bucket is created).
+#[utoipa::path(post, path = "/console/v1/authorization", operation_id = "CreateAuthorization", tag = "scenes", request_body = Authorize,
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn authorize(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -353,18 +376,22 @@ pub(crate) async fn authorize(
 // ---- traffic packs ----------------------------------------------------------------
 
 /// `PurchasePack`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct Purchase {
+pub(crate) struct Purchase {
+    /// `RealPerson`, `LivenessFace` or `FaceVerify`.
+    #[schema(value_type = String)]
     pack_type: PackType,
+    /// A size the catalog sells.
     units: u64,
 }
 
 /// `SetPackAlert`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct AlertRequest {
-    /// The share of the pack left that raises the alert, 0–1.
+pub(crate) struct AlertRequest {
+    /// The share of the pack left that raises the alert, 0–1, as a decimal string.
+    #[schema(value_type = String)]
     threshold: Decimal,
 }
 
@@ -373,6 +400,8 @@ fn pack_id(text: &str) -> Result<PackId, Refusal> {
 }
 
 /// `GET /console/v1/packs` — `DescribePacks`.
+#[utoipa::path(get, path = "/console/v1/packs", operation_id = "DescribePacks", tag = "packs",
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn list_packs(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -391,6 +420,8 @@ pub(crate) async fn list_packs(
 }
 
 /// `POST /console/v1/packs` — `PurchasePack`, at the catalog's price for that size.
+#[utoipa::path(post, path = "/console/v1/packs", operation_id = "PurchasePack", tag = "packs", request_body = Purchase,
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn purchase_pack(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -419,6 +450,9 @@ pub(crate) async fn purchase_pack(
 }
 
 /// `PUT /console/v1/packs/{id}/alert` — `SetPackAlert`.
+#[utoipa::path(put, path = "/console/v1/packs/{id}/alert", operation_id = "SetPackAlert", tag = "packs", request_body = AlertRequest,
+    params(("id" = String, Path, description = "The pack ID (cloudauthflowbag-…)")),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn set_alert(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -440,6 +474,9 @@ pub(crate) async fn set_alert(
 }
 
 /// `GET /console/v1/packs/{id}/refund-quote` — `QueryRefundQuote`.
+#[utoipa::path(get, path = "/console/v1/packs/{id}/refund-quote", operation_id = "QueryRefundQuote", tag = "packs",
+    params(("id" = String, Path, description = "The pack ID (cloudauthflowbag-…)")),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn refund_quote(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -474,6 +511,9 @@ fn date(c: &Console, name: &str, default: NaiveDate) -> Result<NaiveDate, Refusa
 
 /// `GET /console/v1/bills?From=yyyy-mm-dd&To=yyyy-mm-dd` — `DescribeDailyBills` (at most
 /// 92 days; default the last 7), with the balance and standing now.
+#[utoipa::path(get, path = "/console/v1/bills", operation_id = "DescribeDailyBills", tag = "bills",
+    params(("From" = Option<String>, Query, description = "First day, yyyy-mm-dd"), ("To" = Option<String>, Query, description = "Last day, yyyy-mm-dd")),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn list_bills(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -508,6 +548,9 @@ pub(crate) async fn list_bills(
 }
 
 /// `GET /console/v1/statements/{yyyy-mm}` — `DescribeMonthlyStatement`.
+#[utoipa::path(get, path = "/console/v1/statements/{month}", operation_id = "DescribeMonthlyStatement", tag = "bills",
+    params(("month" = String, Path, description = "yyyy-mm")),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn statement(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -525,4 +568,52 @@ pub(crate) async fn statement(
         to_json(&statement)
     })
     .await
+}
+
+/// The envelope of every console answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Answer {
+    /// The request's ID.
+    request_id: String,
+    /// `"200"` on success, else the refusal's code (`InvalidParameter`, `Forbidden.RAM`,
+    /// `NotFound`, `SignatureDoesNotMatch`, …).
+    code: String,
+    /// What happened.
+    message: String,
+    /// The result, on success.
+    #[schema(value_type = Option<Object>)]
+    data: Option<Value>,
+}
+
+/// The console API's OpenAPI document, generated from the handlers above.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "shiren console API", description = "Scenes, photo-storage authorization, traffic packs and bills of the caller's main account. Every request is signed with ACS3-HMAC-SHA256 (`Authorization`, `x-acs-action` = the operation ID, `x-acs-date`, `x-acs-signature-nonce`, `x-acs-content-sha256`)."),
+    paths(list_scenes, create_scene, rename_scene, delete_scene, authorize, list_packs, purchase_pack, set_alert, refund_quote, list_bills, statement),
+    components(schemas(Answer, CreateScene, RenameScene, Authorize, Purchase, AlertRequest)),
+    modifiers(&Acs3),
+)]
+pub(crate) struct ConsoleApi;
+
+/// Declares the ACS3 signature as the security scheme.
+struct Acs3;
+
+impl utoipa::Modify for Acs3 {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "acs3",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Authorization"))),
+        );
+    }
+}
+
+/// `GET /openapi.json`.
+pub(crate) async fn openapi() -> Response {
+    match ConsoleApi::openapi().to_json() {
+        Ok(text) => ([(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }

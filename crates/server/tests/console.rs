@@ -108,7 +108,11 @@ impl Drop for Guard {
 }
 
 /// Runs `command` with stdout and stderr into `log` (killed after `timeout`); its status and output.
-fn run_logged(mut command: Command, log: &Path, timeout: Duration) -> Result<(ExitStatus, String), Box<dyn Error>> {
+fn run_logged(
+    mut command: Command,
+    log: &Path,
+    timeout: Duration,
+) -> Result<(ExitStatus, String), Box<dyn Error>> {
     let out = File::create(log)?;
     let err = out.try_clone()?;
     let described = format!("{command:?}");
@@ -165,7 +169,8 @@ fn start_server(root: &Path, scratch: &Path) -> Result<(Guard, String), Box<dyn 
         .arg(scratch.join("demo.json"))
         .arg("--scorer")
         .arg("fixed");
-    let mut child = command.current_dir(root).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr).spawn()?;
+    let mut child =
+        command.current_dir(root).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr).spawn()?;
     let stdout = child.stdout.take();
     let guard = Guard(Some(child));
     let Some(stdout) = stdout else {

@@ -222,7 +222,8 @@ impl IdSource for RandomPackIds {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub(crate) struct CreateScene {
-    /// The scene's name (1–64 characters after trimming, unique per solution tab).
+    /// The scene's name: 1–20 characters after trimming, each a letter, digit, Chinese character or `-`;
+    /// unique per solution tab.
     name: String,
     /// The access solution (`App`, `H5`, `ServerSide`, `AlipayMiniProgram`, `AlipayH5`,
     /// `LivenessFaceVerification`, `LivenessDetection`, `FaceComparison`).
@@ -241,7 +242,7 @@ pub(crate) struct CreateScene {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub(crate) struct RenameScene {
-    /// The new name.
+    /// The new name (the rules of `CreateScene`'s `Name`).
     name: String,
 }
 

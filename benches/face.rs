@@ -1,7 +1,9 @@
 //! Face benches (needs `bash scripts/fetch-models.sh`; a missing cache fails loudly):
 //! the full pipeline on a 640×480 JPEG selfie (decode, detect, landmarks, occlusion,
 //! quality, attack indicators, embedding) and each stage alone, plus decoding a
-//! full-size portrait.
+//! full-size portrait. The three networks run twice in the same run: the fast path
+//! (`detect`, `locate`, `describe`) and the previous im2col + `ndarray` path kept as
+//! the baseline (`*_reference`), e.g. `cargo bench --bench face -- network`.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -18,7 +20,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use shiren::face::{
-    AttackIndicators, PadModel, PhotoRules, assess_quality, decode_photo, face_chip, measure_occlusion,
+    AttackIndicators, DescriptorNet, PadModel, PhotoRules, assess_quality, decode_photo, face_chip,
+    measure_occlusion,
 };
 
 /// The top 4:3 part of `obama.jpg`, resized to 640×480 and encoded as JPEG (q 90).
@@ -50,6 +53,40 @@ fn face(c: &mut Criterion) {
     group.bench_function("detect_416", |b| b.iter(|| models.detector.detect(black_box(image)).unwrap()));
     group.bench_function("landmarks_112", |b| {
         b.iter(|| models.landmarks.locate(black_box(image), &faces[0].bbox).unwrap())
+    });
+    // The networks, fast path against the previous implementation, in the same run.
+    let descriptor = DescriptorNet::new(recognition_weights()).unwrap();
+    group.bench_function("network_detect_416_fast", |b| {
+        b.iter(|| models.detector.detect(black_box(image)).unwrap())
+    });
+    group.bench_function("network_detect_416_reference", |b| {
+        b.iter(|| models.detector.detect_reference(black_box(image)).unwrap())
+    });
+    group.bench_function("network_landmarks_112_fast", |b| {
+        b.iter(|| models.landmarks.locate(black_box(image), &faces[0].bbox).unwrap())
+    });
+    group.bench_function("network_landmarks_112_reference", |b| {
+        b.iter(|| models.landmarks.locate_reference(black_box(image), &faces[0].bbox).unwrap())
+    });
+    group.bench_function("network_descriptor_150_fast", |b| {
+        b.iter(|| descriptor.describe(black_box(&chip)).unwrap())
+    });
+    group.bench_function("network_descriptor_150_reference", |b| {
+        b.iter(|| descriptor.describe_reference(black_box(&chip)).unwrap())
+    });
+    group.bench_function("network_all_three_fast", |b| {
+        b.iter(|| {
+            let found = models.detector.detect(black_box(image)).unwrap();
+            let marks = models.landmarks.locate(image, &found[0].bbox).unwrap();
+            descriptor.describe(&face_chip(image, &marks)).unwrap()
+        })
+    });
+    group.bench_function("network_all_three_reference", |b| {
+        b.iter(|| {
+            let found = models.detector.detect_reference(black_box(image)).unwrap();
+            let marks = models.landmarks.locate_reference(image, &found[0].bbox).unwrap();
+            descriptor.describe_reference(&face_chip(image, &marks)).unwrap()
+        })
     });
     group.bench_function("chip_150", |b| b.iter(|| face_chip(black_box(image), &marks)));
     group.bench_function("occlusion_and_quality", |b| {
@@ -96,6 +133,20 @@ fn face(c: &mut Criterion) {
         b.iter(|| decode_photo(black_box(&portrait), &relaxed).unwrap())
     });
     group.finish();
+}
+
+/// The descriptor network's weights from the fetched cache.
+fn recognition_weights() -> shiren::face::Weights {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/face/models");
+    let read = |name: &str| {
+        std::fs::read(dir.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}; run `bash scripts/fetch-models.sh` first"))
+    };
+    shiren::face::Weights::from_tfjs(
+        &read("face_recognition_model-weights_manifest.json"),
+        &[&read("face_recognition_model.bin")],
+    )
+    .unwrap()
 }
 
 /// The textbook 3×3 stride-1 "same" convolution: for every output, every tap, every

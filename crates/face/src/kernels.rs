@@ -179,7 +179,18 @@ impl Conv {
         stride: usize,
         padding: Padding,
     ) -> Conv {
-        let arch = Arch::new();
+        Conv::with_arch(Arch::new(), filters, bias, scale, stride, padding)
+    }
+
+    /// [`new`](Self::new) for the given instruction set (the tests run each).
+    fn with_arch(
+        arch: Arch,
+        filters: ArrayView4<'_, f32>,
+        bias: Option<ArrayView1<'_, f32>>,
+        scale: Option<(ArrayView1<'_, f32>, ArrayView1<'_, f32>)>,
+        stride: usize,
+        padding: Padding,
+    ) -> Conv {
         let (kh, kw, cin, cout) = filters.dim();
         // One SIMD vector of output channels a block when that holds them all, else two.
         let nr = if cout <= lanes(arch) { lanes(arch) } else { 2 * lanes(arch) };
@@ -442,9 +453,13 @@ pub(crate) struct Depthwise {
 impl Depthwise {
     /// Copies the taps of `filters[kh, kw, c, 1]`.
     pub(crate) fn new(filters: ArrayView4<'_, f32>, stride: usize, padding: Padding) -> Depthwise {
+        Depthwise::with_arch(Arch::new(), filters, stride, padding)
+    }
+
+    fn with_arch(arch: Arch, filters: ArrayView4<'_, f32>, stride: usize, padding: Padding) -> Depthwise {
         let (kh, kw, c, _) = filters.dim();
         let taps = filters.index_axis(ndarray::Axis(3), 0).iter().copied().collect();
-        Depthwise { arch: Arch::new(), kh, kw, c, stride: stride.max(1), padding, taps }
+        Depthwise { arch, kh, kw, c, stride: stride.max(1), padding, taps }
     }
 
     /// `out[y, x, c] = Σ x[y·s + i − p, x·s + j − p, c] · f[i, j, c]` over the taps
@@ -634,6 +649,15 @@ mod tests {
     use super::*;
     use crate::ops;
 
+    /// Every instruction set this CPU runs: scalar, and AVX2 / AVX-512 where present.
+    fn archs() -> Vec<Arch> {
+        #[allow(unused_mut, reason = "only x86-64 adds more")]
+        let mut archs = vec![Arch::Scalar, Arch::new()];
+        #[cfg(target_arch = "x86_64")]
+        archs.extend(pulp::x86::V3::try_new().map(Arch::V3));
+        archs
+    }
+
     fn noise(seed: u32) -> impl FnMut() -> f32 {
         let mut s = seed | 1;
         move || {
@@ -671,11 +695,44 @@ mod tests {
                 Activation::Relu => ops::relu(&mut want),
                 Activation::Leaky => ops::leaky_relu(&mut want),
             }
-            let conv = Conv::new(filters.view(), Some(bias.view()), Some((scale.view(), offset.view())), stride, padding);
+            for arch in archs() {
+                let scale = Some((scale.view(), offset.view()));
+                let conv = Conv::with_arch(arch, filters.view(), Some(bias.view()), scale, stride, padding);
+                let mut out = Tensor::default();
+                let res = Tensor::from_array(&residual);
+                conv.forward(&Tensor::from_array(&input), with_res.then_some(&res), activation, &mut out, &mut Vec::new())
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!((out.h, out.w, out.c), want.dim());
+                for (a, b) in out.data.iter().zip(want.iter()) {
+                    prop_assert!((a - b).abs() < 1e-4, "{:?}: {} vs {}", arch, a, b);
+                }
+            }
+        }
+
+        /// The banded, max-pooled (depthwise →) convolution equals the whole-tensor
+        /// operations of `ops` in sequence.
+        #[test]
+        fn conv_max_pooled_matches_ops(h in 3usize..14, w in 3usize..14, c in 1usize..5, cout in 1usize..20,
+            separable in any::<bool>(), seed in any::<u32>()) {
+            let mut next = noise(seed);
+            let input = Array3::from_shape_fn((h, w, c), |_| next());
+            let bias = Array1::from_shape_fn(cout, |_| next());
+            let (dw, conv, mut want) = if separable {
+                let taps = Array4::from_shape_fn((3, 3, c, 1), |_| next());
+                let pointwise = Array4::from_shape_fn((1, 1, c, cout), |_| next());
+                let want = ops::separable_conv2d(&input, taps.view(), pointwise.view(), bias.view(), 1, Padding::Same);
+                let conv = Conv::new(pointwise.view(), Some(bias.view()), None, 1, Padding::Valid);
+                (Some(Depthwise::new(taps.view(), 1, Padding::Same)), conv, want)
+            } else {
+                let filters = Array4::from_shape_fn((3, 3, c, cout), |_| next());
+                let want = ops::conv2d(&input, filters.view(), Some(bias.view()), 1, Padding::Valid);
+                (None, Conv::new(filters.view(), Some(bias.view()), None, 1, Padding::Valid), want)
+            };
+            ops::leaky_relu(&mut want);
+            let want = ops::pool2d(&want, Pool::Max, 2, 2, Padding::Same);
             let mut out = Tensor::default();
-            let res = Tensor::from_array(&residual);
-            conv.forward(&Tensor::from_array(&input), with_res.then_some(&res), activation, &mut out, &mut Vec::new())
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            conv_max_pooled(&Tensor::from_array(&input), dw.as_ref(), &conv, Activation::Leaky, &mut out,
+                &mut Default::default(), &mut Vec::new()).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!((out.h, out.w, out.c), want.dim());
             for (a, b) in out.data.iter().zip(want.iter()) {
                 prop_assert!((a - b).abs() < 1e-4, "{} vs {}", a, b);
@@ -692,12 +749,14 @@ mod tests {
             let filters = Array4::from_shape_fn((k, k, c, 1), |_| next());
             let want = ops::depthwise_conv2d(&input, filters.view(), stride, padding);
             let mut out = Tensor::default();
-            Depthwise::new(filters.view(), stride, padding)
-                .forward(&Tensor::from_array(&input), &mut out)
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!((out.h, out.w, out.c), want.dim());
-            for (a, b) in out.data.iter().zip(want.iter()) {
-                prop_assert!((a - b).abs() < 1e-4, "{} vs {}", a, b);
+            for arch in archs() {
+                Depthwise::with_arch(arch, filters.view(), stride, padding)
+                    .forward(&Tensor::from_array(&input), &mut out)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!((out.h, out.w, out.c), want.dim());
+                for (a, b) in out.data.iter().zip(want.iter()) {
+                    prop_assert!((a - b).abs() < 1e-4, "{:?}: {} vs {}", arch, a, b);
+                }
             }
             for kind in [Pool::Max, Pool::Average] {
                 let want = ops::pool2d(&input, kind, k, stride, padding);

@@ -110,11 +110,7 @@ impl FaceModels {
     /// Analyses the largest face of an already decoded image.
     pub fn analyze_image(&self, image: &RgbImage) -> Result<FaceAnalysis, FaceError> {
         let faces = self.detector.detect(image)?;
-        let face = faces
-            .iter()
-            .copied()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            .ok_or(FaceError::NoFace)?;
+        let face = largest(&faces)?;
         let landmarks = self.landmarks.locate(image, &face.bbox)?;
         let chip = face_chip(image, &landmarks);
         let occlusion = measure_occlusion(image, &landmarks);
@@ -124,8 +120,35 @@ impl FaceModels {
         Ok(FaceAnalysis { face, faces: faces.len(), landmarks, occlusion, quality, attack, embedding })
     }
 
+    /// Only the embedding of the largest face of `photo` (detect, landmarks, embed):
+    /// what the reference photo of a comparison needs, without the quality, occlusion
+    /// and attack checks that [`analyze`](Self::analyze) adds. Equal to
+    /// `analyze(photo)?.embedding`.
+    pub fn embed(&self, photo: &Photo) -> Result<Vec<f32>, FaceError> {
+        self.embed_image(&photo.rgb)
+    }
+
+    /// [`embed`](Self::embed) on an already decoded image.
+    pub fn embed_image(&self, image: &RgbImage) -> Result<Vec<f32>, FaceError> {
+        let faces = self.detector.detect(image)?;
+        let face = largest(&faces)?;
+        let landmarks = self.landmarks.locate(image, &face.bbox)?;
+        Ok(self.embedder.embed(image, &landmarks)?)
+    }
+
     /// Distance between the faces of two analyses.
     pub fn distance(&self, a: &FaceAnalysis, b: &FaceAnalysis) -> f32 {
         self.embedder.distance(&a.embedding, &b.embedding)
     }
+
+    /// Distance between an analysed face and a reference embedding from
+    /// [`embed`](Self::embed).
+    pub fn distance_to(&self, a: &FaceAnalysis, reference: &[f32]) -> f32 {
+        self.embedder.distance(&a.embedding, reference)
+    }
+}
+
+/// The face analysed: the largest box.
+fn largest(faces: &[Detection]) -> Result<Detection, FaceError> {
+    faces.iter().copied().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).ok_or(FaceError::NoFace)
 }

@@ -70,8 +70,7 @@ fn detections_and_landmarks_agree_with_the_pinned_values() {
         assert!((found[0].score - want_score).abs() < 1e-4, "{name}: score {}", found[0].score);
         let marks = m.landmarks.locate(&image, &b).unwrap();
         let got: Vec<f32> = marks.points.iter().flat_map(|p| [p.x, p.y]).collect();
-        let want: Vec<f32> =
-            pinned[name]["landmarks"].as_array().unwrap().iter().flat_map(floats).collect();
+        let want: Vec<f32> = pinned[name]["landmarks"].as_array().unwrap().iter().flat_map(floats).collect();
         let d = max_abs_diff(&got, &want);
         println!("{name}: landmarks within {d:e} px of the pinned ones");
         assert!(d < 1e-2, "{name}: landmarks moved by {d} px");
@@ -92,4 +91,18 @@ fn the_fast_descriptor_agrees_with_the_reference_path_on_every_photo() {
         println!("{name}: max |fast − reference| {d:e}");
         assert!(d <= 1e-4, "{name}: {d}");
     }
+}
+
+#[test]
+fn the_embedding_only_path_equals_the_full_analysis() {
+    let m = models();
+    for name in ["obama.jpg", "biden.jpg"] {
+        let image = photo(name);
+        let full = m.analyze_image(&image).unwrap();
+        let embedding = m.embed_image(&image).unwrap();
+        assert_eq!(embedding, full.embedding, "{name}");
+        assert_eq!(m.distance_to(&full, &embedding), 0.0);
+    }
+    let blank = image::RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
+    assert!(matches!(m.embed_image(&blank), Err(shiren_face::FaceError::NoFace)));
 }

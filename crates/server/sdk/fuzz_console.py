@@ -143,7 +143,30 @@ AUTH_CODES = {"SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound", "Signature
               "InvalidTimeStamp.Expired", "IncompleteSignature", "MissingParameter"}
 
 
-def fuzz_operation(operation, session, base_url, mode, max_examples, stats):
+def refusals(case, op_id, base_url, sessions, label, stats):
+    """The same generated case unsigned, signed with a wrong secret, and (a change) as the
+    read-only user: each refused before the handler reads it."""
+    write = case.operation.method.upper() != "GET"
+    for who, want_status, want_codes in (
+            ("unsigned", 400, {"MissingParameter", "IncompleteSignature"}),
+            ("a wrong secret", 400, {"SignatureDoesNotMatch"}),
+            ("the read-only user", 403 if write else None, {"Forbidden.RAM"} if write else None)):
+        response = case.call(base_url=base_url, session=sessions[who], headers={"x-acs-action": op_id}, timeout=30)
+        stats[f"{label} as {who}"][response.status_code] += 1
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if want_status is None:  # a read by the read-only user: whatever the full user would get
+            ok = response.status_code < 500 and is_envelope(body)
+        else:
+            ok = response.status_code == want_status and is_envelope(body) and body.get("Code") in want_codes
+        if not ok:
+            fail(label, f"sent as {who}: HTTP {response.status_code}, not {want_status} {sorted(want_codes or [])}",
+                 first_lines(response.text, 3))
+
+
+def fuzz_operation(operation, session, base_url, mode, max_examples, stats, sessions=None):
     op_id = operation.definition.raw.get("operationId")
     label = f"{op_id} ({operation.method.upper()} {operation.path}) {mode.value}"
     if not op_id:
@@ -162,6 +185,8 @@ def fuzz_operation(operation, session, base_url, mode, max_examples, stats):
             fail(label, f"no response: {type(e).__name__}", str(e)[:300])
             return
         stats[label][response.status_code] += 1
+        if sessions and sum(stats[label].values()) <= 3:  # the first cases again, unsigned and so on
+            refusals(case, op_id, base_url, sessions, label, stats)
         try:
             body = response.json()
         except ValueError:
@@ -339,6 +364,10 @@ def main():
     schema = schemathesis.openapi.from_url(base_url + "/openapi.json", config=config, timeout=30)
     session = requests.Session()
     session.auth = Acs3Auth(demo["access_key_id"], demo["access_key_secret"])
+    sessions = {"unsigned": requests.Session(), "a wrong secret": requests.Session(),
+                "the read-only user": requests.Session()}
+    sessions["a wrong secret"].auth = Acs3Auth(demo["access_key_id"], demo["access_key_secret"] + "x")
+    sessions["the read-only user"].auth = Acs3Auth(demo["readonly_access_key_id"], demo["readonly_access_key_secret"])
     stats = collections.defaultdict(collections.Counter)
     operations = 0
     unnegatable = []
@@ -352,7 +381,8 @@ def main():
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
-                fuzz_operation(operation, session, base_url, mode, args.max_examples, stats)
+                fuzz_operation(operation, session, base_url, mode, args.max_examples, stats,
+                               sessions if mode == GenerationMode.POSITIVE else None)
             except Unsatisfiable:  # nothing in this operation can be made schema-invalid on the wire
                 unnegatable.append(f"{operation.method.upper()} {operation.path}")
             except Exception as e:  # a generation error (e.g. an unsatisfiable schema) is a finding too

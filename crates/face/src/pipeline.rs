@@ -70,6 +70,11 @@ pub struct FaceAnalysis {
     pub attack: AttackAssessment,
     /// The embedding.
     pub embedding: Vec<f32>,
+    /// Degrees (0, 90, 180 or 270) the photo was turned clockwise before the face was
+    /// found: a photo rotated without an EXIF orientation is analysed turned upright,
+    /// and every position above is in that upright frame.
+    #[serde(default)]
+    pub rotation: u16,
 }
 
 /// The models, ready to analyse photos. `Send + Sync`: share one across threads.
@@ -107,9 +112,13 @@ impl FaceModels {
         self.analyze_image(&photo.rgb)
     }
 
-    /// Analyses the largest face of an already decoded image.
+    /// Analyses the largest face of an already decoded image. When no face is found
+    /// upright, the photo is turned by 90°, 180° and 270° in turn (the photo rules
+    /// accept rotated photos, and not every rotated photo carries an EXIF orientation);
+    /// `rotation` says which turn found it.
     pub fn analyze_image(&self, image: &RgbImage) -> Result<FaceAnalysis, FaceError> {
-        let faces = self.detector.detect(image)?;
+        let (rotation, turned, faces) = self.find_faces(image)?;
+        let image = turned.as_ref().unwrap_or(image);
         let face = largest(&faces)?;
         let landmarks = self.landmarks.locate(image, &face.bbox)?;
         let chip = face_chip(image, &landmarks);
@@ -117,7 +126,39 @@ impl FaceModels {
         let quality = assess_quality(image, &chip, &landmarks, &faces, &occlusion);
         let attack = self.liveness.assess(image, &landmarks);
         let embedding = self.embedder.embed(image, &landmarks)?;
-        Ok(FaceAnalysis { face, faces: faces.len(), landmarks, occlusion, quality, attack, embedding })
+        Ok(FaceAnalysis {
+            face,
+            faces: faces.len(),
+            landmarks,
+            occlusion,
+            quality,
+            attack,
+            embedding,
+            rotation,
+        })
+    }
+
+    /// The faces of `image` upright, else of the first of its 90°, 180° and 270°
+    /// clockwise turns that has one: (the turn in degrees, the turned image unless
+    /// upright, the faces).
+    fn find_faces(&self, image: &RgbImage) -> Result<(u16, Option<RgbImage>, Vec<Detection>), FaceError> {
+        let faces = self.detector.detect(image)?;
+        if !faces.is_empty() {
+            return Ok((0, None, faces));
+        }
+        let turns: [(u16, Turn); 3] = [
+            (90, image::imageops::rotate90),
+            (180, image::imageops::rotate180),
+            (270, image::imageops::rotate270),
+        ];
+        for (degrees, turn) in turns {
+            let turned = turn(image);
+            let faces = self.detector.detect(&turned)?;
+            if !faces.is_empty() {
+                return Ok((degrees, Some(turned), faces));
+            }
+        }
+        Err(FaceError::NoFace)
     }
 
     /// Only the embedding of the largest face of `photo` (detect, landmarks, embed):
@@ -130,7 +171,8 @@ impl FaceModels {
 
     /// [`embed`](Self::embed) on an already decoded image.
     pub fn embed_image(&self, image: &RgbImage) -> Result<Vec<f32>, FaceError> {
-        let faces = self.detector.detect(image)?;
+        let (_, turned, faces) = self.find_faces(image)?;
+        let image = turned.as_ref().unwrap_or(image);
         let face = largest(&faces)?;
         let landmarks = self.landmarks.locate(image, &face.bbox)?;
         Ok(self.embedder.embed(image, &landmarks)?)
@@ -147,6 +189,9 @@ impl FaceModels {
         self.embedder.distance(&a.embedding, reference)
     }
 }
+
+/// Turns a photo by a multiple of 90°.
+type Turn = fn(&RgbImage) -> RgbImage;
 
 /// The face analysed: the largest box.
 fn largest(faces: &[Detection]) -> Result<Detection, FaceError> {

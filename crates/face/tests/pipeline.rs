@@ -138,3 +138,25 @@ fn hostile_shapes_are_refused_without_a_panic() {
         assert!(matches!(m.analyze_image(&image), Err(FaceError::NoFace)), "{w}×{h}");
     }
 }
+
+#[test]
+fn photos_turned_without_an_exif_orientation_are_analysed_upright() {
+    let m = models();
+    let upright = photo("obama.jpg");
+    let reference = m.analyze_image(&upright).unwrap();
+    assert_eq!(reference.rotation, 0);
+    // Turned clockwise by 90°, 180°, 270°: found after turning by the rest of a circle.
+    let turned = [
+        (image::imageops::rotate90(&upright), 270),
+        (image::imageops::rotate180(&upright), 180),
+        (image::imageops::rotate270(&upright), 90),
+    ];
+    for (image, want) in turned {
+        let found = m.analyze_image(&image).unwrap();
+        assert_eq!(found.rotation, want);
+        let d = m.distance(&found, &reference);
+        println!("turned back by {want}°: distance {d:.4}");
+        assert!(d < 0.1, "{want}: {d}");
+        assert!(m.distance_to(&found, &m.embed_image(&image).unwrap()) < 1e-6);
+    }
+}

@@ -2,12 +2,17 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod directory;
 mod error;
 mod exec;
+mod nonces;
+mod records;
 mod schema;
 mod store;
 
 pub use crate::account::AccountState;
 pub use crate::error::OpenError;
+pub use crate::nonces::SqlNonces;
+pub use crate::records::RECORDS_ZONE;
 pub use crate::schema::SCHEMA_VERSION;
 pub use crate::store::{Audit, Backend, RowCounts, SqlStore, StoreOptions};

@@ -13,33 +13,95 @@ use sqlx::{AnyPool, Row};
 use crate::error::OpenError;
 
 /// The latest schema version this crate reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// One migration: its version, what it does, its statements.
 struct Migration {
     version: i64,
     description: &'static str,
     statements: &'static [&'static str],
+    /// Work done in Rust after the statements, in the same transaction.
+    then: Option<Then>,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "accounts, sessions, records, usage events",
-    statements: &[
-        // Per main account: its meter, biller and scenes as one validated JSON
-        // document; a completion locks this row, so work on one account serialises
-        // and different accounts proceed in parallel.
-        "CREATE TABLE accounts (account TEXT PRIMARY KEY, state TEXT NOT NULL, revision BIGINT NOT NULL)",
-        "CREATE TABLE sessions (certify_id TEXT PRIMARY KEY, account TEXT NOT NULL, state TEXT NOT NULL, \
+/// A migration step written in Rust (it needs the domain crates' parsers).
+#[derive(Clone, Copy)]
+enum Then {
+    /// Fill the records' filter columns from their bodies.
+    BackfillRecords,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "accounts, sessions, records, usage events",
+        statements: &[
+            // Per main account: its meter, biller and scenes as one validated JSON
+            // document; a completion locks this row, so work on one account serialises
+            // and different accounts proceed in parallel.
+            "CREATE TABLE accounts (account TEXT PRIMARY KEY, state TEXT NOT NULL, revision BIGINT NOT NULL)",
+            "CREATE TABLE sessions (certify_id TEXT PRIMARY KEY, account TEXT NOT NULL, state TEXT NOT NULL, \
          created_at BIGINT NOT NULL, body TEXT NOT NULL)",
-        "CREATE INDEX sessions_by_state ON sessions (state, created_at)",
-        "CREATE TABLE records (certify_id TEXT PRIMARY KEY, account TEXT NOT NULL, \
+            "CREATE INDEX sessions_by_state ON sessions (state, created_at)",
+            "CREATE TABLE records (certify_id TEXT PRIMARY KEY, account TEXT NOT NULL, \
          completed_at BIGINT NOT NULL, body TEXT NOT NULL)",
-        "CREATE INDEX records_by_account ON records (account, completed_at)",
-        // The meter's exactly-once set: one row per certify ID ever metered.
-        "CREATE TABLE usage_events (certify_id TEXT PRIMARY KEY, account TEXT NOT NULL, event TEXT NOT NULL)",
-    ],
-}];
+            "CREATE INDEX records_by_account ON records (account, completed_at)",
+            // The meter's exactly-once set: one row per certify ID ever metered.
+            "CREATE TABLE usage_events (certify_id TEXT PRIMARY KEY, account TEXT NOT NULL, event TEXT NOT NULL)",
+        ],
+        then: None,
+    },
+    Migration {
+        version: 2,
+        description: "AccessKey nonces (replay protection shared by every process)",
+        statements: &[
+            // The primary key is the replay check: a 128-bit digest of (AccessKey ID,
+            // nonce), hex. Account and key count each tenant's share; `seen_at`
+            // (microseconds) expires the row after `shiren_auth::NONCE_RETENTION`.
+            "CREATE TABLE nonces (digest TEXT PRIMARY KEY, account TEXT NOT NULL, access_key_id TEXT NOT NULL, \
+         seen_at BIGINT NOT NULL)",
+            "CREATE INDEX nonces_by_key ON nonces (account, access_key_id, seen_at)",
+            "CREATE INDEX nonces_by_account ON nonces (account, seen_at)",
+            "CREATE INDEX nonces_by_age ON nonces (seen_at)",
+        ],
+        then: None,
+    },
+    Migration {
+        version: 3,
+        description: "records' filter columns and indexes for the console's queries and statistics",
+        statements: &[
+            // One column per statement (SQLite's ALTER TABLE); filled from each body next.
+            "ALTER TABLE records ADD COLUMN scene BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE records ADD COLUMN product TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE records ADD COLUMN passed BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE records ADD COLUMN sub_code BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE records ADD COLUMN outer_order_no TEXT NOT NULL DEFAULT ''",
+            // The keyed ID-number digest (hex); NULL once the personal data is erased.
+            "ALTER TABLE records ADD COLUMN id_digest TEXT",
+            // Creation time in nanoseconds (the cursor's unit) and its day in UTC+8.
+            "ALTER TABLE records ADD COLUMN created_ns BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE records ADD COLUMN created_day BIGINT NOT NULL DEFAULT 0",
+            // The pages' order, the identifiers, the statistics, the retention purge.
+            "DROP INDEX records_by_account",
+            "CREATE INDEX records_by_time ON records (account, created_ns, certify_id)",
+            "CREATE INDEX records_by_order ON records (account, outer_order_no)",
+            "CREATE INDEX records_by_digest ON records (account, id_digest)",
+            "CREATE INDEX records_by_scene_day ON records (account, scene, created_day)",
+            "CREATE INDEX records_by_age ON records (created_ns)",
+        ],
+        then: Some(Then::BackfillRecords),
+    },
+    Migration {
+        version: 4,
+        description: "RAM directories (users, groups, roles, policies, AccessKey IDs; no secrets)",
+        statements: &[
+            // One validated `shiren_ram::Directory` document per main account. AccessKey
+            // secrets are not in it, nor anywhere in the database.
+            "CREATE TABLE directories (account TEXT PRIMARY KEY, directory TEXT NOT NULL, revision BIGINT NOT NULL)",
+        ],
+        then: None,
+    },
+];
 
 /// Brings the database to [`SCHEMA_VERSION`]; returns the version found before.
 pub(crate) async fn migrate(pool: &AnyPool) -> Result<i64, OpenError> {
@@ -57,6 +119,10 @@ pub(crate) async fn migrate(pool: &AnyPool) -> Result<i64, OpenError> {
         let applied = async {
             for statement in migration.statements {
                 sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            match migration.then {
+                None => {}
+                Some(Then::BackfillRecords) => crate::records::backfill(&mut tx).await?,
             }
             sqlx::query("INSERT INTO shiren_schema (version, description) VALUES ($1, $2)")
                 .bind(migration.version)

@@ -28,6 +28,7 @@ use sqlx::{Any, AnyPool, Executor as _, Row, Transaction};
 use crate::account::AccountState;
 use crate::error::OpenError;
 use crate::exec::Executor;
+use crate::nonces::NonceTotal;
 use crate::schema;
 
 /// Which database a URL names; the only difference in the SQL is row locking.
@@ -51,7 +52,7 @@ impl Backend {
     }
 
     /// What locks a selected row until the transaction ends.
-    fn lock(self) -> &'static str {
+    pub(crate) fn lock(self) -> &'static str {
         match self {
             // SQLite's single writer connection already serialises every transaction.
             Backend::Sqlite => "",
@@ -79,10 +80,12 @@ impl std::fmt::Debug for StoreOptions {
 /// worker of a process; several processes may share one PostgreSQL database.
 #[derive(Debug)]
 pub struct SqlStore {
-    pool: AnyPool,
-    backend: Backend,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
     digest_key: DigestKey,
-    exec: Executor,
+    pub(crate) exec: Executor,
+    /// The nonce memory's last count of its table (see `nonces`).
+    pub(crate) nonce_total: std::sync::Mutex<NonceTotal>,
 }
 
 /// The flow's invariants as stored, read in one consistent snapshot (see
@@ -110,27 +113,30 @@ pub struct RowCounts {
     pub usage_events: u64,
 }
 
-fn db(e: sqlx::Error) -> StoreError {
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
-fn corrupt(what: impl std::fmt::Display, why: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: impl std::fmt::Display, why: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {why}"))
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Inconsistent(format!("could not encode state: {e}")))
 }
 
-fn from_json<T: DeserializeOwned>(what: impl std::fmt::Display, text: &str) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: DeserializeOwned>(
+    what: impl std::fmt::Display,
+    text: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(what, e))
 }
 
-fn micros(t: DateTime<Utc>) -> i64 {
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
@@ -159,7 +165,7 @@ fn session_of(row: &AnyRow) -> Result<Session, StoreError> {
 }
 
 /// A stored record, validated against its row's key columns.
-fn record_of(row: &AnyRow) -> Result<Record, StoreError> {
+pub(crate) fn record_of(row: &AnyRow) -> Result<Record, StoreError> {
     let id: String = row.try_get("certify_id").map_err(db)?;
     let account: String = row.try_get("account").map_err(db)?;
     let body: String = row.try_get("body").map_err(db)?;
@@ -332,12 +338,16 @@ impl SqlStore {
             }
             other => OpenError::Database(sqlx::Error::Configuration(other.to_string().into())),
         })?;
-        Ok(SqlStore { pool, backend, digest_key: options.digest_key, exec })
+        Ok(SqlStore { pool, backend, digest_key: options.digest_key, exec, nonce_total: Default::default() })
     }
 
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn digest_key(&self) -> &DigestKey {
+        &self.digest_key
     }
 
     /// Adds an account with its packs, bills and scenes.
@@ -552,19 +562,8 @@ impl FlowStore for SqlStore {
             let mut ledger = Ledger { meter: state.meter, biller: state.biller };
             ledger.check(&usage)?;
             let record = Record::from_new(record, &key);
-            let inserted = sqlx::query(
-                "INSERT INTO records (certify_id, account, completed_at, body) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id.to_string())
-            .bind(account.as_str().to_owned())
-            .bind(micros(record.completed_at))
-            .bind(to_json(&record)?)
-            .execute(&mut *tx)
-            .await;
-            match inserted {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Err(RecordError::Duplicate(id).into()),
-                Err(e) => return Err(db(e)),
+            if !crate::records::insert_record(&mut tx, &record).await? {
+                return Err(RecordError::Duplicate(id).into());
             }
             // The meter's exactly-once set: a certify ID metered before (yet its
             // session was pending) is refused, and everything rolls back.
@@ -615,7 +614,7 @@ impl FlowStore for SqlStore {
                 return Ok(());
             }
             record.read = true;
-            update_record(&mut tx, &record).await?;
+            crate::records::update_record(&mut tx, &record).await?;
             tx.commit().await.map_err(db)
         })
     }
@@ -636,7 +635,7 @@ impl FlowStore for SqlStore {
                 select_record(&mut *tx, id, lock).await?.filter(|r| r.account == account)
             {
                 record.personal = None;
-                update_record(&mut tx, &record).await?;
+                crate::records::update_record(&mut tx, &record).await?;
             }
             tx.commit().await.map_err(db)
         })
@@ -698,14 +697,4 @@ async fn write_session_if(
             .await
             .map_err(db)?;
     Ok(done.rows_affected() == 1)
-}
-
-async fn update_record(tx: &mut Transaction<'static, Any>, record: &Record) -> Result<(), StoreError> {
-    sqlx::query("UPDATE records SET body = $1 WHERE certify_id = $2")
-        .bind(to_json(record)?)
-        .bind(record.certify_id.to_string())
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-    Ok(())
 }

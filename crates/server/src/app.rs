@@ -6,14 +6,19 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
 use shiren_auth::BoundedNonces;
 use shiren_store::SqlStore;
 use shiren_verify::Verifier;
+use shiren_verify::request_id;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::ids::RandomIds;
 use crate::keys::MasterKey;
 use crate::metrics::Metrics;
 use crate::qps::QpsLimits;
@@ -90,5 +95,34 @@ pub(crate) fn router(app: Shared, request_timeout: Duration) -> Router {
         .route("/metrics", get(crate::metrics::render))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(app)
+}
+
+/// Refusals made before a handler ran (body too large, time out, no such path or
+/// method) answer in the API's JSON envelope like every other refusal.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "RequestEntityTooLarge",
+        StatusCode::REQUEST_TIMEOUT => "RequestTimeout",
+        StatusCode::NOT_FOUND => "NotFound",
+        StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
+        s if s.is_client_error() => "InvalidParameter",
+        _ => "InternalError",
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        other => other.canonical_reason().unwrap_or("refused").to_owned(),
+    };
+    let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": message});
+    (status, Json(body)).into_response()
 }

@@ -174,7 +174,9 @@ pub(crate) fn authenticate(
     }
     let (who, pairs): (Authenticated, Vec<(String, String)>) = if v3 {
         let query_pairs = parse_query(query)?;
-        let request = V3Request { method, path: uri.path(), query: &query_pairs, headers };
+        // The canonical URI encodes the decoded path once; a `+` in a path is itself.
+        let path = shiren_auth::percent_decode(&uri.path().replace('+', "%2B"))?;
+        let request = V3Request { method, path: &path, query: &query_pairs, headers };
         let who = verify_v3(&request, body, &*tenants, &mut *nonces, now)?;
         let mut pairs = query_pairs;
         pairs.extend(parse_query(form)?);

@@ -3,7 +3,7 @@
 //! store calls go to the blocking pool ([`App::blocking`]), face scoring to the bounded
 //! scoring pool ([`crate::scoring::Scoring`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use shiren_auth::BoundedNonces;
+use shiren_auth::NonceLimits;
 use shiren_store::SqlStore;
 use shiren_verify::Verifier;
 use shiren_verify::request_id;
@@ -36,8 +36,9 @@ pub(crate) struct App {
     pub(crate) verifier: Arc<Verifier<SqlStore>>,
     /// The served accounts' directories and keys.
     pub(crate) tenants: SharedTenants,
-    /// Replay protection (this process's memory of nonces).
-    pub(crate) nonces: Mutex<BoundedNonces>,
+    /// Replay protection: the quotas of the nonce memory, which lives in the store so
+    /// that every process sharing the database refuses a replay.
+    pub(crate) nonce_limits: NonceLimits,
     /// The master key (device tokens).
     pub(crate) master: MasterKey,
     /// Face scoring, bounded.
@@ -89,6 +90,8 @@ pub(crate) fn router(app: Shared, request_timeout: Duration) -> Router {
         .route("/console/v1/packs/{id}/alert", axum::routing::put(crate::console::set_alert))
         .route("/console/v1/packs/{id}/refund-quote", get(crate::console::refund_quote))
         .route("/console/v1/bills", get(crate::console::list_bills))
+        .route("/console/v1/records", get(crate::console::list_records))
+        .route("/console/v1/statistics", get(crate::console::statistics))
         .route("/console/v1/statements/{month}", get(crate::console::statement))
         .route("/openapi.json", get(crate::console::openapi))
         .route("/healthz", get(|| async { "ok" }))

@@ -1,5 +1,5 @@
 //! The console's JSON API (`/console/v1/…`): scenes, photo-storage authorization,
-//! traffic packs and bills of the caller's main account. Authenticated like the RPC API
+//! traffic packs, bills, record queries and statistics of the caller's main account. Authenticated like the RPC API
 //! (ACS3-HMAC-SHA256 signatures over the path, query and JSON body; `x-acs-action`
 //! names the operation and must be this path's), then RAM decides on the console's
 //! actions (`yundun-cloudauth:<Operation>`: `AliyunYundunCloudAuthReadOnlyAccess` reads,
@@ -22,13 +22,16 @@ use bytes::Bytes;
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
 use serde_json::{Value, json};
-use shiren_catalog::{AccountId, PACK_CATALOG, PackType, ProductCode, Solution};
+use shiren_catalog::{
+    AccountId, CertifyId, OuterOrderNo, PACK_CATALOG, PackType, ProductCode, ResidentId, Solution, SubCode,
+};
 use shiren_meter::{IdSource, PackId};
+use shiren_records::{Cursor, Identifier, Query, StatsRange};
 use shiren_scene::{NewScene, PhotoStorage, SceneId, SceneRegistry};
 use shiren_store::AccountState;
 use shiren_verify::{RequestContext, Requester, request_id};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::app::Shared;
 use crate::ids::RandomIds;
@@ -571,6 +574,136 @@ pub(crate) async fn statement(
     .await
 }
 
+// ---- records and statistics -----------------------------------------------------------
+
+fn rfc3339(c: &Console, name: &str) -> Result<Option<DateTime<Utc>>, Refusal> {
+    c.query(name)
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| invalid(format_args!("`{name}` must be an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+/// The record query of the console's six filters and one of three identifiers.
+fn record_query(c: &Console) -> Result<Query, Refusal> {
+    let identifiers = [
+        c.query("OuterOrderNo").map(|v| OuterOrderNo::new(v).map(Identifier::OuterOrderNo).map_err(invalid)),
+        c.query("CertifyId").map(|v| v.parse::<CertifyId>().map(Identifier::CertifyId).map_err(invalid)),
+        c.query("IdNumber").map(|v| ResidentId::parse(v).map(Identifier::IdNumber).map_err(invalid)),
+    ];
+    let mut given = identifiers.into_iter().flatten();
+    let identifier = given.next().transpose()?;
+    if given.next().is_some() {
+        return Err(invalid("give at most one of OuterOrderNo, CertifyId and IdNumber"));
+    }
+    let passed = match c.query("Passed") {
+        None => None,
+        Some("T") => Some(true),
+        Some("F") => Some(false),
+        Some(_) => return Err(invalid("`Passed` is T or F")),
+    };
+    Ok(Query {
+        scene: c.query("SceneId").map(scene_id).transpose()?,
+        product: c.query("ProductCode").map(|p| p.parse::<ProductCode>().map_err(invalid)).transpose()?,
+        passed,
+        sub_code: c
+            .query("SubCode")
+            .map(|v| v.parse::<u16>().map(SubCode::new).map_err(|_| invalid("`SubCode` is a number")))
+            .transpose()?,
+        from: rfc3339(c, "From")?,
+        to: rfc3339(c, "To")?,
+        identifier,
+        after: c.query("Cursor").map(|v| v.parse::<Cursor>().map_err(invalid)).transpose()?,
+        limit: c
+            .query("Limit")
+            .map(|v| v.parse::<usize>().map_err(|_| invalid("`Limit` is a number, 1–100")))
+            .transpose()?
+            .unwrap_or(0),
+    })
+}
+
+/// `GET /console/v1/records` — `DescribeRecords`: one page, newest first.
+#[utoipa::path(get, path = "/console/v1/records", operation_id = "DescribeRecords", tag = "records",
+    params(
+        ("SceneId" = Option<u64>, Query, description = "Only this scene"),
+        ("ProductCode" = Option<String>, Query, description = "Only this product"),
+        ("Passed" = Option<String>, Query, description = "T or F"),
+        ("SubCode" = Option<u16>, Query, description = "Only this sub code"),
+        ("From" = Option<String>, Query, description = "Created at or after (RFC 3339)"),
+        ("To" = Option<String>, Query, description = "Created before (RFC 3339)"),
+        ("OuterOrderNo" = Option<String>, Query, description = "One identifier: the order number"),
+        ("CertifyId" = Option<String>, Query, description = "One identifier: the certify ID"),
+        ("IdNumber" = Option<String>, Query, description = "One identifier: the resident ID number (matched by its keyed digest)"),
+        ("Cursor" = Option<String>, Query, description = "The previous page's `Next`"),
+        ("Limit" = Option<u32>, Query, description = "Page size 1–100 (default 20)"),
+    ),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
+pub(crate) async fn list_records(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "DescribeRecords", (method, uri, headers, body), |c| {
+        let query = record_query(c)?;
+        let page =
+            c.app.verifier.store.query_records(c.account, &query, Utc::now()).map_err(|e| match e {
+                shiren_verify::StoreError::Record(e) => invalid(e),
+                other => unavailable(other),
+            })?;
+        to_json(&json!({"Records": page.records, "Next": page.next}))
+    })
+    .await
+}
+
+/// `GET /console/v1/statistics` — `DescribeStatistics` of one scene: `Range=7d`
+/// (default), `30d`, or `From`/`To` dates (at most 180 days).
+#[utoipa::path(get, path = "/console/v1/statistics", operation_id = "DescribeStatistics", tag = "records",
+    params(
+        ("SceneId" = u64, Query, description = "The scene"),
+        ("Range" = Option<String>, Query, description = "7d (default) or 30d"),
+        ("From" = Option<String>, Query, description = "First day yyyy-mm-dd (with To: a custom range ≤ 180 days)"),
+        ("To" = Option<String>, Query, description = "Last day yyyy-mm-dd"),
+    ),
+    responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
+pub(crate) async fn statistics(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(app, peer, "DescribeStatistics", (method, uri, headers, body), |c| {
+        let scene = scene_id(c.query("SceneId").ok_or_else(|| invalid("`SceneId` is required"))?)?;
+        let day = |name: &str| {
+            c.query(name)
+                .map(|d| {
+                    d.parse::<NaiveDate>()
+                        .map_err(|_| invalid(format_args!("`{name}` must be a date yyyy-mm-dd")))
+                })
+                .transpose()
+        };
+        let range = match (c.query("Range"), day("From")?, day("To")?) {
+            (None | Some("7d"), None, None) => StatsRange::Last7Days,
+            (Some("30d"), None, None) => StatsRange::Last30Days,
+            (None, Some(from), Some(to)) => StatsRange::Custom { from, to },
+            _ => return Err(invalid("give Range (7d or 30d), or both From and To")),
+        };
+        let stats =
+            c.app.verifier.store.statistics(c.account, scene, range, Utc::now()).map_err(|e| match e {
+                shiren_verify::StoreError::Record(e) => invalid(e),
+                other => unavailable(other),
+            })?;
+        to_json(&stats)
+    })
+    .await
+}
+
 /// The envelope of every console answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -591,7 +724,7 @@ pub(crate) struct Answer {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "shiren console API", description = "Scenes, photo-storage authorization, traffic packs and bills of the caller's main account. Every request is signed with ACS3-HMAC-SHA256 (`Authorization`, `x-acs-action` = the operation ID, `x-acs-date`, `x-acs-signature-nonce`, `x-acs-content-sha256`)."),
-    paths(list_scenes, create_scene, rename_scene, delete_scene, authorize, list_packs, purchase_pack, set_alert, refund_quote, list_bills, statement),
+    paths(list_scenes, create_scene, rename_scene, delete_scene, authorize, list_packs, purchase_pack, set_alert, refund_quote, list_bills, statement, list_records, statistics),
     components(schemas(Answer, CreateScene, RenameScene, Authorize, Purchase, AlertRequest)),
     modifiers(&Acs3),
 )]

@@ -33,13 +33,13 @@ mod wire;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use bytes::Bytes;
 use chrono::Utc;
 use clap::Parser as _;
-use shiren_auth::{BoundedNonces, NonceLimits};
+use shiren_auth::NonceLimits;
 use shiren_catalog::ResidentId;
 use shiren_face::{FaceModels, PhotoRules, Weights};
 use shiren_records::DigestKey;
@@ -139,9 +139,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if demo::ensure_account(&store, now)? {
         tracing::info!(account = demo::DEMO_ACCOUNT, "demo account created");
     }
+    // The demo account's RAM directory lives in the store (created once); every
+    // process loads it from there.
+    let (account, directory) = demo::directory(&master, now)?;
+    store.create_directory(account, &directory)?;
+    let directory =
+        store.directory(account)?.ok_or_else(|| anyhow::anyhow!("the demo directory is missing"))?;
     let tenants = SharedTenants::default();
     {
-        let (account, directory) = demo::directory(&master, now)?;
         let mut table = tenants.0.write().map_err(|_| anyhow::anyhow!("tenant table poisoned"))?;
         table.insert(account, directory, &master);
     }
@@ -162,7 +167,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Arc::new(App {
         verifier,
         tenants: tenants.clone(),
-        nonces: Mutex::new(BoundedNonces::with_limits(NonceLimits::new(config.nonce_capacity))),
+        nonce_limits: NonceLimits::new(config.nonce_capacity),
         master,
         scoring: scoring::Scoring::new(config.face_workers(), config.face_queue),
         qps: qps::QpsLimits::new(config.qps_scale),

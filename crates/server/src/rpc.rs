@@ -165,8 +165,7 @@ pub(crate) fn authenticate(
     let form = if form_body { std::str::from_utf8(body).map_err(|_| Failure::Body)? } else { "" };
     let tenants =
         app.tenants.0.read().map_err(|_| Unavailable::Worker("the tenant table is poisoned".into()))?;
-    let mut nonces =
-        app.nonces.lock().map_err(|_| Unavailable::Worker("the nonce memory is poisoned".into()))?;
+    let mut nonces = app.verifier.store.nonces(app.nonce_limits);
     let v3 =
         headers.iter().any(|(name, value)| name == "authorization" && value.starts_with("ACS3-HMAC-SHA256"));
     if !v3 && !form_body {
@@ -177,7 +176,7 @@ pub(crate) fn authenticate(
         // The canonical URI encodes the decoded path once; a `+` in a path is itself.
         let path = shiren_auth::percent_decode(&uri.path().replace('+', "%2B"))?;
         let request = V3Request { method, path: &path, query: &query_pairs, headers };
-        let who = verify_v3(&request, body, &*tenants, &mut *nonces, now)?;
+        let who = verify_v3(&request, body, &*tenants, &mut nonces, now).map_err(|e| refusal(e, &nonces))?;
         let mut pairs = query_pairs;
         pairs.extend(parse_query(form)?);
         (who, pairs)
@@ -187,7 +186,7 @@ pub(crate) fn authenticate(
             (true, false) => form.to_owned(),
             (false, false) => format!("{query}&{form}"),
         };
-        let who = verify_rpc(method, &raw, &*tenants, &mut *nonces, now)?;
+        let who = verify_rpc(method, &raw, &*tenants, &mut nonces, now).map_err(|e| refusal(e, &nonces))?;
         (who, parse_query(&raw)?)
     };
     let account = tenants.account_of(&who.access_key_id).ok_or(Failure::NoTenant)?;
@@ -198,6 +197,18 @@ pub(crate) fn authenticate(
         context,
     };
     Ok(Call { requester, action: who.action, params: Params::new(pairs) })
+}
+
+/// An authentication refusal, or — when the nonce memory's database failed behind it —
+/// an unavailable service (the request is refused either way: fail closed).
+fn refusal(e: AuthError, nonces: &shiren_store::SqlNonces<'_>) -> Failure {
+    match nonces.last_error() {
+        Some(db) => {
+            tracing::warn!(error = %db, "the nonce memory is unavailable; refusing");
+            Failure::Unavailable(Unavailable::Worker("the replay-protection store is unavailable".into()))
+        }
+        None => Failure::Auth(e),
+    }
 }
 
 /// A refusal for a parameter the wire form cannot carry into the flow.

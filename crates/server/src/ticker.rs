@@ -56,6 +56,14 @@ fn tick(app: &Shared, accounts: &[AccountId]) {
         Ok(n) => tracing::info!(sessions = n, "expired sessions abandoned"),
         Err(e) => tracing::warn!(error = %e, "session expiry failed"),
     }
+    match store.purge_records(now) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(records = n, "records past their retention purged"),
+        Err(e) => tracing::warn!(error = %e, "purging old records failed"),
+    }
+    if let Err(e) = store.forget_nonces_before(now - shiren_auth::NONCE_RETENTION) {
+        tracing::warn!(error = %e, "forgetting expired nonces failed");
+    }
     if let Err(e) = app.verifier.forget_sessions_before(now - SESSION_RETENTION) {
         tracing::warn!(error = %e, "forgetting old sessions failed");
     }

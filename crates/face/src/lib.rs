@@ -34,7 +34,7 @@ pub use crate::landmarks::{LandmarkNet, Landmarks};
 pub use crate::occlusion::{OCCLUDED_SHARE, Occlusion, measure_occlusion};
 pub use crate::ofiq::Component;
 pub use crate::pad_metrics::{PadMetrics, Rate, pad_metrics};
-pub use crate::pipeline::{FaceAnalysis, FaceEmbedder, FaceError, FaceModels};
+pub use crate::pipeline::{FaceAnalysis, FaceEmbedder, FaceError, FaceModels, MIN_FACE_SCORE};
 pub use crate::quality::{BUSY_BACKGROUND, FLAG_BELOW, Measure, Quality, WEIGHTS, assess_quality};
 pub use crate::tfjs::{ModelError, Weights};
 pub use crate::verdict::{FAR_THRESHOLDS, MaterialInfo, ScoreMapping, Verdict, VerificationPolicy};

@@ -160,3 +160,31 @@ fn photos_turned_without_an_exif_orientation_are_analysed_upright() {
         assert!(m.distance_to(&found, &m.embed_image(&image).unwrap()) < 1e-6);
     }
 }
+
+#[test]
+fn the_best_scoring_face_is_analysed_and_a_second_confident_face_is_reported() {
+    let m = models();
+    // Two portraits side by side, each 640 pixels high.
+    let side = |name: &str| {
+        let p = photo(name);
+        let w = p.width() * 640 / p.height();
+        image::imageops::resize(&p, w, 640, image::imageops::FilterType::Triangle)
+    };
+    let (left, right) = (side("obama.jpg"), side("biden.jpg"));
+    let mut both = image::RgbImage::new(left.width() + right.width(), 640);
+    image::imageops::replace(&mut both, &left, 0, 0);
+    image::imageops::replace(&mut both, &right, i64::from(left.width()), 0);
+    let found = m.detector.detect(&both).unwrap();
+    println!("{found:?}");
+    let a = m.analyze_image(&both).unwrap();
+    assert_eq!(a.faces, 2, "{found:?}");
+    let second = a.second_face.unwrap();
+    assert!(a.face.score >= shiren_face::MIN_FACE_SCORE && a.face.score >= second.score);
+    // The faces are on different portraits.
+    assert!((a.face.bbox.x < left.width() as f32) != (second.bbox.x < left.width() as f32));
+    assert_eq!(a.face.score, found.iter().map(|d| d.score).fold(0.0, f32::max));
+    assert!(a.quality.get(shiren_face::Component::SingleFacePresent).unwrap().raw > 0.0);
+    // One face: no second face.
+    let one = m.analyze_image(&photo("obama.jpg")).unwrap();
+    assert_eq!((one.faces, one.second_face), (1, None));
+}

@@ -48,8 +48,8 @@ fn try_main() -> anyhow::Result<()> {
         product_code: Some("ID_PRO".to_owned()),
         model: Some("MOVE_ACTION".to_owned()),
         cert_type: Some("IDENTITY_CARD".to_owned()),
-        cert_name: Some(PERSON_NAME.to_owned()),
-        cert_no: Some(cert_no.to_owned()),
+        cert_name: Some(PERSON_NAME.into()),
+        cert_no: Some(cert_no.into()),
         ..InitRequest::default()
     };
 

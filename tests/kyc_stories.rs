@@ -25,8 +25,8 @@ fn the_demo_stories() {
         scene_id: Some(scene),
         outer_order_no: Some(order.to_owned()),
         product_code: Some("ID_PRO".to_owned()),
-        cert_name: Some(PERSON_NAME.to_owned()),
-        cert_no: Some(cert_no.to_owned()),
+        cert_name: Some(PERSON_NAME.into()),
+        cert_no: Some(cert_no.into()),
         ..InitRequest::default()
     };
     let analyst = support::models().unwrap();

@@ -5,6 +5,7 @@ mod account;
 mod codes;
 mod hash;
 mod pack;
+mod personal;
 mod product;
 mod quote;
 mod resident_id;
@@ -16,6 +17,9 @@ pub use crate::account::{AccountId, InvalidAccountId};
 pub use crate::codes::{CallCode, SubCode};
 pub use crate::hash::WordHasher;
 pub use crate::pack::{PACK_CATALOG, PackSpec, PackType, UnknownPack, pack_spec};
+pub use crate::personal::{
+    CertNo, MASK_CHARS, MaskedIdNumber, MaskedName, PersonName, Photo, UserId, mask_name,
+};
 pub use crate::product::{
     Api, LivenessModel, ProductCode, SolutionTab, UnknownLivenessModel, UnknownProductCode,
     UnknownSolutionTab,

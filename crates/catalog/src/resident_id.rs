@@ -4,7 +4,8 @@
 //! The number is personal data: `Debug` and `Display` print only the masked form
 //! (`110***********123X`: the first three and the last four characters, eleven `*`
 //! between). Serialization writes the full number — it is how an embedding service
-//! persists it — so callers that log must use the masked form.
+//! persists it — so callers that log must use the masked form. The digits are
+//! overwritten with zeros on drop.
 
 use std::fmt;
 use std::str::FromStr;
@@ -129,6 +130,12 @@ impl fmt::Display for ResidentId {
     /// The masked form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
+    }
+}
+
+impl Drop for ResidentId {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.number);
     }
 }
 

@@ -87,16 +87,6 @@ impl<'de> Deserialize<'de> for IdDigest {
     }
 }
 
-/// A person's name for display: the first character, then one `*` per further
-/// character (`张三丰` → `张**`).
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
-        None => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,13 +105,5 @@ mod tests {
         assert_eq!(serde_json::from_str::<IdDigest>(&json).unwrap(), a.digest(&id));
         assert_eq!(format!("{a:?}"), "DigestKey(…)");
         assert!(serde_json::from_str::<IdDigest>("\"zz\"").is_err());
-    }
-
-    #[test]
-    fn name_masks() {
-        assert_eq!(mask_name("张三丰"), "张**");
-        assert_eq!(mask_name("李"), "李");
-        assert_eq!(mask_name(""), "");
-        assert_eq!(mask_name("Alice"), "A****");
     }
 }

@@ -5,10 +5,12 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shiren_catalog::{AccountId, CertifyId, OuterOrderNo, ProductCode, ResidentId, SubCode};
+use shiren_catalog::{
+    AccountId, CertifyId, OuterOrderNo, PersonName, ProductCode, ResidentId, SubCode, UserId, mask_name,
+};
 use shiren_scene::SceneId;
 
-use crate::privacy::{IdDigest, mask_name};
+use crate::privacy::IdDigest;
 use shiren_catalog::Quoted;
 
 /// Comparison and quality scores (0–100), where the product produced them.
@@ -22,13 +24,16 @@ pub struct Scores {
     pub quality: Option<f64>,
 }
 
-/// The personal data of a record: deletable on request.
+/// The personal data of a record: deletable on request. What the console shows and
+/// searches by, nothing more: the name only masked, the ID number only masked and
+/// digested; the user ID in full (the customer's own key to the person, shown masked
+/// by `Debug`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Personal {
-    /// The person's name (displayed masked).
+    /// The person's name, masked (`张**`: [`mask_name`]); the full name is not kept.
     pub name: String,
     /// The customer's user ID, if given.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The ID number, masked for display (`110***********002X`).
     pub id_number_masked: Option<String>,
     /// Keyed digest of the ID number, for search; the number itself is not kept.
@@ -40,8 +45,8 @@ pub struct Personal {
 impl fmt::Debug for Personal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Personal")
-            .field("name", &mask_name(&self.name))
-            .field("user_id", &self.user_id.as_ref().map(|_| "…"))
+            .field("name", &shiren_catalog::MaskedName(&self.name))
+            .field("user_id", &self.user_id)
             .field("id_number", &self.id_number_masked)
             .field("photos", &self.photos.len())
             .finish()
@@ -49,12 +54,13 @@ impl fmt::Debug for Personal {
 }
 
 impl Record {
-    /// The record a store keeps of `new`: the ID number masked for display and digested
-    /// with `key` for search; the plain number is dropped here. Every store (in memory
-    /// or in a database) makes its records with this one function.
+    /// The record a store keeps of `new`: the name masked, the ID number masked for
+    /// display and digested with `key` for search; the plain name and number are
+    /// dropped here. Every store (in memory or in a database) makes its records with
+    /// this one function.
     pub fn from_new(new: NewRecord, key: &crate::DigestKey) -> Record {
         let personal = Personal {
-            name: new.name,
+            name: mask_name(new.name.expose()),
             user_id: new.user_id,
             id_number_masked: new.id_number.as_ref().map(ResidentId::masked),
             id_number_digest: new.id_number.as_ref().map(|id| key.digest(id)),
@@ -127,8 +133,8 @@ fn order_no<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<OuterOr
     })
 }
 
-/// What a caller hands in to make a record. The ID number is digested and masked on
-/// insertion; the plain number is not stored.
+/// What a caller hands in to make a record. The name is masked and the ID number
+/// digested and masked on insertion; neither is stored in full. `Debug` masks them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewRecord {
     /// The session's certify ID.
@@ -144,10 +150,10 @@ pub struct NewRecord {
     /// The product code.
     pub product: ProductCode,
     /// The customer's user ID.
-    pub user_id: Option<String>,
-    /// The person's name.
-    pub name: String,
-    /// The person's ID number (debug-printed masked).
+    pub user_id: Option<UserId>,
+    /// The person's name (empty for products without identity).
+    pub name: PersonName,
+    /// The person's ID number.
     pub id_number: Option<ResidentId>,
     /// Result.
     pub passed: bool,

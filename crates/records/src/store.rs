@@ -82,6 +82,10 @@ pub enum SnapshotError {
     /// the number itself, which is never stored.
     #[error("record `{0}` keeps something other than a masked ID number")]
     Mask(CertifyId),
+    /// A record's name is not a mask (`张**`: one character, then `*`s): it could hold
+    /// the full name, which is never stored.
+    #[error("record `{0}` keeps something other than a masked name")]
+    NameMask(CertifyId),
     /// A record has an ID-number mask without its digest, or a digest without its mask
     /// (both come from the same number, and are deleted together).
     #[error("record `{0}` has an ID-number mask and digest that do not come in a pair")]
@@ -107,6 +111,9 @@ fn check_restored(record: &Record) -> Result<(), SnapshotError> {
         return Err(SnapshotError::Times(id));
     }
     if let Some(personal) = &record.personal {
+        if !personal.name.chars().skip(1).all(|c| c == '*') {
+            return Err(SnapshotError::NameMask(id));
+        }
         match (&personal.id_number_masked, &personal.id_number_digest) {
             (Some(mask), Some(_)) if !is_id_mask(mask) => return Err(SnapshotError::Mask(id)),
             (Some(_), None) | (None, Some(_)) => return Err(SnapshotError::MaskDigestPair(id)),

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
-use shiren_catalog::{AccountId, BillingZone, CertifyId, OuterOrderNo, ProductCode, ResidentId, SubCode};
+use shiren_catalog::{
+    AccountId, BillingZone, CertifyId, OuterOrderNo, PersonName, ProductCode, ResidentId, SubCode,
+};
 use shiren_records::*;
 use shiren_scene::SceneId;
 
@@ -68,7 +70,7 @@ fn insert(store: &mut InMemoryRecords, s: Spec) {
             scene_id: SceneId::new(s.scene),
             scene_name: "登录".into(),
             product: s.product,
-            user_id: Some(format!("user{}", s.n)),
+            user_id: Some(format!("user{}", s.n).into()),
             name: "王小明".into(),
             id_number: s.id,
             passed: s.passed,
@@ -303,7 +305,7 @@ fn inserts_are_validated() {
         scene_name: String::new(),
         product: ProductCode::IdPro,
         user_id: None,
-        name: String::new(),
+        name: PersonName::default(),
         id_number: None,
         passed: true,
         sub_code: SubCode::PASS,

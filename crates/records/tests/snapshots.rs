@@ -94,6 +94,17 @@ fn a_full_id_number_in_the_mask_is_refused() {
 }
 
 #[test]
+fn the_name_is_stored_masked_and_a_full_name_is_refused() {
+    let v = good();
+    assert_eq!(v["records"][0]["personal"]["name"], json!("张*"));
+    assert!(!v.to_string().contains("张三"));
+    refused(|v| v["records"][0]["personal"]["name"] = json!("张三"), SnapshotError::NameMask(cid(1)));
+    let mut v = good();
+    v["records"][0]["personal"]["name"] = json!("");
+    assert!(restore(v).is_ok(), "products without identity have no name");
+}
+
+#[test]
 fn unreachable_records_are_refused() {
     refused(
         |v| {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use shiren_catalog::{ResidentId, SubCode};
+use shiren_catalog::{PersonName, Photo, ResidentId, SubCode};
 
 /// The authority's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub enum IdentityCheck {
     /// Name and number match; here is the authority photo.
     Match {
         /// The authority's portrait (encoded image bytes).
-        photo: Bytes,
+        photo: Photo,
     },
     /// The number exists under another name (sub code 201).
     NameMismatch,
@@ -40,28 +40,29 @@ impl IdentityCheck {
 
 /// An identity authority (no I/O here: implement it over the real one).
 pub trait IdentitySource {
-    /// Checks `name` against `id`.
-    fn check(&self, name: &str, id: &ResidentId) -> IdentityCheck;
+    /// Checks `name` against `id` (read them with `expose()`; their `Debug` and
+    /// `Display` are masked).
+    fn check(&self, name: &PersonName, id: &ResidentId) -> IdentityCheck;
 }
 
-/// An in-memory authority: resident ID → (name, photo).
+/// An in-memory authority: resident ID → (name, photo). `Debug` masks everyone.
 #[derive(Clone, Debug, Default)]
 pub struct InMemoryAuthority {
-    people: HashMap<String, (String, Option<Bytes>)>,
+    people: HashMap<ResidentId, (PersonName, Option<Photo>)>,
 }
 
 impl InMemoryAuthority {
     /// Registers a person; `photo: None` models a record without a portrait.
     pub fn register(&mut self, id: &ResidentId, name: &str, photo: Option<Bytes>) {
-        self.people.insert(id.expose().to_owned(), (name.to_owned(), photo));
+        self.people.insert(id.clone(), (PersonName::from(name), photo.map(Photo::from)));
     }
 }
 
 impl IdentitySource for InMemoryAuthority {
-    fn check(&self, name: &str, id: &ResidentId) -> IdentityCheck {
-        match self.people.get(id.expose()) {
+    fn check(&self, name: &PersonName, id: &ResidentId) -> IdentityCheck {
+        match self.people.get(id) {
             None => IdentityCheck::NotFound,
-            Some((registered, _)) if registered != name => IdentityCheck::NameMismatch,
+            Some((registered, _)) if registered.expose() != name.expose() => IdentityCheck::NameMismatch,
             Some((_, None)) => IdentityCheck::PhotoMissing,
             Some((_, Some(photo))) => IdentityCheck::Match { photo: photo.clone() },
         }

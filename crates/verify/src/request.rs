@@ -1,16 +1,23 @@
 //! The requests of the API operations, as plain data with the cloud's parameter names
 //! (so a thin HTTP layer can deserialise them unchanged). Validation happens in the
 //! verifier, in the documented order, so a request type here accepts anything.
+//!
+//! Personal fields are typed ([`PersonName`], [`CertNo`], [`UserId`], [`Photo`]):
+//! `Debug` of every request masks them, so a request can be logged; serde keeps the
+//! wire form (the full values), which is what the service receives.
 
-use bytes::Bytes;
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
+use shiren_catalog::{CertNo, PersonName, Photo, Quoted, UserId};
 
 /// The sources of one photo field. Exactly one must be set (more → 420, none → 400
-/// where the photo is required).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// where the photo is required). `Debug` prints the photo's length, a URL's scheme and
+/// host only, and an object's bucket only.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhotoSources {
     /// The photo bytes (the wire carries them base64-encoded).
-    pub picture: Option<Bytes>,
+    pub picture: Option<Photo>,
     /// A URL the embedding service fetches through its
     /// [`PhotoResolver`](crate::PhotoResolver).
     pub url: Option<String>,
@@ -21,9 +28,44 @@ pub struct PhotoSources {
     pub oss_object: Option<(String, String)>,
 }
 
+/// A URL as logs may show it: its scheme and host (escaped, at most 64 characters),
+/// then `/…` — never the path or query, which can name a person or carry a signature.
+pub(crate) struct UrlOrigin<'a>(pub(crate) &'a str);
+
+impl fmt::Display for UrlOrigin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // Credentials before the host (`user:password@`) are never shown.
+        let host = authority.rsplit('@').next().unwrap_or_default();
+        if !scheme.is_empty() {
+            write!(f, "{}://", Quoted(scheme))?;
+        }
+        write!(f, "{}/…", Quoted(host))
+    }
+}
+
+impl fmt::Debug for UrlOrigin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+impl fmt::Debug for PhotoSources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PhotoSources")
+            .field("picture", &self.picture)
+            .field("url", &self.url.as_deref().map(UrlOrigin))
+            .field("certify_id", &self.certify_id.as_deref().map(Quoted))
+            .field("oss_object", &self.oss_object.as_ref().map(|(bucket, _)| (Quoted(bucket), "…")))
+            .finish()
+    }
+}
+
 impl PhotoSources {
     /// Bytes only.
-    pub fn bytes(picture: impl Into<Bytes>) -> PhotoSources {
+    pub fn bytes(picture: impl Into<Photo>) -> PhotoSources {
         PhotoSources { picture: Some(picture.into()), ..PhotoSources::default() }
     }
 
@@ -51,11 +93,11 @@ pub struct InitRequest {
     /// `IDENTITY_CARD` where the product checks identity.
     pub cert_type: Option<String>,
     /// The person's name.
-    pub cert_name: Option<String>,
+    pub cert_name: Option<PersonName>,
     /// The person's resident ID number.
-    pub cert_no: Option<String>,
+    pub cert_no: Option<CertNo>,
     /// The customer's user ID (≤ 100 characters).
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The comparison photo (PV_FV).
     #[serde(default)]
     pub face_contrast: PhotoSources,
@@ -74,11 +116,11 @@ pub struct ContrastRequest {
     /// `IDENTITY_CARD`.
     pub cert_type: Option<String>,
     /// The person's name.
-    pub cert_name: Option<String>,
+    pub cert_name: Option<PersonName>,
     /// The person's resident ID number.
-    pub cert_no: Option<String>,
+    pub cert_no: Option<CertNo>,
     /// The customer's user ID.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The selfie.
     #[serde(default)]
     pub face_contrast: PhotoSources,
@@ -113,7 +155,7 @@ pub struct LivenessRequest {
     /// `LR_FR_MIN`.
     pub product_code: Option<String>,
     /// The customer's user ID.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The photo.
     #[serde(default)]
     pub face_contrast: PhotoSources,

@@ -2,13 +2,28 @@
 //! serde data — and the [`SessionStore`] that keeps them, with its in-memory default.
 //! The store only keeps what it is given: which transitions are allowed is the
 //! verifier's (and, for completion, [`FlowStore`](crate::FlowStore)'s) business.
+//!
+//! Personal data in a session (invariant, enforced here whoever changes the state):
+//! - while it is pending: the name, the full ID number and the user ID (needed to ask
+//!   the identity authority and to write the record) and, for PV_FV, the comparison
+//!   photo — in memory and in its serialized form;
+//! - once it has ended: nothing personal but, for a passed session of a scene that
+//!   stores images ([`Session::stores_photos`]), its selfie — usable as a later
+//!   session's reference by certify ID until deleted or forgotten. The record keeps the
+//!   masked name, the masked and digested ID number and the user ID.
+//!
+//! [`Session::minimise`] drops what an ended session may not keep; every store of this
+//! crate calls it on every write, and serialization and deserialization apply the same
+//! rule, so no persisted form of an ended session holds more. `Debug` masks every
+//! personal field.
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shiren_catalog::{AccountId, CertifyId, OuterOrderNo, ProductCode, ResidentId, Solution};
+use shiren_catalog::{
+    AccountId, CertifyId, OuterOrderNo, PersonName, Photo, ProductCode, ResidentId, Solution, UserId,
+};
 use shiren_scene::SceneId;
 
 use crate::response::VerifyResult;
@@ -31,8 +46,10 @@ pub enum SessionState {
     Abandoned,
 }
 
-/// One session.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One session. `Debug` masks the personal fields; serde writes them only while the
+/// session is pending (the selfie: see [`Session::minimise`]).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(from = "SessionForm")]
 pub struct Session {
     /// Its certify ID.
     pub certify_id: CertifyId,
@@ -48,19 +65,19 @@ pub struct Session {
     pub product: ProductCode,
     /// The client's order number.
     pub outer_order_no: OuterOrderNo,
-    /// The customer's user ID.
-    pub user_id: Option<String>,
-    /// The person's name (identity products).
-    pub name: Option<String>,
-    /// The person's ID number (identity products).
-    #[serde(with = "resident_id")]
+    /// The customer's user ID (while pending).
+    pub user_id: Option<UserId>,
+    /// The person's name (identity products, while pending).
+    pub name: Option<PersonName>,
+    /// The person's ID number (identity products, while pending).
     pub id_number: Option<ResidentId>,
-    /// The comparison photo supplied at start (PV_FV).
-    pub reference: Option<Bytes>,
-    /// The selfie of a passed session, usable as a later session's reference by
-    /// certify ID; dropped on deletion.
-    pub selfie: Option<Bytes>,
-    /// Whether the scene writes photos back to object storage.
+    /// The comparison photo supplied at start (PV_FV, while pending).
+    pub reference: Option<Photo>,
+    /// The selfie of a passed session of a scene that stores images, usable as a later
+    /// session's reference by certify ID; dropped on deletion.
+    pub selfie: Option<Photo>,
+    /// Whether the scene stores images (its solution writes photos back and its
+    /// storage setting keeps them): only then is a passed session's selfie kept.
     pub stores_photos: bool,
     /// When it started.
     pub created_at: DateTime<Utc>,
@@ -89,6 +106,125 @@ impl Session {
         self.id_number = None;
         self.reference = None;
         self.selfie = None;
+    }
+
+    /// Whether this session may keep its selfie: completed, passed, in a scene that
+    /// stores images.
+    pub fn may_keep_selfie(&self) -> bool {
+        self.stores_photos && self.result().is_some_and(|r| r.passed)
+    }
+
+    /// Drops what the session may no longer keep: once it has ended, the name, the ID
+    /// number, the user ID and the comparison photo, and the selfie unless
+    /// [`Session::may_keep_selfie`]. A pending session keeps everything.
+    pub fn minimise(&mut self) {
+        if self.state == SessionState::Pending {
+            return;
+        }
+        self.user_id = None;
+        self.name = None;
+        self.id_number = None;
+        self.reference = None;
+        if !self.may_keep_selfie() {
+            self.selfie = None;
+        }
+    }
+
+    /// Marks the session abandoned and drops its personal data.
+    pub fn abandon(&mut self) {
+        self.state = SessionState::Abandoned;
+        self.minimise();
+    }
+}
+
+/// The serialized form of a [`Session`], borrowed: personal fields only where
+/// [`Session::minimise`] would keep them.
+#[derive(Serialize)]
+struct SessionRef<'a> {
+    certify_id: &'a CertifyId,
+    account: &'a AccountId,
+    scene_id: &'a SceneId,
+    scene_name: &'a str,
+    solution: &'a Solution,
+    product: &'a ProductCode,
+    outer_order_no: &'a OuterOrderNo,
+    user_id: Option<&'a UserId>,
+    name: Option<&'a PersonName>,
+    id_number: Option<&'a ResidentId>,
+    reference: Option<&'a Photo>,
+    selfie: Option<&'a Photo>,
+    stores_photos: bool,
+    created_at: &'a DateTime<Utc>,
+    state: &'a SessionState,
+}
+
+impl Serialize for Session {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let pending = self.state == SessionState::Pending;
+        let keep_selfie = pending || self.may_keep_selfie();
+        SessionRef {
+            certify_id: &self.certify_id,
+            account: &self.account,
+            scene_id: &self.scene_id,
+            scene_name: &self.scene_name,
+            solution: &self.solution,
+            product: &self.product,
+            outer_order_no: &self.outer_order_no,
+            user_id: self.user_id.as_ref().filter(|_| pending),
+            name: self.name.as_ref().filter(|_| pending),
+            id_number: self.id_number.as_ref().filter(|_| pending),
+            reference: self.reference.as_ref().filter(|_| pending),
+            selfie: self.selfie.as_ref().filter(|_| keep_selfie),
+            stores_photos: self.stores_photos,
+            created_at: &self.created_at,
+            state: &self.state,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The deserialized form of a [`Session`], minimised on the way in (a session stored
+/// before the rule, or tampered with, keeps no more than the rule allows).
+#[derive(Deserialize)]
+struct SessionForm {
+    certify_id: CertifyId,
+    account: AccountId,
+    scene_id: SceneId,
+    scene_name: String,
+    solution: Solution,
+    product: ProductCode,
+    outer_order_no: OuterOrderNo,
+    user_id: Option<UserId>,
+    name: Option<PersonName>,
+    id_number: Option<ResidentId>,
+    reference: Option<Photo>,
+    selfie: Option<Photo>,
+    stores_photos: bool,
+    created_at: DateTime<Utc>,
+    state: SessionState,
+}
+
+impl From<SessionForm> for Session {
+    fn from(form: SessionForm) -> Session {
+        let mut session = Session {
+            certify_id: form.certify_id,
+            account: form.account,
+            scene_id: form.scene_id,
+            scene_name: form.scene_name,
+            solution: form.solution,
+            product: form.product,
+            outer_order_no: form.outer_order_no,
+            user_id: form.user_id,
+            name: form.name,
+            id_number: form.id_number,
+            reference: form.reference,
+            selfie: form.selfie,
+            stores_photos: form.stores_photos,
+            created_at: form.created_at,
+            state: form.state,
+        };
+        session.minimise();
+        session
     }
 }
 
@@ -175,7 +311,8 @@ impl SessionStore for InMemorySessions {
         Ok(self.sessions.get(&id).cloned())
     }
 
-    fn insert(&mut self, session: Session) -> Result<(), SessionError> {
+    fn insert(&mut self, mut session: Session) -> Result<(), SessionError> {
+        session.minimise();
         if self.sessions.contains_key(&session.certify_id) {
             return Err(SessionError::Duplicate(session.certify_id));
         }
@@ -186,7 +323,8 @@ impl SessionStore for InMemorySessions {
         Ok(())
     }
 
-    fn replace(&mut self, session: Session) -> Result<(), SessionError> {
+    fn replace(&mut self, mut session: Session) -> Result<(), SessionError> {
+        session.minimise();
         match self.sessions.get_mut(&session.certify_id) {
             Some(held) => {
                 *held = session;
@@ -200,7 +338,7 @@ impl SessionStore for InMemorySessions {
         let mut n = 0;
         for s in self.sessions.values_mut() {
             if s.state == SessionState::Pending && s.created_at < created_before {
-                s.state = SessionState::Abandoned;
+                s.abandon();
                 n += 1;
             }
         }
@@ -215,23 +353,5 @@ impl SessionStore for InMemorySessions {
 
     fn count(&self) -> Result<usize, SessionError> {
         Ok(self.sessions.len())
-    }
-}
-
-mod resident_id {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use shiren_catalog::ResidentId;
-
-    pub(super) fn serialize<S: Serializer>(id: &Option<ResidentId>, s: S) -> Result<S::Ok, S::Error> {
-        match id {
-            Some(id) => s.serialize_some(id.expose()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ResidentId>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| ResidentId::parse(&text).map_err(serde::de::Error::custom))
-            .transpose()
     }
 }

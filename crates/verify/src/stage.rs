@@ -11,8 +11,7 @@
 
 use std::marker::PhantomData;
 
-use bytes::Bytes;
-use shiren_catalog::{CallCode, CertifyId, ResidentId};
+use shiren_catalog::{CallCode, CertifyId, PersonName, Photo, ResidentId};
 use shiren_face::{Verdict, VerificationPolicy};
 
 use crate::identity::IdentityCheck;
@@ -37,17 +36,18 @@ impl Refused {
 }
 
 /// What a pending operation needs next. Borrowed from the [`Pending`]; answer it with
-/// the [`Answer`] of the same name.
+/// the [`Answer`] of the same name. `Debug` masks the personal values (it can be
+/// logged); read them with their `expose()`.
 #[derive(Debug)]
 pub enum Need<'a> {
     /// Fetch this photo → [`Answer::Photo`].
     Photo(&'a ExternalPhoto),
     /// Check these photo bytes against the intake rules → [`Answer::PhotoChecked`].
-    CheckPhoto(&'a Bytes),
+    CheckPhoto(&'a Photo),
     /// Ask the identity authority whether `name` holds `id` → [`Answer::Identity`].
     Identity {
         /// The person's name.
-        name: &'a str,
+        name: &'a PersonName,
         /// The resident ID.
         id: &'a ResidentId,
     },
@@ -55,9 +55,9 @@ pub enum Need<'a> {
     /// [`Answer::Scored`].
     Score {
         /// The person's photo.
-        selfie: &'a Bytes,
+        selfie: &'a Photo,
         /// The photo it is compared with.
-        reference: Option<&'a Bytes>,
+        reference: Option<&'a Photo>,
         /// The decision thresholds.
         policy: &'a VerificationPolicy,
     },
@@ -67,7 +67,7 @@ pub enum Need<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Answer {
     /// The fetched photo, or why it could not be fetched (422 timeout, 419 unusable).
-    Photo(Result<Bytes, CallCode>),
+    Photo(Result<Photo, CallCode>),
     /// The intake check of a photo.
     PhotoChecked(Result<(), Refusal>),
     /// The identity authority's answer.
@@ -101,7 +101,7 @@ pub(crate) enum Op {
 pub(crate) enum Slot {
     Absent,
     Fetch(ExternalPhoto),
-    Have(Bytes),
+    Have(Photo),
 }
 
 /// The work of a started operation.

@@ -184,12 +184,13 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger, Ss: SessionStore> Stores<
         if session.state != SessionState::Pending {
             return Err(StoreError::NotPending(Box::new(session)));
         }
-        session.state = SessionState::Abandoned;
+        session.abandon();
         self.sessions.replace(session.clone())?;
         Ok(session)
     }
 
-    /// Deletes a completed session's personal data and its record's.
+    /// Deletes a completed session's personal data (and its selfie) and its record's
+    /// (name, user ID, ID number, photo paths).
     pub fn erase_personal(
         &mut self,
         account: &AccountId,

@@ -22,11 +22,11 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use shiren_catalog::{
-    AccountId, Api, CallCode, CertifyId, LivenessModel, OuterOrderNo, ProductCode, ResidentId, SubCode,
+    AccountId, Api, CallCode, CertNo, CertifyId, LivenessModel, OuterOrderNo, PersonName, Photo, ProductCode,
+    ResidentId, SubCode, UserId,
 };
 use shiren_face::{MaterialInfo, Verdict, VerificationPolicy};
 use shiren_meter::UsageEvent;
@@ -95,10 +95,10 @@ impl Plugins {
         while let Some(need) = pending.need() {
             let answer = match need {
                 Need::Photo(photo) => Answer::Photo(self.photos.fetch(photo)),
-                Need::CheckPhoto(bytes) => Answer::PhotoChecked(self.faces.check_photo(bytes)),
+                Need::CheckPhoto(photo) => Answer::PhotoChecked(self.faces.check_photo(photo.expose())),
                 Need::Identity { name, id } => Answer::Identity(self.identities.check(name, id)),
                 Need::Score { selfie, reference, policy } => {
-                    Answer::Scored(self.faces.score(selfie, reference.map(|r| &r[..]), policy))
+                    Answer::Scored(self.faces.score(selfie.expose(), reference.map(Photo::expose), policy))
                 }
             };
             if pending.supply(answer).is_err() {
@@ -111,7 +111,8 @@ impl Plugins {
 
 /// The verification service: a [`FlowStore`] (public, so the embedding service can
 /// manage what it holds), the plug-ins, the configuration and per-scene policies.
-/// `Sync` when its store is: share one `&Verifier` between every worker.
+/// `Sync` when its store is: share one `&Verifier` between every worker. `Debug`
+/// masks every personal value its store holds.
 #[derive(Debug)]
 pub struct Verifier<St> {
     /// Sessions, scenes, records, usage.
@@ -241,9 +242,9 @@ impl<St: FlowStore> Verifier<St> {
                 &Start {
                     model: req.model.as_deref(),
                     cert_type: req.cert_type.as_deref(),
-                    cert_name: req.cert_name.as_deref(),
-                    cert_no: req.cert_no.as_deref(),
-                    user_id: req.user_id.as_deref(),
+                    cert_name: req.cert_name.as_ref().map(PersonName::expose),
+                    cert_no: req.cert_no.as_ref().map(CertNo::expose),
+                    user_id: req.user_id.as_ref().map(UserId::expose),
                     ..Start::new(Api::InitDescribe, req.scene_id, &req.outer_order_no, &req.product_code)
                 },
                 now,
@@ -304,7 +305,7 @@ impl<St: FlowStore> Verifier<St> {
     pub fn begin_complete(
         &self,
         certify_id: &str,
-        selfie: impl Into<Bytes>,
+        selfie: impl Into<Photo>,
         now: DateTime<Utc>,
     ) -> Pending<VerifyResult> {
         let begun = (|| {
@@ -336,7 +337,7 @@ impl<St: FlowStore> Verifier<St> {
         selfie: &[u8],
         now: DateTime<Utc>,
     ) -> ApiResponse<VerifyResult> {
-        let mut pending = self.begin_complete(certify_id, Bytes::copy_from_slice(selfie), now);
+        let mut pending = self.begin_complete(certify_id, Photo::from(selfie.to_vec()), now);
         self.plugins.fulfil(&mut pending);
         self.commit(pending, now)
     }
@@ -396,7 +397,11 @@ impl<St: FlowStore> Verifier<St> {
             time: now,
         };
         session.state = SessionState::Completed { result: result.clone(), completed_at: now };
-        session.selfie = passed.then_some(selfie);
+        // What the session may keep once completed: no name, ID number, user ID or
+        // comparison photo (the record has what it needs), and the selfie only where
+        // the scene stores images and the verification passed.
+        session.selfie = Some(selfie);
+        session.minimise();
         let completion = Completion { session, new_session: job.op == Op::Sync, record, usage };
         match self.store.complete(completion) {
             Ok(()) => Ok(result),
@@ -496,9 +501,9 @@ impl<St: FlowStore> Verifier<St> {
                 requester,
                 &Start {
                     cert_type: req.cert_type.as_deref(),
-                    cert_name: req.cert_name.as_deref(),
-                    cert_no: req.cert_no.as_deref(),
-                    user_id: req.user_id.as_deref(),
+                    cert_name: req.cert_name.as_ref().map(PersonName::expose),
+                    cert_no: req.cert_no.as_ref().map(CertNo::expose),
+                    user_id: req.user_id.as_ref().map(UserId::expose),
                     ..Start::new(
                         Api::ContrastFaceVerify,
                         req.scene_id,
@@ -547,7 +552,7 @@ impl<St: FlowStore> Verifier<St> {
             let session = self.check_start(
                 requester,
                 &Start {
-                    user_id: req.user_id.as_deref(),
+                    user_id: req.user_id.as_ref().map(UserId::expose),
                     ..Start::new(
                         Api::LivenessFaceVerify,
                         req.scene_id,
@@ -678,7 +683,7 @@ impl<St: FlowStore> Verifier<St> {
                     "the person is under 14 and cannot be verified",
                 ));
             }
-            (Some(name.to_owned()), Some(id))
+            (Some(PersonName::from(name)), Some(id))
         } else {
             (None, None)
         };
@@ -717,11 +722,12 @@ impl<St: FlowStore> Verifier<St> {
             solution: scene.solution,
             product,
             outer_order_no,
-            user_id: start.user_id.map(str::to_owned),
+            user_id: start.user_id.map(UserId::from),
             name,
             id_number,
             reference: None,
             selfie: None,
+            // The scene's storage setting decides whether a passed selfie is kept.
             stores_photos: scene.solution.facts().stores_photos && scene.storage.store_image,
             created_at: now,
             state: SessionState::Pending,

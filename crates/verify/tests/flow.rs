@@ -223,14 +223,14 @@ fn init_checks_in_the_documented_order() {
         (InitRequest { cert_no: Some("110101199003074478".into()), ..ok.clone() }, 401), // check char
         (InitRequest { cert_type: Some("PASSPORT".into()), ..ok.clone() }, 401),
         (InitRequest { model: Some("BLINK_TWICE".into()), ..ok.clone() }, 401),
-        (InitRequest { user_id: Some("u".repeat(101)), ..ok.clone() }, 401),
+        (InitRequest { user_id: Some("u".repeat(101).into()), ..ok.clone() }, 401),
         (InitRequest { cert_no: Some("110101201601011230".into()), ..ok.clone() }, 405), // age 10
         (InitRequest { scene_id: Some(424_242), ..ok.clone() }, 404),
         (InitRequest { scene_id: Some(w.scene(ProductCode::PvFv)), ..ok.clone() }, 401), // product mismatch
         (
             InitRequest {
                 face_contrast: PhotoSources {
-                    picture: Some(Bytes::from_static(b"x")),
+                    picture: Some(Bytes::from_static(b"x").into()),
                     url: Some("u".into()),
                     ..PhotoSources::default()
                 },
@@ -412,8 +412,16 @@ fn synchronous_products_and_photo_sources() {
         now,
     );
     assert_eq!(mismatch.result_object.unwrap().sub_code, SubCode::FACE_MISMATCH);
-    // The passed session's photo, by certify ID.
+    // A passed session's photo, by certify ID — kept only where the scene stores
+    // images: not the server-side ID_MIN scene's (423), but a passed ID_PRO session's
+    // of an APP scene.
     let by_id = PhotoSources { certify_id: Some(passed_id.to_string()), ..PhotoSources::default() };
+    let r = w.v.compare_face_verify(&w.admin, &compare(PhotoSources::bytes(&b"alice"[..]), by_id), now);
+    assert_eq!(code(&r), 423, "{}", r.message);
+    assert!(w.v.session(passed_id).unwrap().unwrap().selfie.is_none());
+    let app = w.v.init_face_verify(&w.admin, &id_pro(&w), now).result_object.unwrap().certify_id;
+    assert_eq!(code(&w.v.complete_face_verify(&app.to_string(), b"alice", now)), 200);
+    let by_id = PhotoSources { certify_id: Some(app.to_string()), ..PhotoSources::default() };
     let r = w.v.compare_face_verify(&w.admin, &compare(PhotoSources::bytes(&b"alice"[..]), by_id), now);
     assert_eq!(code(&r), 200, "{}", r.message);
     // A certify ID that did not pass: 423.

@@ -16,6 +16,10 @@
 //! Needs `python3` (>= 3.9, with venv), PyPI on the first run, and the face models and test
 //! photos from `bash scripts/fetch-models.sh`. Anything missing fails the test, naming what
 //! to do; nothing is skipped.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an integration test is edge code: it spawns the server and Python, reads files and clocks"
+)]
 
 use std::error::Error;
 use std::fs::{self, File};

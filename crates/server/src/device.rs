@@ -14,7 +14,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::json;
 use shiren_catalog::CertifyId;
-use shiren_verify::request_id;
+use shiren_verify::{SessionState, request_id};
 
 use crate::app::{Shared, Unavailable};
 use crate::ids::RandomIds;
@@ -42,6 +42,29 @@ pub(crate) async fn submit_photo(
         });
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     };
+    // A device submits once, while the session waits: a second photo (a retry after
+    // completion, a replayed URL) is refused, never scored again. Two submissions racing
+    // while it is pending both score, and the store completes it exactly once.
+    let v = Arc::clone(&app.verifier);
+    let state = app.blocking(move || v.session(id).map(|s| s.map(|s| s.state))).await;
+    let refusal = match state {
+        Ok(Ok(Some(SessionState::Pending))) => None,
+        Ok(Ok(Some(SessionState::Completed { .. }))) => {
+            Some((StatusCode::CONFLICT, "SessionCompleted", "this verification has completed; start a new one"))
+        }
+        Ok(Ok(Some(SessionState::Abandoned))) => {
+            Some((StatusCode::CONFLICT, "SessionExpired", "this verification has expired; start a new one"))
+        }
+        Ok(Ok(None)) => Some((StatusCode::NOT_FOUND, "SessionNotFound", "no such verification")),
+        Ok(Err(_)) | Err(_) => {
+            Some((StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "the store is unavailable; retry"))
+        }
+    };
+    if let Some((status, code, message)) = refusal {
+        app.metrics.answered("device", code, started.elapsed().as_secs_f64());
+        let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": message});
+        return (status, Json(body)).into_response();
+    }
     let outcome = async {
         let v = Arc::clone(&app.verifier);
         let pending = app.blocking(move || v.begin_complete(&id.to_string(), photo, Utc::now())).await?;

@@ -260,6 +260,24 @@ fn start_server(
     }
 }
 
+/// The test photos as a phone would send them: the public portraits are larger than
+/// the service accepts (at most 1920×1080 in either orientation; `biden.jpg` is
+/// 970×2204), so each is cut to its top 3:4 part and scaled to 480×640, JPEG quality 90.
+fn phone_photos(from: &Path, scratch: &Path) -> Result<PathBuf, Box<dyn Error>> {
+    let to = scratch.join("photos");
+    fs::create_dir_all(&to)?;
+    for name in ["obama.jpg", "obama2.jpg", "biden.jpg"] {
+        let photo = image::open(from.join(name))?.to_rgb8();
+        let (w, h) = photo.dimensions();
+        let top = image::imageops::crop_imm(&photo, 0, 0, w, h.min(w * 4 / 3)).to_image();
+        let phone = image::imageops::resize(&top, 480, 640, image::imageops::FilterType::Triangle);
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&phone)?;
+        fs::write(to.join(name), jpeg)?;
+    }
+    Ok(to)
+}
+
 #[test]
 fn the_clouds_python_sdks_drive_a_whole_session() -> TestResult {
     let root = repo_root();
@@ -277,6 +295,7 @@ fn the_clouds_python_sdks_drive_a_whole_session() -> TestResult {
         }
     }
     let scratch = Scratch::new()?;
+    let photos = phone_photos(&photos, &scratch.0)?;
     let python = sdk_python(&root, &scratch.0)?;
     let (mut server, addr) = start_server(&root, &scratch.0, "face", "server.log")?;
     if !addr.starts_with("127.0.0.1:") {

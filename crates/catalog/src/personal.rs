@@ -223,6 +223,14 @@ impl<const N: usize> From<&'static [u8; N]> for Photo {
     }
 }
 
+impl std::ops::Deref for Photo {
+    type Target = [u8];
+    /// The bytes (as [`Photo::expose`]); printing them is the caller's explicit choice.
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl AsRef<[u8]> for Photo {
     fn as_ref(&self) -> &[u8] {
         &self.0

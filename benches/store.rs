@@ -6,7 +6,9 @@
 //! p99 commit latency is printed.
 //!
 //! PostgreSQL from `SHIREN_TEST_POSTGRES` (default the local server), with synchronous
-//! commit on (the server's default); SQLite in WAL mode with `synchronous = FULL`.
+//! commit on (the server's default; `SHIREN_BENCH_SYNCHRONOUS_COMMIT=off` turns it off
+//! for the bench's database, to measure what the commit's fsync costs); SQLite in WAL
+//! mode with `synchronous = FULL`.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -189,6 +191,11 @@ fn completions(c: &mut Criterion) {
 
     for connections in [1u64, 8] {
         let db = support::postgres::Database::create("shiren_bench_");
+        // For a measurement of what fsync costs only: the goal is with it on.
+        if std::env::var("SHIREN_BENCH_SYNCHRONOUS_COMMIT").as_deref() == Ok("off") {
+            eprintln!("postgres/{connections}: synchronous_commit = off (measurement only)");
+            db.set("synchronous_commit = off");
+        }
         let (worlds, tenants): (Vec<_>, Vec<_>) = tenants(connections).into_iter().unzip();
         let v = sql_verifier(&db.url, worlds, connections as u32);
         let latencies = Mutex::new(Vec::new());

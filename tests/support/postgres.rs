@@ -30,6 +30,14 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Sets a server parameter for every later connection to this database (`ALTER
+    /// DATABASE … SET`), e.g. `synchronous_commit = off` for a measurement.
+    pub(crate) fn set(&self, setting: &str) {
+        run(&self.admin, &format!("ALTER DATABASE {} SET {setting}", self.name));
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         run(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));

@@ -414,7 +414,8 @@ fn sessions_keep_personal_data_only_while_pending_and_photos_only_as_the_scene_a
 
     // DeleteFaceVerifyResult: nothing personal anywhere.
     for id in [stored, id_not_storing, id_pv_fv] {
-        let deleted = v.delete_face_verify_result(&admin(), &id.to_string(), now);
+        let deleted =
+            v.delete_face_verify_result(&admin(), &id.to_string(), shiren::records::DeleteMode::Now, now);
         assert!(deleted.is_success(), "{}", deleted.message);
     }
     let (sessions, records, verifier) = snapshots(&v);

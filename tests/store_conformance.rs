@@ -301,7 +301,9 @@ fn scenarios<St: Backend>(v: &Verifier<St>, account: AccountId, scene: SceneId, 
     // Deletion erases the personal data of the session and its record.
     let id = start(scene, "d1", now);
     v.complete_face_verify(&id, b"pass", now);
-    assert!(v.delete_face_verify_result(&demo_caller, &id, now).is_success());
+    assert!(
+        v.delete_face_verify_result(&demo_caller, &id, shiren::records::DeleteMode::Now, now).is_success()
+    );
     let session = v.session(id.parse().unwrap()).unwrap().unwrap();
     assert!(session.name.is_none() && session.id_number.is_none() && session.selfie.is_none());
 

@@ -266,9 +266,13 @@ async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
         }
         "DeleteFaceVerifyResult" => {
             let id = params.text("CertifyId").unwrap_or_default();
+            let mode = match params.delete_mode() {
+                Ok(mode) => mode,
+                Err(e) => return Ok(wire::delete_json(&bad_param(app, &e))),
+            };
             let v = Arc::clone(verifier);
             let response =
-                app.blocking(move || v.delete_face_verify_result(&requester, &id, Utc::now())).await?;
+                app.blocking(move || v.delete_face_verify_result(&requester, &id, mode, Utc::now())).await?;
             Ok(wire::delete_json(&response))
         }
         "ContrastFaceVerify" => {

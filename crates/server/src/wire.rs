@@ -10,7 +10,9 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use shiren_catalog::Photo;
 use shiren_face::MaterialInfo;
+use shiren_records::DeleteMode;
 use shiren_verify::{
     ApiResponse, CompareRequest, ContrastRequest, DeleteResult, InitRequest, InitResult, LivenessRequest,
     PhotoSources, VerifyResult,
@@ -74,11 +76,20 @@ impl Params {
             _ => None,
         };
         Ok(PhotoSources {
-            picture: self.picture(picture_name)?,
+            picture: self.picture(picture_name)?.map(Photo::from),
             url: self.text(&field("FaceContrastPictureUrl")),
             certify_id: self.text(&field("CertifyId")),
             oss_object: oss,
         })
+    }
+
+    /// `DeleteAfterQuery`: `Y` deletes only a result already read, `N` (the default) now.
+    pub(crate) fn delete_mode(&self) -> Result<DeleteMode, BadParam> {
+        match self.text("DeleteAfterQuery").as_deref() {
+            None | Some("N") => Ok(DeleteMode::Now),
+            Some("Y") => Ok(DeleteMode::AfterQuery),
+            Some(_) => Err(BadParam { name: "DeleteAfterQuery", why: "not Y or N" }),
+        }
     }
 
     /// `InitFaceVerify`'s parameters.
@@ -89,9 +100,9 @@ impl Params {
             product_code: self.text("ProductCode"),
             model: self.text("Model"),
             cert_type: self.text("CertType"),
-            cert_name: self.text("CertName"),
-            cert_no: self.text("CertNo"),
-            user_id: self.text("UserId"),
+            cert_name: self.text("CertName").map(Into::into),
+            cert_no: self.text("CertNo").map(Into::into),
+            user_id: self.text("UserId").map(Into::into),
             face_contrast: self.photo("")?,
         })
     }
@@ -103,9 +114,9 @@ impl Params {
             outer_order_no: self.text("OuterOrderNo"),
             product_code: self.text("ProductCode"),
             cert_type: self.text("CertType"),
-            cert_name: self.text("CertName"),
-            cert_no: self.text("CertNo"),
-            user_id: self.text("UserId"),
+            cert_name: self.text("CertName").map(Into::into),
+            cert_no: self.text("CertNo").map(Into::into),
+            user_id: self.text("UserId").map(Into::into),
             face_contrast: self.photo("")?,
         })
     }
@@ -127,7 +138,7 @@ impl Params {
             scene_id: self.number("SceneId")?,
             outer_order_no: self.text("OuterOrderNo"),
             product_code: self.text("ProductCode"),
-            user_id: self.text("UserId"),
+            user_id: self.text("UserId").map(Into::into),
             face_contrast: self.photo("")?,
         })
     }

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use shiren_billing::{BillingError, BillingStep, DailyBill};
 use shiren_catalog::{AccountId, CallCode, CertifyId};
 use shiren_meter::ApplyError;
-use shiren_records::{DigestKey, Record, RecordError};
+use shiren_records::{DeleteMode, DigestKey, Record, RecordError};
 use shiren_scene::SceneId;
 use shiren_verify::{
     Completion, FlowStore, Ledger, LedgerError, SceneView, Session, SessionError, SessionState, StoreError,
@@ -623,20 +623,28 @@ impl FlowStore for SqlStore {
         &self,
         account: &AccountId,
         id: CertifyId,
+        mode: DeleteMode,
         _now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (pool, lock, account) = (self.pool.clone(), self.backend.lock(), *account);
         self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let mut session = select_session(&mut *tx, id, lock).await?.ok_or(SessionError::NotFound(id))?;
-            session.erase_personal();
-            write_session(&mut tx, &session, false).await?;
             if let Some(mut record) =
                 select_record(&mut *tx, id, lock).await?.filter(|r| r.account == account)
             {
+                // The records crate's rule (`RecordStore::delete_personal`), on the row.
+                if record.personal.is_none() {
+                    return Err(RecordError::AlreadyDeleted(id).into());
+                }
+                if mode == DeleteMode::AfterQuery && !record.read {
+                    return Err(RecordError::NotYetRead(id).into());
+                }
                 record.personal = None;
                 crate::records::update_record(&mut tx, &record).await?;
             }
+            session.erase_personal();
+            write_session(&mut tx, &session, false).await?;
             tx.commit().await.map_err(db)
         })
     }

@@ -22,7 +22,7 @@ pub use crate::ids::{CounterIds, IdGenerator, request_id};
 pub use crate::ledger::{Ledger, LedgerError, UsageLedger};
 pub use crate::photos::{ExternalPhoto, InMemoryPhotos, PhotoResolver};
 pub use crate::request::{CompareRequest, ContrastRequest, InitRequest, LivenessRequest, PhotoSources};
-pub use crate::response::{ApiResponse, DeleteResult, InitResult, VerifyResult};
+pub use crate::response::{ApiResponse, DeleteFailure, DeleteResult, InitResult, VerifyResult};
 pub use crate::scoring::{FaceModelScorer, FaceScorer, FixedScorer, PhotoRole, Refusal};
 pub use crate::session::{InMemorySessions, Session, SessionError, SessionState, SessionStore};
 pub use crate::stage::{Answer, Need, Pending, Refused, UnexpectedAnswer};

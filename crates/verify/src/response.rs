@@ -77,6 +77,20 @@ pub struct DeleteResult {
     /// `"T"` once deleted.
     #[serde(with = "t_or_f")]
     pub deleted: bool,
+    /// Why nothing was deleted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fail_reason: Option<DeleteFailure>,
+}
+
+/// Why `DeleteFaceVerifyResult` deleted nothing (the cloud's `FailReason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeleteFailure {
+    /// The personal data was deleted before.
+    #[serde(rename = "NOT_DELETE_REPEATEDLY")]
+    NotDeleteRepeatedly,
+    /// `DeleteAfterQuery=Y`, and the result has not been read yet.
+    #[serde(rename = "NEED_QUERY_VERIFY_RESULT")]
+    NeedQueryVerifyResult,
 }
 
 pub(crate) use shiren_catalog::quote;

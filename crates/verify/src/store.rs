@@ -119,10 +119,14 @@ pub trait FlowStore {
     fn mark_read(&self, account: &AccountId, id: CertifyId, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Deletes the personal data and photos of a completed session and its record.
+    /// Refused, with nothing changed, when they were deleted before
+    /// (`RecordError::AlreadyDeleted`) or, with [`DeleteMode::AfterQuery`], when the
+    /// result has not been read (`RecordError::NotYetRead`).
     fn erase_personal(
         &self,
         account: &AccountId,
         id: CertifyId,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
@@ -190,16 +194,18 @@ impl<S: SceneRegistry, R: RecordStore, L: UsageLedger, Ss: SessionStore> Stores<
     }
 
     /// Deletes a completed session's personal data (and its selfie) and its record's
-    /// (name, user ID, ID number, photo paths).
+    /// (name, user ID, ID number, photo paths), as [`FlowStore::erase_personal`].
     pub fn erase_personal(
         &mut self,
         account: &AccountId,
         id: CertifyId,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut session = self.sessions.get(id)?.ok_or(SessionError::NotFound(id))?;
-        match self.records.delete_personal(account, id, DeleteMode::Now, now) {
-            Ok(()) | Err(RecordError::AlreadyDeleted(_) | RecordError::NotFound(_)) => {}
+        match self.records.delete_personal(account, id, mode, now) {
+            // A record purged past its retention leaves only the session to clear.
+            Ok(()) | Err(RecordError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
         session.erase_personal();
@@ -281,9 +287,10 @@ where
         &self,
         account: &AccountId,
         id: CertifyId,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.lock()?.erase_personal(account, id, now)
+        self.lock()?.erase_personal(account, id, mode, now)
     }
 
     fn expire_sessions(&self, created_before: DateTime<Utc>) -> Result<usize, StoreError> {

@@ -30,7 +30,7 @@ use shiren_catalog::{
 };
 use shiren_face::{MaterialInfo, Verdict, VerificationPolicy};
 use shiren_meter::UsageEvent;
-use shiren_records::{NewRecord, Scores};
+use shiren_records::{DeleteMode, NewRecord, RecordError, Scores};
 use shiren_scene::{SceneId, Unusable};
 
 use crate::caller::{Permissions, Requester, actions};
@@ -38,7 +38,7 @@ use crate::identity::{IdentityCheck, IdentitySource};
 use crate::ids::{IdGenerator, request_id};
 use crate::photos::{ExternalPhoto, PhotoResolver};
 use crate::request::{CompareRequest, ContrastRequest, InitRequest, LivenessRequest, PhotoSources};
-use crate::response::{ApiResponse, DeleteResult, InitResult, VerifyResult, quote};
+use crate::response::{ApiResponse, DeleteFailure, DeleteResult, InitResult, VerifyResult, quote};
 use crate::scoring::{FaceScorer, PhotoRole};
 use crate::session::{Session, SessionError, SessionState};
 use crate::stage::{Answer, Job, Need, Op, Pending, Refused, Slot, Work};
@@ -456,10 +456,15 @@ impl<St: FlowStore> Verifier<St> {
 
     /// `DeleteFaceVerifyResult`: deletes the personal data and photos of a completed
     /// verification (the record's non-personal part stays for statistics and bills).
+    /// `DeleteAfterQuery=Y` is [`DeleteMode::AfterQuery`]: nothing is deleted until the
+    /// result has been read with `DescribeFaceVerify` (`FailReason`
+    /// `NEED_QUERY_VERIFY_RESULT`); a second deletion deletes nothing
+    /// (`NOT_DELETE_REPEATEDLY`). Both answer 200 with `DeleteResult` `N`, as the cloud does.
     pub fn delete_face_verify_result(
         &self,
         requester: &Requester,
         certify_id: &str,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> ApiResponse<DeleteResult> {
         let outcome = (|| {
@@ -468,10 +473,18 @@ impl<St: FlowStore> Verifier<St> {
             if session.result().is_none() {
                 return Err(not_completed(certify_id, "nothing to delete yet"));
             }
-            self.store
-                .erase_personal(&requester.account, session.certify_id, now)
-                .map_err(|e| store_failed(&e))?;
-            Ok(DeleteResult { certify_id: session.certify_id, deleted: true })
+            let certify_id = session.certify_id;
+            let refused = |reason| Ok(DeleteResult { certify_id, deleted: false, fail_reason: Some(reason) });
+            match self.store.erase_personal(&requester.account, certify_id, mode, now) {
+                Ok(()) => Ok(DeleteResult { certify_id, deleted: true, fail_reason: None }),
+                Err(StoreError::Record(RecordError::AlreadyDeleted(_))) => {
+                    refused(DeleteFailure::NotDeleteRepeatedly)
+                }
+                Err(StoreError::Record(RecordError::NotYetRead(_))) => {
+                    refused(DeleteFailure::NeedQueryVerifyResult)
+                }
+                Err(e) => Err(store_failed(&e)),
+            }
         })();
         self.respond(outcome)
     }

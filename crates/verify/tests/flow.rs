@@ -15,12 +15,13 @@ use shiren_catalog::{
 use shiren_face::{MaterialInfo, Verdict, VerificationPolicy};
 use shiren_meter::{Meter, SequentialIds as PackIds};
 use shiren_ram::{Directory, PolicyType, Quotas, Target};
-use shiren_records::{DigestKey, InMemoryRecords, RecordStore};
+use shiren_records::{DeleteMode, DigestKey, InMemoryRecords, RecordStore};
 use shiren_scene::{InMemoryRegistry, NewScene, PhotoStorage, SceneId, SceneRegistry};
 use shiren_verify::{
-    CompareRequest, ContrastRequest, CounterIds, DirectoryPermissions, ExternalPhoto, FaceScorer,
-    InMemoryAuthority, InMemoryPhotos, InMemorySessions, InMemoryStore, InitRequest, Ledger, LivenessRequest,
-    PhotoRole, PhotoSources, Plugins, Refusal, Requester, SessionState, Stores, Verifier, VerifierConfig,
+    CompareRequest, ContrastRequest, CounterIds, DeleteFailure, DirectoryPermissions, ExternalPhoto,
+    FaceScorer, InMemoryAuthority, InMemoryPhotos, InMemorySessions, InMemoryStore, InitRequest, Ledger,
+    LivenessRequest, PhotoRole, PhotoSources, Plugins, Refusal, Requester, SessionState, Stores, Verifier,
+    VerifierConfig,
 };
 
 type TestStores = Stores<InMemoryRegistry, InMemoryRecords, Ledger, InMemorySessions>;
@@ -457,17 +458,34 @@ fn delete_removes_personal_data_only() {
     let w = world();
     let now = cst(23, 10);
     let id = w.v.init_face_verify(&w.admin, &id_pro(&w), now).result_object.unwrap().certify_id;
-    assert_eq!(code(&w.v.delete_face_verify_result(&w.admin, &id.to_string(), now)), 424, "not completed");
+    assert_eq!(
+        code(&w.v.delete_face_verify_result(&w.admin, &id.to_string(), DeleteMode::Now, now)),
+        424,
+        "not completed"
+    );
     w.v.complete_face_verify(&id.to_string(), b"alice", now);
-    assert_eq!(code(&w.v.delete_face_verify_result(&w.viewer, &id.to_string(), now)), 411);
-    let r = w.v.delete_face_verify_result(&w.admin, &id.to_string(), now);
+    assert_eq!(code(&w.v.delete_face_verify_result(&w.viewer, &id.to_string(), DeleteMode::Now, now)), 411);
+    // Not read yet: DeleteAfterQuery=Y deletes nothing.
+    let r = w.v.delete_face_verify_result(&w.admin, &id.to_string(), DeleteMode::AfterQuery, now);
     assert_eq!(code(&r), 200, "{}", r.message);
+    let result = r.result_object.unwrap();
+    assert!(!result.deleted);
+    assert_eq!(result.fail_reason, Some(DeleteFailure::NeedQueryVerifyResult));
+    assert!(w.stores().records.get(&w.account, id, now).unwrap().personal.is_some());
+    assert_eq!(code(&w.v.describe_face_verify(&w.admin, &id.to_string(), now)), 200);
+    let r = w.v.delete_face_verify_result(&w.admin, &id.to_string(), DeleteMode::AfterQuery, now);
+    assert_eq!(code(&r), 200, "{}", r.message);
+    assert!(r.result_object.unwrap().deleted);
     let record = w.stores().records.get(&w.account, id, now).unwrap();
     assert!(record.personal.is_none() && record.passed);
     let session = w.v.session(id).unwrap().unwrap();
     assert!(session.selfie.is_none() && session.name.is_none() && session.id_number.is_none());
-    // Deleting twice is harmless.
-    assert_eq!(code(&w.v.delete_face_verify_result(&w.admin, &id.to_string(), now)), 200);
+    // Deleting twice deletes nothing and says so.
+    let again = w.v.delete_face_verify_result(&w.admin, &id.to_string(), DeleteMode::Now, now);
+    assert_eq!(code(&again), 200);
+    let again = again.result_object.unwrap();
+    assert!(!again.deleted);
+    assert_eq!(again.fail_reason, Some(DeleteFailure::NotDeleteRepeatedly));
 }
 
 #[test]

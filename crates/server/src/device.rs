@@ -49,9 +49,11 @@ pub(crate) async fn submit_photo(
     let state = app.blocking(move || v.session(id).map(|s| s.map(|s| s.state))).await;
     let refusal = match state {
         Ok(Ok(Some(SessionState::Pending))) => None,
-        Ok(Ok(Some(SessionState::Completed { .. }))) => {
-            Some((StatusCode::CONFLICT, "SessionCompleted", "this verification has completed; start a new one"))
-        }
+        Ok(Ok(Some(SessionState::Completed { .. }))) => Some((
+            StatusCode::CONFLICT,
+            "SessionCompleted",
+            "this verification has completed; start a new one",
+        )),
         Ok(Ok(Some(SessionState::Abandoned))) => {
             Some((StatusCode::CONFLICT, "SessionExpired", "this verification has expired; start a new one"))
         }

@@ -17,10 +17,14 @@ use crate::occlusion::{Occlusion, measure_occlusion};
 use crate::quality::{Quality, assess_quality};
 use crate::tfjs::{ModelError, Weights};
 
-/// A photo whose best detection scores below this is refused as having no face.
-/// The detector itself keeps boxes from 0.3 (`FaceDetector::DEFAULT_MIN_SCORE`); the
-/// faces of the pinned test photos score above 0.6 (0.84 and 0.91 for `obama.jpg` and
-/// `biden.jpg`). 0.5 is a judgement, not a measured operating point: no labelled set
+/// A detection at least this confident is taken as the face upright. When the best
+/// upright detection scores below it, the photo is also tried turned by 90°, 180° and
+/// 270°; when no turn finds a confident face either, the best upright detection is
+/// analysed all the same (the detector keeps boxes from 0.3,
+/// `FaceDetector::DEFAULT_MIN_SCORE`): an occluded face — a mask, a hand — scores low
+/// yet is a face, and the analysis then reports its occlusion instead of "no face".
+/// The faces of the pinned test photos score above 0.6 (0.84 and 0.91 for `obama.jpg`
+/// and `biden.jpg`). 0.5 is a judgement, not a measured operating point: no labelled set
 /// of false detections exists here to place it.
 pub const MIN_FACE_SCORE: f32 = 0.5;
 
@@ -154,9 +158,10 @@ impl FaceModels {
         })
     }
 
-    /// The detections of `image` upright, else of the first of its 90°, 180° and 270°
-    /// clockwise turns where one scores at least [`MIN_FACE_SCORE`]: (the turn in
-    /// degrees, the turned image unless upright, the detections).
+    /// The detections of `image` upright when one scores at least [`MIN_FACE_SCORE`],
+    /// else of the first of its 90°, 180° and 270° clockwise turns where one does, else
+    /// the upright ones if there are any: (the turn in degrees, the turned image unless
+    /// upright, the detections).
     fn find_faces(&self, image: &RgbImage) -> Result<(u16, Option<RgbImage>, Vec<Detection>), FaceError> {
         let confident = |found: &[Detection]| found.iter().any(|d| d.score >= MIN_FACE_SCORE);
         let faces = self.detector.detect(image)?;
@@ -175,7 +180,7 @@ impl FaceModels {
                 return Ok((degrees, Some(turned), faces));
             }
         }
-        Err(FaceError::NoFace)
+        if faces.is_empty() { Err(FaceError::NoFace) } else { Ok((0, None, faces)) }
     }
 
     /// Only the embedding of the best-scoring face of `photo` (detect, landmarks, embed):
@@ -216,7 +221,6 @@ fn best(faces: &[Detection]) -> Result<Detection, FaceError> {
     faces
         .iter()
         .copied()
-        .filter(|d| d.score >= MIN_FACE_SCORE)
         .max_by(|a, b| a.score.total_cmp(&b.score))
         .ok_or(FaceError::NoFace)
 }

@@ -218,9 +218,5 @@ type Turn = fn(&RgbImage) -> RgbImage;
 /// The face analysed: the highest detector score (not the largest box: a low-scoring
 /// box on a torso or a background pattern can be larger than the real face).
 fn best(faces: &[Detection]) -> Result<Detection, FaceError> {
-    faces
-        .iter()
-        .copied()
-        .max_by(|a, b| a.score.total_cmp(&b.score))
-        .ok_or(FaceError::NoFace)
+    faces.iter().copied().max_by(|a, b| a.score.total_cmp(&b.score)).ok_or(FaceError::NoFace)
 }

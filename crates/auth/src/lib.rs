@@ -21,7 +21,7 @@ pub use crate::oss::{
 };
 pub use crate::replay::{
     BoundedNonces, MAX_NONCE_LEN, MAX_SKEW, NONCE_BYTES, NONCE_RETENTION, NonceLimits, NonceStore,
-    check_timestamp,
+    check_nonce_length, check_timestamp,
 };
 pub use crate::rpc::{
     Authenticated, MAX_RPC_REQUEST_BYTES, RpcSignature, is_personal_parameter, rpc_string_to_sign, sign_rpc,

@@ -112,6 +112,32 @@ impl NonceLimits {
         let per_account = (total / Self::DEFAULT_ACCOUNTS_TO_FILL).max(1);
         NonceLimits { total, per_account, per_key: per_account }
     }
+
+    /// Why a fresh nonce may not be remembered when its main account, its key and the
+    /// whole store already hold these many (`total_held` `None`: not counted this
+    /// time): the account's share first — when it is used up, another key would not
+    /// help — then the key's, then the total. `None`: it may be remembered. Every nonce
+    /// store decides with this, so they refuse alike.
+    pub fn refusal(&self, account_held: u64, key_held: u64, total_held: Option<u64>) -> Option<AuthError> {
+        let reached = |held: u64, limit: usize| held >= u64::try_from(limit).unwrap_or(u64::MAX);
+        if reached(account_held, self.per_account) {
+            Some(AuthError::NonceQuotaExceeded { scope: QuotaScope::Account, quota: self.per_account })
+        } else if reached(key_held, self.per_key) {
+            Some(AuthError::NonceQuotaExceeded { scope: QuotaScope::AccessKey, quota: self.per_key })
+        } else if total_held.is_some_and(|held| reached(held, self.total)) {
+            Some(AuthError::NonceStoreFull)
+        } else {
+            None
+        }
+    }
+}
+
+/// Refuses a nonce that is empty or longer than [`MAX_NONCE_LEN`].
+pub fn check_nonce_length(nonce: &str) -> Result<(), AuthError> {
+    if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
+        return Err(AuthError::malformed("the signature nonce must be 1–128 characters"));
+    }
+    Ok(())
 }
 
 /// A 128-bit SHA-256 digest of (AccessKey ID, nonce). A collision can only refuse a
@@ -256,9 +282,7 @@ impl NonceStore for BoundedNonces {
         nonce: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
-            return Err(AuthError::malformed("the signature nonce must be 1–128 characters"));
-        }
+        check_nonce_length(nonce)?;
         self.expire(now);
         let digest = Self::digest(access_key_id, nonce);
         if self.seen.contains(&digest) {
@@ -266,21 +290,14 @@ impl NonceStore for BoundedNonces {
         }
         let key = Self::tenant(account, Some(access_key_id));
         let account = Self::tenant(account, None);
-        // The account's share first: when it is used up, another key would not help.
-        if self.accounts.get(&account).copied().unwrap_or(0) >= self.limits.per_account {
-            return Err(AuthError::NonceQuotaExceeded {
-                scope: QuotaScope::Account,
-                quota: self.limits.per_account,
-            });
-        }
-        if self.keys.get(&key).map_or(0, |k| k.count) >= self.limits.per_key {
-            return Err(AuthError::NonceQuotaExceeded {
-                scope: QuotaScope::AccessKey,
-                quota: self.limits.per_key,
-            });
-        }
-        if self.seen.len() >= self.limits.total {
-            return Err(AuthError::NonceStoreFull);
+        let held = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let refusal = self.limits.refusal(
+            held(self.accounts.get(&account).copied().unwrap_or(0)),
+            held(self.keys.get(&key).map_or(0, |k| k.count)),
+            Some(held(self.seen.len())),
+        );
+        if let Some(refusal) = refusal {
+            return Err(refusal);
         }
         self.seen.insert(digest);
         self.keys.entry(key).or_insert(KeyCount { account, count: 0 }).count += 1;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -126,15 +126,38 @@ impl Console {
     }
 }
 
+/// What authentication reads of a request: the peer, the method, the URI, the headers
+/// and the raw body (the signature covers its hash). The one extractor of every console
+/// handler; path parameters come before it.
+pub(crate) struct Signed {
+    peer: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Signed {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Signed, Response> {
+        let (mut parts, body) = request.into_parts();
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
+        // Through `Bytes`' own extractor, so the body limit still applies.
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Signed { peer, method, uri, headers, body })
+    }
+}
+
 /// Authenticates (ACS3 over the raw request), checks that the signed action is
 /// `operation`, and asks RAM for `yundun-cloudauth:<operation>`.
-async fn admit(
-    app: &Shared,
-    peer: SocketAddr,
-    operation: &'static str,
-    parts: (Method, Uri, HeaderMap, Bytes),
-) -> Result<Console, Refusal> {
-    let (method, uri, headers, body) = parts;
+async fn admit(app: &Shared, operation: &'static str, signed: Signed) -> Result<Console, Refusal> {
+    let Signed { peer, method, uri, headers, body } = signed;
     let context = RequestContext { source_ip: Some(peer.ip()), secure_transport: Some(false) };
     let worker = Arc::clone(app);
     let signed_body = body.clone();
@@ -173,13 +196,12 @@ async fn admit(
 /// Runs an admitted call on the blocking pool and answers.
 async fn answer(
     app: Shared,
-    peer: SocketAddr,
     operation: &'static str,
-    parts: (Method, Uri, HeaderMap, Bytes),
+    signed: Signed,
     run: impl FnOnce(&Console) -> Result<Value, Refusal> + Send + 'static,
 ) -> Response {
     let started = Instant::now();
-    let outcome = match admit(&app, peer, operation, parts).await {
+    let outcome = match admit(&app, operation, signed).await {
         Ok(console) => app.blocking(move || run(&console)).await.unwrap_or_else(|e| Err(unavailable(e))),
         Err(refusal) => Err(refusal),
     };
@@ -260,15 +282,8 @@ pub(crate) struct Authorize {
 /// `GET /console/v1/scenes` — `DescribeScenes`.
 #[utoipa::path(get, path = "/console/v1/scenes", operation_id = "DescribeScenes", tag = "scenes",
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn list_scenes(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "DescribeScenes", (method, uri, headers, body), |c| {
+pub(crate) async fn list_scenes(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "DescribeScenes", signed, |c| {
         let state = c.state()?;
         to_json(&json!({
             "Scenes": state.scenes.list(&c.account, None),
@@ -281,15 +296,8 @@ pub(crate) async fn list_scenes(
 /// `POST /console/v1/scenes` — `CreateScene`.
 #[utoipa::path(post, path = "/console/v1/scenes", operation_id = "CreateScene", tag = "scenes", request_body = CreateScene,
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn create_scene(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "CreateScene", (method, uri, headers, body), |c| {
+pub(crate) async fn create_scene(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "CreateScene", signed, |c| {
         let req: CreateScene = c.json()?;
         let now = Utc::now();
         let scene = c.change(move |state, account| {
@@ -314,14 +322,10 @@ pub(crate) async fn create_scene(
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn rename_scene(
     State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Signed,
 ) -> Response {
-    answer(app, peer, "UpdateScene", (method, uri, headers, body), move |c| {
+    answer(app, "UpdateScene", signed, move |c| {
         let req: RenameScene = c.json()?;
         let id = scene_id(&id)?;
         let now = Utc::now();
@@ -339,14 +343,10 @@ pub(crate) async fn rename_scene(
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn delete_scene(
     State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Signed,
 ) -> Response {
-    answer(app, peer, "DeleteScene", (method, uri, headers, body), move |c| {
+    answer(app, "DeleteScene", signed, move |c| {
         let id = scene_id(&id)?;
         let scene = c.change(move |state, account| {
             state.scenes.delete(&account, id).map_err(|e| Refusal::NotFound(e.to_string()))
@@ -360,15 +360,8 @@ pub(crate) async fn delete_scene(
 /// storage when asked: the bucket is created).
 #[utoipa::path(post, path = "/console/v1/authorization", operation_id = "CreateAuthorization", tag = "scenes", request_body = Authorize,
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn authorize(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "CreateAuthorization", (method, uri, headers, body), |c| {
+pub(crate) async fn authorize(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "CreateAuthorization", signed, |c| {
         let req: Authorize = c.json()?;
         let granted =
             c.change(move |state, account| Ok(state.scenes.authorize(&account, req.object_storage)))?;
@@ -406,15 +399,8 @@ fn pack_id(text: &str) -> Result<PackId, Refusal> {
 /// `GET /console/v1/packs` — `DescribePacks`.
 #[utoipa::path(get, path = "/console/v1/packs", operation_id = "DescribePacks", tag = "packs",
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn list_packs(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "DescribePacks", (method, uri, headers, body), |c| {
+pub(crate) async fn list_packs(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "DescribePacks", signed, |c| {
         let state = c.state()?;
         let now = Utc::now();
         let totals: Vec<_> = PackType::ALL.iter().map(|t| state.meter.totals(&c.account, *t, now)).collect();
@@ -426,15 +412,8 @@ pub(crate) async fn list_packs(
 /// `POST /console/v1/packs` — `PurchasePack`, at the catalog's price for that size.
 #[utoipa::path(post, path = "/console/v1/packs", operation_id = "PurchasePack", tag = "packs", request_body = Purchase,
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn purchase_pack(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "PurchasePack", (method, uri, headers, body), |c| {
+pub(crate) async fn purchase_pack(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "PurchasePack", signed, |c| {
         let req: Purchase = c.json()?;
         let spec =
             PACK_CATALOG.iter().find(|s| s.pack_type == req.pack_type && s.units == req.units).ok_or_else(
@@ -457,16 +436,8 @@ pub(crate) async fn purchase_pack(
 #[utoipa::path(put, path = "/console/v1/packs/{id}/alert", operation_id = "SetPackAlert", tag = "packs", request_body = AlertRequest,
     params(("id" = String, Path, description = "The pack ID (cloudauthflowbag-…)")),
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn set_alert(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "SetPackAlert", (method, uri, headers, body), move |c| {
+pub(crate) async fn set_alert(State(app): State<Shared>, Path(id): Path<String>, signed: Signed) -> Response {
+    answer(app, "SetPackAlert", signed, move |c| {
         let req: AlertRequest = c.json()?;
         let id = pack_id(&id)?;
         let alert = c.change(move |state, account| {
@@ -483,14 +454,10 @@ pub(crate) async fn set_alert(
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn refund_quote(
     State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Signed,
 ) -> Response {
-    answer(app, peer, "QueryRefundQuote", (method, uri, headers, body), move |c| {
+    answer(app, "QueryRefundQuote", signed, move |c| {
         let id = pack_id(&id)?;
         let quote = c
             .state()?
@@ -518,15 +485,8 @@ fn date(c: &Console, name: &str, default: NaiveDate) -> Result<NaiveDate, Refusa
 #[utoipa::path(get, path = "/console/v1/bills", operation_id = "DescribeDailyBills", tag = "bills",
     params(("From" = Option<String>, Query, description = "First day, yyyy-mm-dd"), ("To" = Option<String>, Query, description = "Last day, yyyy-mm-dd")),
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn list_bills(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "DescribeDailyBills", (method, uri, headers, body), |c| {
+pub(crate) async fn list_bills(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "DescribeDailyBills", signed, |c| {
         let state = c.state()?;
         let now: DateTime<Utc> = Utc::now();
         let today = state.biller.config().zone().day_of(now);
@@ -557,14 +517,10 @@ pub(crate) async fn list_bills(
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
 pub(crate) async fn statement(
     State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(month): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Signed,
 ) -> Response {
-    answer(app, peer, "DescribeMonthlyStatement", (method, uri, headers, body), move |c| {
+    answer(app, "DescribeMonthlyStatement", signed, move |c| {
         let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
             .map_err(|_| invalid("the month must be yyyy-mm"))?;
         let statement =
@@ -640,15 +596,8 @@ fn record_query(c: &Console) -> Result<Query, Refusal> {
         ("Limit" = Option<u32>, Query, description = "Page size 1–100 (default 20)"),
     ),
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn list_records(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "DescribeRecords", (method, uri, headers, body), |c| {
+pub(crate) async fn list_records(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "DescribeRecords", signed, |c| {
         let query = record_query(c)?;
         let page =
             c.app.verifier.store.query_records(c.account, &query, Utc::now()).map_err(|e| match e {
@@ -670,15 +619,8 @@ pub(crate) async fn list_records(
         ("To" = Option<String>, Query, description = "Last day yyyy-mm-dd"),
     ),
     responses((status = 200, body = Answer), (status = "4XX", body = Answer)), security(("acs3" = [])))]
-pub(crate) async fn statistics(
-    State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(app, peer, "DescribeStatistics", (method, uri, headers, body), |c| {
+pub(crate) async fn statistics(State(app): State<Shared>, signed: Signed) -> Response {
+    answer(app, "DescribeStatistics", signed, |c| {
         let scene = scene_id(c.query("SceneId").ok_or_else(|| invalid("`SceneId` is required"))?)?;
         let day = |name: &str| {
             c.query(name)

@@ -53,7 +53,6 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::config::{Config, ScorerKind};
 use crate::ids::RandomIds;
-use crate::keys::MasterKey;
 use crate::tenants::SharedTenants;
 
 fn main() -> ExitCode {
@@ -128,7 +127,7 @@ fn authority(config: &Config) -> anyhow::Result<InMemoryAuthority> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let master = config.master_key()?;
     let options = StoreOptions {
-        digest_key: DigestKey::new(master_digest_key(&master)),
+        digest_key: DigestKey::new(master.digest_key()),
         max_connections: config.db_connections,
     };
     let url = config.database.clone();
@@ -192,11 +191,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = ticker.await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The records' ID-number digest key, derived from the master key.
-fn master_digest_key(master: &MasterKey) -> [u8; 32] {
-    master.digest_key()
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -19,7 +19,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use shiren_auth::{AuthError, Authenticated, V3Request, parse_query, verify_rpc, verify_v3};
 use shiren_catalog::{AccountId, CallCode, ProductCode};
-use shiren_verify::{ApiResponse, RequestContext, Requester, Signer, request_id};
+use shiren_verify::{ApiResponse, RequestContext, Requester, request_id};
 
 use crate::app::{Shared, Unavailable};
 use crate::ids::RandomIds;
@@ -190,13 +190,8 @@ pub(crate) fn authenticate(
         (who, parse_query(&raw)?)
     };
     let account = tenants.account_of(&who.access_key_id).ok_or(Failure::NoTenant)?;
-    let requester = Requester {
-        account,
-        signer: Signer::RamUser(who.user),
-        signed_action: Some(format!("antcloudauth:{}", who.action)),
-        context,
-    };
-    Ok(Call { requester, action: who.action, params: Params::new(pairs) })
+    let action = who.action.clone();
+    Ok(Call { requester: Requester::signed(account, who, context), action, params: Params::new(pairs) })
 }
 
 /// An authentication refusal, or — when the nonce memory's database failed behind it —
@@ -212,8 +207,7 @@ fn refusal(e: AuthError, nonces: &shiren_store::SqlNonces<'_>) -> Failure {
 }
 
 /// A refusal for a parameter the wire form cannot carry into the flow.
-fn bad_param<T>(app: &Shared, e: &BadParam) -> ApiResponse<T> {
-    let _ = app;
+fn bad_param<T>(e: &BadParam) -> ApiResponse<T> {
     ApiResponse::refused(request_id(&RandomIds), CallCode::InvalidParameter, e.to_string())
 }
 
@@ -240,7 +234,7 @@ async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
         "InitFaceVerify" => {
             let request = match params.init() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::init_json(&bad_param(app, &e), None)),
+                Err(e) => return Ok(wire::init_json(&bad_param(&e), None)),
             };
             admit(app, requester.account, "InitFaceVerify", request.product_code.as_deref())?;
             let v = Arc::clone(verifier);
@@ -268,7 +262,7 @@ async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
             let id = params.text("CertifyId").unwrap_or_default();
             let mode = match params.delete_mode() {
                 Ok(mode) => mode,
-                Err(e) => return Ok(wire::delete_json(&bad_param(app, &e))),
+                Err(e) => return Ok(wire::delete_json(&bad_param(&e))),
             };
             let v = Arc::clone(verifier);
             let response =
@@ -278,7 +272,7 @@ async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
         "ContrastFaceVerify" => {
             let request = match params.contrast() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::verify_json(&bad_param(app, &e), false)),
+                Err(e) => return Ok(wire::verify_json(&bad_param(&e), false)),
             };
             admit(app, requester.account, "ContrastFaceVerify", request.product_code.as_deref())?;
             let v = Arc::clone(verifier);
@@ -288,7 +282,7 @@ async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
         "CompareFaceVerify" => {
             let request = match params.compare() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::verify_json(&bad_param(app, &e), true)),
+                Err(e) => return Ok(wire::verify_json(&bad_param(&e), true)),
             };
             admit(app, requester.account, "CompareFaceVerify", request.product_code.as_deref())?;
             let v = Arc::clone(verifier);
@@ -298,7 +292,7 @@ async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
         "LivenessFaceVerify" => {
             let request = match params.liveness() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::verify_json(&bad_param(app, &e), false)),
+                Err(e) => return Ok(wire::verify_json(&bad_param(&e), false)),
             };
             admit(app, requester.account, "LivenessFaceVerify", request.product_code.as_deref())?;
             let v = Arc::clone(verifier);

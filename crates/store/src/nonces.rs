@@ -26,7 +26,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
-use shiren_auth::{AuthError, MAX_NONCE_LEN, NONCE_RETENTION, NonceLimits, NonceStore, QuotaScope};
+use shiren_auth::{AuthError, NONCE_RETENTION, NonceLimits, NonceStore, check_nonce_length};
 use shiren_verify::StoreError;
 use sqlx::Row;
 
@@ -198,14 +198,8 @@ impl SqlStore {
             };
             let refusal = if found.replay {
                 Some(AuthError::NonceUsed)
-            } else if found.account >= limits.per_account as u64 {
-                Some(AuthError::NonceQuotaExceeded { scope: QuotaScope::Account, quota: limits.per_account })
-            } else if found.key >= limits.per_key as u64 {
-                Some(AuthError::NonceQuotaExceeded { scope: QuotaScope::AccessKey, quota: limits.per_key })
-            } else if found.total.is_some_and(|t| t >= limits.total as u64) {
-                Some(AuthError::NonceStoreFull)
             } else {
-                None
+                limits.refusal(found.account, found.key, found.total)
             };
             if let Some(refusal) = refusal {
                 return Ok(Checked::Refused(refusal, found.total));
@@ -275,9 +269,7 @@ impl NonceStore for SqlNonces<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
         self.last_error = None;
-        if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
-            return Err(AuthError::Malformed("the signature nonce must be 1–128 characters".into()));
-        }
+        check_nonce_length(nonce)?;
         let recount = self.store.total_is_stale(self.limits, now);
         match self.store.check_nonce(self.limits, account, access_key_id, nonce, now, recount) {
             Ok(Checked::Accepted { total }) => {

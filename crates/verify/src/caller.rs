@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shiren_auth::{AccessKeys, AuthError, NonceStore, verify_rpc};
+use shiren_auth::{AccessKeys, AuthError, Authenticated, NonceStore, verify_rpc};
 use shiren_catalog::AccountId;
 use shiren_ram::{
     Caller as RamCaller, ContextValue, Decision, Directory, PolicyInputs, PolicySet, Request, authorize,
@@ -70,6 +70,18 @@ impl Requester {
             signer: Signer::RamUser(user.to_owned()),
             signed_action: None,
             context: RequestContext::default(),
+        }
+    }
+
+    /// The requester of a request `shiren-auth` authenticated: the RAM user owning the
+    /// AccessKey, acting for `account`, bound to the Action it signed
+    /// (`antcloudauth:<Action>`), with the edge's request `context`.
+    pub fn signed(account: AccountId, who: Authenticated, context: RequestContext) -> Requester {
+        Requester {
+            account,
+            signer: Signer::RamUser(who.user),
+            signed_action: Some(format!("antcloudauth:{}", who.action)),
+            context,
         }
     }
 
@@ -170,10 +182,5 @@ pub fn authenticate_rpc(
     now: DateTime<Utc>,
 ) -> Result<Requester, AuthError> {
     let who = verify_rpc(method, raw_query, keys, nonces, now)?;
-    Ok(Requester {
-        account,
-        signer: Signer::RamUser(who.user),
-        signed_action: Some(format!("antcloudauth:{}", who.action)),
-        context,
-    })
+    Ok(Requester::signed(account, who, context))
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::{ParseOptions, Policy, PolicyError};
 use crate::eval::PolicySet;
 use crate::login::{LoginName, LoginNameError};
+use crate::password::PasswordHash;
 use crate::system::shared_system_policy;
 
 /// The documented limits, overridable for accounts with raised quotas.
@@ -98,6 +99,9 @@ pub struct User {
     pub groups: BTreeSet<String>,
     /// AccessKey records.
     pub access_keys: Vec<AccessKey>,
+    /// The console login password's hash; `None`: the user cannot sign in to the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_password: Option<PasswordHash>,
 }
 
 /// A RAM group.
@@ -210,6 +214,32 @@ pub struct Directory {
     users: BTreeMap<String, User>,
     groups: BTreeMap<String, Group>,
     roles: BTreeMap<String, Role>,
+    /// The main account's console login password; `None`: it cannot sign in there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account_password: Option<PasswordHash>,
+}
+
+/// Who a console sign-in named.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignedIn {
+    /// The main account itself (unrestricted by identity policies).
+    MainAccount,
+    /// A RAM user, by its canonical name.
+    User(String),
+}
+
+/// Why a console sign-in was refused. Deliberately coarse: an unknown name, a user
+/// without a password and a wrong password are the same refusal, so the answer does
+/// not tell which names exist.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignInError {
+    /// The name is not a login name, the account ID or the account alias.
+    #[error(transparent)]
+    Name(#[from] LoginNameError),
+    /// No such user, no password set, or the wrong password.
+    #[error("the login name or the password is wrong")]
+    Refused,
 }
 
 impl Directory {
@@ -232,12 +262,55 @@ impl Directory {
             users: BTreeMap::new(),
             groups: BTreeMap::new(),
             roles: BTreeMap::new(),
+            account_password: None,
         })
     }
 
     /// The main account's ID.
     pub fn account_id(&self) -> &str {
         &self.account_id
+    }
+
+    /// The account alias (the `<alias>` of `user@<alias>.onaliyun.com`).
+    pub fn account_alias(&self) -> &str {
+        &self.account_alias
+    }
+
+    /// Sets (or replaces) the main account's console login password.
+    pub fn set_account_password(&mut self, hash: PasswordHash) {
+        self.account_password = Some(hash);
+    }
+
+    /// Sets (or replaces) `user`'s console login password.
+    pub fn set_login_password(&mut self, user: &str, hash: PasswordHash) -> Result<(), DirectoryError> {
+        let record = self.users.get_mut(&user.to_ascii_lowercase()).ok_or_else(|| not_found("user", user))?;
+        record.login_password = Some(hash);
+        Ok(())
+    }
+
+    /// Checks a console sign-in. `name` is a RAM user's login name in any of its three
+    /// forms, or — for the main account — the account ID or the account alias. A wrong
+    /// name costs as much as a wrong password (a hash is checked either way).
+    pub fn sign_in(&self, name: &str, password: &str) -> Result<SignedIn, SignInError> {
+        let name = name.trim();
+        if name == self.account_id || name.eq_ignore_ascii_case(&self.account_alias) {
+            return match &self.account_password {
+                Some(hash) if hash.verify(password) => Ok(SignedIn::MainAccount),
+                _ => Err(SignInError::Refused),
+            };
+        }
+        let login = LoginName::parse(name)?;
+        let hash =
+            self.resolve_login(&login).ok().and_then(|user| user.login_password.as_ref().map(|h| (user, h)));
+        match hash {
+            Some((user, hash)) if hash.verify(password) => Ok(SignedIn::User(user.name.clone())),
+            Some(_) => Err(SignInError::Refused),
+            None => {
+                // Spend the time a real check would, so timing does not tell the names.
+                let _ = PasswordHash::decoy().verify(password);
+                Err(SignInError::Refused)
+            }
+        }
     }
 
     /// Adds a verified domain alias (e.g. `example.com`).
@@ -475,5 +548,66 @@ impl Directory {
         let record = self.role(role).ok_or_else(|| not_found("role", role))?;
         let policies = record.policies.iter().map(|r| self.policy(r)).collect::<Result<Vec<_>, _>>()?;
         Ok((PolicySet::new(policies), PolicySet::new([record.trust.clone()])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::password::PASSWORD_SALT_BYTES;
+
+    const SALT: [u8; PASSWORD_SALT_BYTES] = [3; PASSWORD_SALT_BYTES];
+
+    fn directory() -> Directory {
+        let mut d = Directory::new("1234567890123456", "corp", Quotas::default()).unwrap();
+        d.add_domain_alias("example.com").unwrap();
+        d.create_user("alice").unwrap();
+        d.create_user("bob").unwrap();
+        d.set_login_password("alice", PasswordHash::new("Alice-pass-1", &SALT).unwrap()).unwrap();
+        d.set_account_password(PasswordHash::new("Root-pass-1", &SALT).unwrap());
+        d
+    }
+
+    #[test]
+    fn a_user_signs_in_with_each_login_form_and_the_main_account_by_id_or_alias() {
+        let d = directory();
+        for name in ["alice@corp.onaliyun.com", "alice@corp", "alice@example.com", "ALICE@Example.com"] {
+            assert_eq!(d.sign_in(name, "Alice-pass-1"), Ok(SignedIn::User("alice".into())), "{name}");
+        }
+        for name in ["1234567890123456", "corp"] {
+            assert_eq!(d.sign_in(name, "Root-pass-1"), Ok(SignedIn::MainAccount), "{name}");
+            assert_eq!(d.sign_in(name, "Alice-pass-1"), Err(SignInError::Refused), "{name}");
+        }
+    }
+
+    #[test]
+    fn wrong_passwords_unknown_users_and_users_without_a_password_get_one_refusal() {
+        let mut d = directory();
+        for (name, password) in [
+            ("alice@corp", "Alice-pass-2"),
+            ("alice@corp", ""),
+            ("carol@corp", "Alice-pass-1"),
+            ("bob@corp", "Alice-pass-1"),
+            ("alice@other", "Alice-pass-1"),
+        ] {
+            assert_eq!(d.sign_in(name, password), Err(SignInError::Refused), "{name}");
+        }
+        assert!(matches!(d.sign_in("alice", "Alice-pass-1"), Err(SignInError::Name(_))));
+        assert!(d.set_login_password("carol", PasswordHash::new("Carol-pass-1", &SALT).unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_directory_stored_before_passwords_existed_still_loads_and_debug_hides_hashes() {
+        let d = directory();
+        let json = serde_json::to_value(&d).unwrap();
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().remove("account_password");
+        old["users"]["alice"].as_object_mut().unwrap().remove("login_password");
+        let loaded: Directory = serde_json::from_value(old).unwrap();
+        assert_eq!(loaded.sign_in("alice@corp", "Alice-pass-1"), Err(SignInError::Refused));
+        let back: Directory = serde_json::from_value(json).unwrap();
+        assert_eq!(back.sign_in("alice@corp", "Alice-pass-1"), Ok(SignedIn::User("alice".into())));
+        let debug = format!("{d:?}");
+        assert!(!debug.contains("$argon2id$"), "{debug}");
     }
 }

@@ -10,6 +10,7 @@ mod glob;
 mod identity;
 mod json;
 mod login;
+mod password;
 mod system;
 
 pub use crate::arn::{Arn, ArnError};
@@ -29,8 +30,12 @@ pub use crate::eval::{
 pub use crate::glob::{Case, Pattern};
 pub use crate::identity::{
     AccessKey, AccessKeyStatus, Directory, DirectoryError, Group, PolicyRef, PolicyType, Quotas, Role,
-    Target, User,
+    SignInError, SignedIn, Target, User,
 };
 pub use crate::json::Position;
 pub use crate::login::{DEFAULT_DOMAIN_SUFFIX, LoginForm, LoginName, LoginNameError};
+pub use crate::password::{
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PASSWORD_SALT_BYTES, PasswordError, PasswordHash,
+    check_password_rule,
+};
 pub use crate::system::{SYSTEM_POLICIES, system_policy, system_policy_text};

@@ -281,6 +281,16 @@ impl Directory {
         self.account_password = Some(hash);
     }
 
+    /// The verified domain aliases (`user@<domain-alias>` logins).
+    pub fn domain_aliases(&self) -> impl Iterator<Item = &str> {
+        self.domain_aliases.iter().map(String::as_str)
+    }
+
+    /// Whether the main account has a console login password.
+    pub fn has_account_password(&self) -> bool {
+        self.account_password.is_some()
+    }
+
     /// Sets (or replaces) `user`'s console login password.
     pub fn set_login_password(&mut self, user: &str, hash: PasswordHash) -> Result<(), DirectoryError> {
         let record = self.users.get_mut(&user.to_ascii_lowercase()).ok_or_else(|| not_found("user", user))?;

@@ -77,6 +77,8 @@ impl App {
 
 /// The routes, with the body limit and a time limit per request.
 pub(crate) fn router(app: Shared, request_timeout: Duration) -> Router {
+    // The console's HTML pages answer refusals as pages, so they sit outside `json_errors`.
+    let pages = crate::pages::router(Arc::clone(&app), request_timeout);
     Router::new()
         .route("/", get(crate::rpc::handle).post(crate::rpc::handle))
         .route("/device/v1/sessions/{certify_id}/photo", post(crate::device::submit_photo))
@@ -100,6 +102,7 @@ pub(crate) fn router(app: Shared, request_timeout: Duration) -> Router {
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(axum::middleware::map_response(json_errors))
         .with_state(app)
+        .merge(pages)
 }
 
 /// Refusals made before a handler ran (body too large, time out, no such path or

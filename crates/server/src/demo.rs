@@ -1,8 +1,11 @@
 //! The demo tenant a fresh server starts with: one main account with a free traffic
-//! pack and a funded balance, one scene per product the API serves, and two RAM users
-//! — `kyc-service` (AliyunAntCloudAuthFullAccess) and `auditor` (ReadOnlyAccess) —
-//! each with an AccessKey derived from the master key. Created once per database
-//! (idempotent across restarts and processes), through the domain crates' own APIs.
+//! pack and a funded balance, one scene per product the API serves, and three RAM users
+//! — `kyc-service` (AliyunAntCloudAuthFullAccess), `auditor` (ReadOnlyAccess) and
+//! `intern` (no policy: the console's "no permission" page) — the first two with an
+//! AccessKey derived from the master key. Every user and the main account have a console
+//! password, also derived from the master key (handed out in the demo file) and stored
+//! only as an argon2id hash. Created once per database (idempotent across restarts and
+//! processes), through the domain crates' own APIs.
 
 use std::path::Path;
 
@@ -12,7 +15,7 @@ use serde::Serialize;
 use shiren_billing::{Biller, BillingConfig, Rounding};
 use shiren_catalog::{AccountId, BillingZone, PACK_CATALOG, PackType, Pricing, ProductCode, Solution};
 use shiren_meter::{Meter, SequentialIds};
-use shiren_ram::{Directory, PolicyType, Quotas, Target};
+use shiren_ram::{Directory, PASSWORD_SALT_BYTES, PasswordHash, PolicyType, Quotas, Target};
 use shiren_scene::{InMemoryRegistry, NewScene, PhotoStorage, SceneRegistry};
 use shiren_store::{AccountState, SqlStore};
 use shiren_verify::{LedgerError, StoreError};
@@ -25,6 +28,14 @@ pub(crate) const DEMO_ACCOUNT: &str = "1234567890123456";
 const SERVICE_USER: &str = "kyc-service";
 /// The RAM user who may only read.
 const READONLY_USER: &str = "auditor";
+/// The RAM user with no policy at all.
+const NO_POLICY_USER: &str = "intern";
+/// The users with a console password.
+const CONSOLE_USERS: [&str; 3] = [SERVICE_USER, READONLY_USER, NO_POLICY_USER];
+/// The demo account's alias (`user@demo-bank`, `user@demo-bank.onaliyun.com`).
+const ACCOUNT_ALIAS: &str = "demo-bank";
+/// The demo account's verified domain alias (`user@demo-bank.example.com`).
+const DOMAIN_ALIAS: &str = "demo-bank.example.com";
 
 /// The scenes: (product, solution, name).
 const SCENES: [(ProductCode, Solution, &str); 5] = [
@@ -45,15 +56,99 @@ pub(crate) struct DemoFile {
     readonly_access_key_id: String,
     readonly_access_key_secret: String,
     scenes: std::collections::BTreeMap<String, u64>,
+    /// Where the console is.
+    console_url: String,
+    /// The account alias and the verified domain alias of the RAM users' login names.
+    account_alias: String,
+    domain_alias: String,
+    /// Console sign-ins: `main` (the account ID) and each RAM user (its default-domain
+    /// login name), with the password.
+    console_logins: std::collections::BTreeMap<String, ConsoleLogin>,
 }
 
-/// The demo account's RAM directory: the same on every start.
-pub(crate) fn directory(
+/// One console sign-in of the demo file.
+#[derive(Serialize)]
+struct ConsoleLogin {
+    login_name: String,
+    password: String,
+}
+
+impl std::fmt::Debug for ConsoleLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleLogin").field("login_name", &self.login_name).finish_non_exhaustive()
+    }
+}
+
+/// An argon2id hash of `password` under a fresh random salt.
+fn hash(password: &str) -> anyhow::Result<PasswordHash> {
+    let salt: [u8; PASSWORD_SALT_BYTES] = rand::random();
+    Ok(PasswordHash::new(password, &salt)?)
+}
+
+/// The demo's console passwords, hashed (each under a fresh salt).
+struct Passwords {
+    users: Vec<(&'static str, PasswordHash)>,
+    account: PasswordHash,
+}
+
+fn passwords(master: &MasterKey, account: &AccountId) -> anyhow::Result<Passwords> {
+    let users = CONSOLE_USERS
+        .iter()
+        .map(|user| Ok((*user, hash(&master.demo_password(account, Some(user)))?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Passwords { users, account: hash(&master.demo_password(account, None))? })
+}
+
+/// Whether the stored demo directory lacks the no-policy user or a console password.
+fn incomplete(directory: &Directory) -> bool {
+    directory.user(NO_POLICY_USER).is_none()
+        || !directory.domain_aliases().any(|d| d == DOMAIN_ALIAS)
+        || !directory.has_account_password()
+        || CONSOLE_USERS.iter().any(|u| directory.user(u).is_some_and(|u| u.login_password.is_none()))
+}
+
+/// Gives the demo's users and main account their console passwords where they have
+/// none (a directory stored before passwords existed), and adds the no-policy user.
+fn complete(directory: &mut Directory, passwords: Passwords) -> Result<(), shiren_ram::DirectoryError> {
+    if directory.user(NO_POLICY_USER).is_none() {
+        directory.create_user(NO_POLICY_USER)?;
+    }
+    directory.add_domain_alias(DOMAIN_ALIAS)?;
+    for (user, hash) in passwords.users {
+        if directory.user(user).is_some_and(|u| u.login_password.is_none()) {
+            directory.set_login_password(user, hash)?;
+        }
+    }
+    if !directory.has_account_password() {
+        directory.set_account_password(passwords.account);
+    }
+    Ok(())
+}
+
+/// The demo account's directory as stored: created once (with console passwords),
+/// completed when an older one lacks them, then loaded.
+pub(crate) fn ensure_directory(
+    store: &SqlStore,
     master: &MasterKey,
-    created: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<(AccountId, Directory)> {
+    let missing = || anyhow::anyhow!("the demo directory is missing");
+    let (account, mut directory) = directory(master, now)?;
+    complete(&mut directory, passwords(master, &account)?)?;
+    if !store.create_directory(account, &directory)? {
+        let stored = store.directory(account)?.ok_or_else(missing)?;
+        if incomplete(&stored) {
+            let passwords = passwords(master, &account)?;
+            store.update_directory(account, move |d| complete(d, passwords))?.ok_or_else(missing)??;
+        }
+    }
+    let directory = store.directory(account)?.ok_or_else(missing)?;
+    Ok((account, directory))
+}
+/// The demo account's RAM directory: the same on every start.
+fn directory(master: &MasterKey, created: DateTime<Utc>) -> anyhow::Result<(AccountId, Directory)> {
     let account = AccountId::new(DEMO_ACCOUNT)?;
-    let mut directory = Directory::new(account.as_str(), "demo-bank", Quotas::default())?;
+    let mut directory = Directory::new(account.as_str(), ACCOUNT_ALIAS, Quotas::default())?;
     for (user, policies) in [
         (
             SERVICE_USER,
@@ -135,6 +230,22 @@ pub(crate) fn write_file(
     };
     let (service_id, service_secret) = key(SERVICE_USER);
     let (readonly_id, readonly_secret) = key(READONLY_USER);
+    let alias = store.directory(account)?.map(|d| d.account_alias().to_owned()).unwrap_or_default();
+    let mut console_logins = std::collections::BTreeMap::new();
+    console_logins.insert(
+        "main".to_owned(),
+        ConsoleLogin {
+            login_name: account.to_string(),
+            password: master.demo_password(&account, None).to_string(),
+        },
+    );
+    for user in CONSOLE_USERS {
+        let login = ConsoleLogin {
+            login_name: format!("{user}@{alias}{}", shiren_ram::DEFAULT_DOMAIN_SUFFIX),
+            password: master.demo_password(&account, Some(user)).to_string(),
+        };
+        console_logins.insert(user.to_owned(), login);
+    }
     let file = DemoFile {
         endpoint: endpoint.to_owned(),
         account: account.to_string(),
@@ -143,6 +254,10 @@ pub(crate) fn write_file(
         readonly_access_key_id: readonly_id,
         readonly_access_key_secret: readonly_secret.to_string(),
         scenes,
+        console_url: format!("http://{endpoint}/console/"),
+        account_alias: alias.clone(),
+        domain_alias: DOMAIN_ALIAS.to_owned(),
+        console_logins,
     };
     write_private(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     Ok(())

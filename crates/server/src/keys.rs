@@ -112,6 +112,30 @@ impl MasterKey {
         self.derive("records-id-digest", &[])
     }
 
+    /// The MAC of a console session cookie's payload (HMAC-SHA256 under a key of its own).
+    pub(crate) fn console_session_mac(&self, payload: &[u8]) -> [u8; 32] {
+        self.derive("console-session", &[payload])
+    }
+
+    /// The CSRF token of a console session: a MAC of the session cookie, so it changes
+    /// with every sign-in and needs no server-side state.
+    pub(crate) fn console_csrf_token(&self, session_cookie: &str) -> String {
+        let digest = self.derive("console-csrf", &[session_cookie.as_bytes()]);
+        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The demo console password of `user` of `account` (`None`: the main account):
+    /// derived like the AccessKey secrets, so every process agrees without storing it;
+    /// handed out once in the demo file. Mixes upper and lower case, digits and `-`.
+    pub(crate) fn demo_password(&self, account: &AccountId, user: Option<&str>) -> Zeroizing<String> {
+        let digest =
+            Zeroizing::new(self.derive(
+                "demo-console-password",
+                &[account.as_str().as_bytes(), user.unwrap_or("").as_bytes()],
+            ));
+        Zeroizing::new(format!("Sr-{}-7", alphanumeric(&digest, 16)))
+    }
+
     /// The device token of a session: what the person's device presents to submit its
     /// photo (returned inside `CertifyUrl`), never the caller's AccessKey.
     pub(crate) fn device_token(&self, id: CertifyId) -> String {

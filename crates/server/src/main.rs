@@ -23,6 +23,7 @@ mod device;
 mod ids;
 mod keys;
 mod metrics;
+mod pages;
 mod qps;
 mod rpc;
 mod scoring;
@@ -140,10 +141,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // The demo account's RAM directory lives in the store (created once); every
     // process loads it from there.
-    let (account, directory) = demo::directory(&master, now)?;
-    store.create_directory(account, &directory)?;
-    let directory =
-        store.directory(account)?.ok_or_else(|| anyhow::anyhow!("the demo directory is missing"))?;
+    let (account, directory) = demo::ensure_directory(&store, &master, now)?;
     let tenants = SharedTenants::default();
     {
         let mut table = tenants.0.write().map_err(|_| anyhow::anyhow!("tenant table poisoned"))?;

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use shiren_auth::{AccessKeys, ActiveKey, AuthError, DirectoryKeys, Quoted, SecretVault};
 use shiren_catalog::AccountId;
-use shiren_ram::Directory;
+use shiren_ram::{Directory, SignedIn};
 use shiren_verify::{DirectoryPermissions, Permissions, Requester};
 
 use crate::keys::MasterKey;
@@ -49,6 +49,14 @@ impl Tenants {
         }
         let permissions = DirectoryPermissions::new(account, &directory);
         self.accounts.insert(account, Tenant { directory, vault, permissions });
+    }
+
+    /// The account and identity a console sign-in names, when the password is right
+    /// (`shiren_ram::Directory::sign_in` decides; every refusal looks the same).
+    pub(crate) fn sign_in(&self, name: &str, password: &str) -> Option<(AccountId, SignedIn)> {
+        self.accounts.iter().find_map(|(account, tenant)| {
+            tenant.directory.sign_in(name, password).ok().map(|who| (*account, who))
+        })
     }
 
     /// The main account an AccessKey belongs to.

@@ -142,6 +142,24 @@ await check('a user with no console policy gets the no-permission page (403), no
 // ---- full access: scenes ----------------------------------------------------------------------
 const { context: full, page } = await signIn(service.login_name, service.password);
 
+if (cfg.phase === 'before') {
+  // Before any verification: the page shows the API's (empty) numbers; the test then
+  // completes sessions through the API and runs the full phase, whose numbers changed.
+  await check("before any verification, statistics show the JSON API's numbers", async () => {
+    await statisticsMatch(page, cfg.before);
+    await shot(page, 'statistics-before');
+  });
+  await check('before any verification, the record query finds nothing', async () => {
+    await page.goto(`${base}/console/records`);
+    equal(await page.locator('tr.record').count(), 0, 'records');
+    equal(await page.locator('#no-records').count(), 1, 'the empty message');
+  });
+  await full.close();
+  await browser.close();
+  console.log(`console_test: ${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
 await check('an empty scene name shows 场景名称不能为空', async () => {
   await page.goto(`${base}/console/scenes?tab=REAL_PERSON`);
   await page.fill('#new-scene-name', '   ');
@@ -197,21 +215,30 @@ await check('a POST without the CSRF token is refused', async () => {
 });
 
 // ---- statistics -----------------------------------------------------------------------------------
+/** The statistics page shows `expected` (the JSON API's numbers for the same range). */
+async function statisticsMatch(page, expected) {
+  await page.goto(`${base}/console/statistics?${expected.query}`);
+  equal((await page.textContent('#total-passed')).trim(), String(expected.passed), 'passed');
+  equal((await page.textContent('#total-failed')).trim(), String(expected.failed), 'failed');
+  equal((await page.textContent('#total-submissions')).trim(), String(expected.submissions), 'submissions');
+  equal((await page.textContent('#total-compare-count')).trim(), String(expected.compare_count), 'compare count');
+  equal(await page.getAttribute('#stats-totals', 'data-from'), expected.from, 'first day');
+  equal(await page.getAttribute('#stats-totals', 'data-to'), expected.to, 'last day');
+  equal(await page.locator('#stats-daily tbody tr').count(), expected.days, 'daily rows');
+  for (const chart of ['#chart-counts', '#chart-pass-rate', '#chart-compare']) {
+    equal(await page.locator(`svg${chart}`).count(), 1, `${chart} drawn`);
+  }
+  const today = page.locator(`#stats-daily tr[data-day="${expected.to}"]`);
+  equal((await today.locator('.submissions').textContent()).trim(), String(expected.today_submissions), "today's submissions");
+  // The chart's last point of the submissions line is today's count.
+  const points = page.locator('#chart-counts circle title');
+  const last = (await points.nth(await points.count() - 1).textContent()).trim();
+  assert(last.endsWith(`: ${expected.today_submissions}`), `the chart's last point: ${last}`);
+}
+
 for (const expected of cfg.statistics) {
   await check(`statistics (${expected.label}) show the JSON API's numbers`, async () => {
-    await page.goto(`${base}/console/statistics?${expected.query}`);
-    equal((await page.textContent('#total-passed')).trim(), String(expected.passed), 'passed');
-    equal((await page.textContent('#total-failed')).trim(), String(expected.failed), 'failed');
-    equal((await page.textContent('#total-submissions')).trim(), String(expected.submissions), 'submissions');
-    equal((await page.textContent('#total-compare-count')).trim(), String(expected.compare_count), 'compare count');
-    equal(await page.getAttribute('#stats-totals', 'data-from'), expected.from, 'first day');
-    equal(await page.getAttribute('#stats-totals', 'data-to'), expected.to, 'last day');
-    equal(await page.locator('#stats-daily tbody tr').count(), expected.days, 'daily rows');
-    for (const chart of ['#chart-counts', '#chart-pass-rate', '#chart-compare']) {
-      equal(await page.locator(`svg${chart}`).count(), 1, `${chart} drawn`);
-    }
-    const today = page.locator(`#stats-daily tr[data-day="${expected.to}"]`);
-    equal((await today.locator('.submissions').textContent()).trim(), String(expected.today_submissions), "today's submissions");
+    await statisticsMatch(page, expected);
     if (expected.label === '7 days') await shot(page, 'statistics');
   });
 }
@@ -299,6 +326,20 @@ await check('sign-out ends the session', async () => {
   assert(page.url().endsWith('/console/signin'), `landed on ${page.url()}`);
   await page.goto(`${base}/console/scenes`);
   assert(page.url().endsWith('/console/signin'), 'signed out');
+});
+
+await check('sign-in attempts are rate-limited per login name', async () => {
+  const intern = logins.intern;
+  for (let i = 0; i < 5; i += 1) {
+    const { context, response } = await signIn(intern.login_name, `wrong-${i}`);
+    equal(response.status(), 401, `attempt ${i + 1}`);
+    await context.close();
+  }
+  const { context, page: limited, response } = await signIn(intern.login_name, intern.password);
+  equal(response.status(), 429, 'the right password after five failures');
+  assert((await limited.textContent('#signin-error')).includes('登录尝试过于频繁'), 'the message');
+  assert(!(await context.cookies()).some((c) => c.name === 'shiren_console'), 'no session');
+  await context.close();
 });
 
 await full.close();

@@ -275,6 +275,26 @@ fn expected_stats(
     }))
 }
 
+/// Runs `console_test.mjs` on `config`; fails with its output and the server's log unless
+/// every check passed.
+fn run_browser(root: &Path, dir: &Path, server: &Server, config: &Value, phase: &str) -> anyhow::Result<()> {
+    let config_file = dir.join(format!("console_test_{phase}.json"));
+    fs::write(&config_file, serde_json::to_vec_pretty(config)?)?;
+    let mut node = Command::new("node");
+    node.arg(root.join("crates/server/browser/console_test.mjs"))
+        .arg(&config_file)
+        .current_dir(root.join("crates/server/browser"));
+    let started = Instant::now();
+    let (ok, output) = run_logged(node, &dir.join(format!("console_test_{phase}.log")), RUN_TIMEOUT)?;
+    println!("{output}\nconsole_test.mjs ({phase}) took {:.1}s", started.elapsed().as_secs_f64());
+    let summary = output.lines().any(|l| l.starts_with("console_test: ") && l.ends_with(" 0 failed"));
+    if !ok || !summary {
+        println!("server log:\n{}", fs::read_to_string(&server.log).unwrap_or_default());
+        bail!("the browser test ({phase}) failed; its output and the server's log are above");
+    }
+    Ok(())
+}
+
 #[test]
 fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
     let root = root();
@@ -292,13 +312,31 @@ fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
     ensure!(Path::new("/usr/bin/chromium").is_file(), "/usr/bin/chromium is missing after setup.sh");
 
     let server = Server::start(&dir)?;
+    let scene = server.demo["scenes"]["ID_MIN"].as_u64().context("scene")?.to_string();
+    let shots = root.join("target/console");
+
+    // Before any verification: the pages show the API's empty numbers.
+    let before = expected_stats(
+        &server,
+        "7 days",
+        format!("scene={scene}&range=7d"),
+        &[("SceneId", &scene), ("Range", "7d")],
+    )?;
+    ensure!(before["submissions"] == 0, "a fresh database has no submissions: {before}");
+    let config = json!({
+        "phase": "before",
+        "demo_file": server.demo_file,
+        "chromium": "/usr/bin/chromium",
+        "screenshots": shots,
+        "before": before,
+    });
+    run_browser(&root, &dir, &server, &config, "before")?;
 
     // Sessions through the API: one passed, one failed (the fixed scorer's "mismatch").
     let certify_id = server.contrast(b"genuine selfie", "T")?;
     server.contrast(b"mismatch", "F")?;
 
     // The JSON API's numbers for the same ranges the browser opens.
-    let scene = server.demo["scenes"]["ID_MIN"].as_u64().context("scene")?.to_string();
     let china = FixedOffset::east_opt(8 * 3600).context("UTC+8")?;
     let today: NaiveDate = Utc::now().with_timezone(&china).date_naive();
     let from = today.checked_sub_days(Days::new(44)).context("from")?;
@@ -331,9 +369,10 @@ fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
     let failed = server.console("DescribeRecords", "/console/v1/records", &[("Passed", "F")])?;
     let pick = |v: &Value, a: &str, b: &str| if v[a].is_null() { v[b].clone() } else { v[a].clone() };
     let config = json!({
+        "phase": "after",
         "demo_file": server.demo_file,
         "chromium": "/usr/bin/chromium",
-        "screenshots": root.join("target/console"),
+        "screenshots": shots,
         "certify_id": certify_id,
         "id_number": PERSON.1,
         "person_name": PERSON.0,
@@ -348,21 +387,12 @@ fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
             "statement_last_day": pick(&statement, "last_day", "LastDay"),
         },
     });
-    let config_file = dir.join("console_test.json");
-    fs::write(&config_file, serde_json::to_vec_pretty(&config)?)?;
-
-    let mut node = Command::new("node");
-    node.arg(root.join("crates/server/browser/console_test.mjs"))
-        .arg(&config_file)
-        .current_dir(root.join("crates/server/browser"));
-    let started = Instant::now();
-    let (ok, output) = run_logged(node, &dir.join("console_test.log"), RUN_TIMEOUT)?;
-    println!("{output}\nconsole_test.mjs took {:.1}s", started.elapsed().as_secs_f64());
-    let summary = output.lines().any(|l| l.starts_with("console_test: ") && l.ends_with(" 0 failed"));
-    if !ok || !summary {
-        println!("server log:\n{}", fs::read_to_string(&server.log).unwrap_or_default());
-        bail!("the browser test failed; its output and the server's log are above");
-    }
+    ensure!(
+        config["statistics"][0]["submissions"] == 2,
+        "the statistics changed: {}",
+        config["statistics"][0]
+    );
+    run_browser(&root, &dir, &server, &config, "after")?;
     // The server's log holds neither a console password nor the person's ID number.
     let log = fs::read_to_string(&server.log)?;
     for (who, login) in server.demo["console_logins"].as_object().context("logins")? {

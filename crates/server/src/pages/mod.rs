@@ -48,6 +48,7 @@ use subtle::ConstantTimeEq as _;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::app::Shared;
+use crate::keys::MasterKey;
 pub(crate) use crate::pages::i18n::Lang;
 
 /// The session cookie's name.
@@ -131,24 +132,23 @@ impl Session {
 }
 
 /// A new session cookie's value for `who` of `account`, valid until `expiry`.
-fn session_cookie(app: &Shared, account: AccountId, who: &SignedIn, expiry: DateTime<Utc>) -> String {
+fn session_cookie(master: &MasterKey, account: AccountId, who: &SignedIn, expiry: DateTime<Utc>) -> String {
     let user = match who {
         SignedIn::MainAccount => "",
         SignedIn::User(user) => user.as_str(),
     };
     let payload = format!("{account}|{user}|{}", expiry.timestamp());
-    let mac = app.master.console_session_mac(payload.as_bytes());
+    let mac = master.console_session_mac(payload.as_bytes());
     let mac: String = mac.iter().map(|b| format!("{b:02x}")).collect();
     format!("{}.{mac}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload))
 }
 
 /// The session a request's cookie proves, if it is genuine and unexpired.
-fn session(app: &Shared, headers: &HeaderMap, now: DateTime<Utc>) -> Option<Session> {
+fn session(master: &MasterKey, headers: &HeaderMap, now: DateTime<Utc>) -> Option<Session> {
     let value = cookie(headers, SESSION_COOKIE)?;
     let (payload, mac) = value.split_once('.')?;
     let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let expected: String =
-        app.master.console_session_mac(&payload).iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = master.console_session_mac(&payload).iter().map(|b| format!("{b:02x}")).collect();
     if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
         return None;
     }
@@ -184,13 +184,13 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// The CSRF token of a session.
-fn csrf_token(app: &Shared, session: &Session) -> String {
-    app.master.console_csrf_token(&session.cookie)
+fn csrf_token(master: &MasterKey, session: &Session) -> String {
+    master.console_csrf_token(&session.cookie)
 }
 
 /// Whether a form's token is the session's (constant time).
-fn csrf_ok(app: &Shared, session: &Session, token: Option<&str>) -> bool {
-    let expected = csrf_token(app, session);
+fn csrf_ok(master: &MasterKey, session: &Session, token: Option<&str>) -> bool {
+    let expected = csrf_token(master, session);
     token.is_some_and(|t| bool::from(expected.as_bytes().ct_eq(t.as_bytes())))
 }
 
@@ -230,10 +230,10 @@ impl Ctx {
         query_lang: Option<&str>,
     ) -> Result<Ctx, Stop> {
         let lang = Lang::pick(query_lang, cookie(headers, LANG_COOKIE));
-        let Some(session) = session(app, headers, Utc::now()) else {
+        let Some(session) = session(&app.master, headers, Utc::now()) else {
             return Err(Stop::from(Redirect::to("/console/signin").into_response()));
         };
-        let csrf = csrf_token(app, &session);
+        let csrf = csrf_token(&app.master, &session);
         Ok(Ctx { app: Arc::clone(app), session, lang, peer: peer.ip(), csrf })
     }
 
@@ -267,7 +267,7 @@ impl Ctx {
 
     /// The refusal of a POST whose CSRF token is missing or wrong.
     fn check_csrf(&self, token: Option<&str>) -> Result<(), Stop> {
-        if csrf_ok(&self.app, &self.session, token) {
+        if csrf_ok(&self.app.master, &self.session, token) {
             return Ok(());
         }
         let body = html! {
@@ -467,3 +467,120 @@ dl.details{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;back
 dl.details dt{font-weight:bold}
 svg{background:#fff;border:1px solid #ddd;margin:.4em .4em .4em 0}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn master() -> MasterKey {
+        MasterKey::from_hex(&"cd".repeat(32)).unwrap()
+    }
+
+    fn with_cookie(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("a=b; {SESSION_COOKIE}={value}")).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn a_session_cookie_proves_its_user_until_it_expires_and_not_after_tampering() {
+        let master = master();
+        let account = AccountId::new("1234567890123456").unwrap();
+        let now = Utc::now();
+        let who = SignedIn::User("auditor".into());
+        let value = session_cookie(&master, account, &who, now + chrono::Duration::hours(1));
+        let session = session(&master, &with_cookie(&value), now).unwrap();
+        assert_eq!((session.account, session.who), (account, who.clone()));
+        // Expired.
+        assert!(super::session(&master, &with_cookie(&value), now + chrono::Duration::hours(2)).is_none());
+        // Another master key.
+        let other = MasterKey::from_hex(&"ef".repeat(32)).unwrap();
+        assert!(super::session(&other, &with_cookie(&value), now).is_none());
+        // The payload changed to another user (the MAC no longer matches).
+        let (_, mac) = value.split_once('.').unwrap();
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{account}|kyc-service|{}", (now + chrono::Duration::hours(1)).timestamp()));
+        assert!(super::session(&master, &with_cookie(&format!("{forged}.{mac}")), now).is_none());
+        for junk in ["", ".", "x.y", "%%%.00", &value.replace('.', "")] {
+            assert!(super::session(&master, &with_cookie(junk), now).is_none(), "{junk}");
+        }
+        // The main account.
+        let root = session_cookie(&master, account, &SignedIn::MainAccount, now + chrono::Duration::hours(1));
+        assert_eq!(super::session(&master, &with_cookie(&root), now).unwrap().who, SignedIn::MainAccount);
+    }
+
+    #[test]
+    fn the_csrf_token_belongs_to_one_session() {
+        let master = master();
+        let account = AccountId::new("1234567890123456").unwrap();
+        let now = Utc::now();
+        let later = now + chrono::Duration::hours(1);
+        let a = session(
+            &master,
+            &with_cookie(&session_cookie(&master, account, &SignedIn::MainAccount, later)),
+            now,
+        )
+        .unwrap();
+        let b = session(
+            &master,
+            &with_cookie(&session_cookie(&master, account, &SignedIn::User("auditor".into()), later)),
+            now,
+        )
+        .unwrap();
+        let token = csrf_token(&master, &a);
+        assert!(csrf_ok(&master, &a, Some(&token)));
+        assert!(!csrf_ok(&master, &b, Some(&token)));
+        assert!(!csrf_ok(&master, &a, None));
+        assert!(!csrf_ok(&master, &a, Some("")));
+        assert!(set_session_cookie("v", 60).contains("Secure; HttpOnly; SameSite=Strict"));
+    }
+
+    #[test]
+    fn sign_ins_are_limited_per_name_and_per_ip_within_the_window() {
+        let limiter = SignInLimiter::default();
+        let (ip, other_ip) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        let start = Instant::now();
+        for _ in 0..PER_NAME {
+            assert!(limiter.allows("alice@corp", ip, start));
+            assert!(limiter.failed("alice@corp", ip, start));
+        }
+        assert!(!limiter.allows("alice@corp", ip, start), "the name is locked");
+        assert!(!limiter.allows("ALICE@corp ", other_ip, start), "from any address, in any case");
+        assert!(limiter.allows("bob@corp", ip, start), "other names from the address still may");
+        assert!(limiter.allows("alice@corp", ip, start + WINDOW), "the window passes");
+        // Per address: many names from one address.
+        for n in 0..PER_IP {
+            assert!(limiter.failed(&format!("user{n}@corp"), other_ip, start));
+        }
+        assert!(!limiter.allows("fresh@corp", other_ip, start), "the address is locked");
+        // A success forgets the name's failures.
+        let limiter = SignInLimiter::default();
+        for _ in 0..PER_NAME - 1 {
+            limiter.failed("carol@corp", ip, start);
+        }
+        limiter.succeeded("carol@corp");
+        assert!(limiter.failed("carol@corp", ip, start) && limiter.allows("carol@corp", ip, start));
+    }
+
+    #[test]
+    fn the_limiter_map_is_bounded_and_fails_closed_when_full() {
+        let limiter = SignInLimiter::default();
+        let start = Instant::now();
+        let mut n = 0u32;
+        // Distinct names from distinct addresses: two entries per failure.
+        while limiter.counts.lock().unwrap().len() + 2 <= MAX_ENTRIES {
+            let ip = IpAddr::from(n.to_be_bytes());
+            assert!(limiter.failed(&format!("u{n}@corp"), ip, start));
+            n += 1;
+        }
+        let ip = IpAddr::from([192, 168, 0, 1]);
+        assert!(!limiter.failed("new@corp", ip, start), "full: refused, not grown");
+        assert!(limiter.counts.lock().unwrap().len() <= MAX_ENTRIES);
+        // Once the window has passed, the expired entries make room.
+        assert!(limiter.failed("new@corp", ip, start + WINDOW));
+        assert!(limiter.counts.lock().unwrap().len() <= 2);
+    }
+}

@@ -163,8 +163,9 @@ fn details(t: Lang, r: &Record) -> Markup {
     }
 }
 
-/// The page's link to the details of `id`, keeping the filters.
-fn detail_link(q: &RecordsQuery, id: CertifyId) -> String {
+/// A link to this page with the same filters, at `cursor` (a page) and showing the
+/// details of `detail`.
+fn link(q: &RecordsQuery, cursor: Option<&str>, detail: Option<CertifyId>) -> String {
     let mut pairs: Vec<(&str, String)> = Vec::new();
     for (name, value) in [
         ("scene", &q.scene),
@@ -173,7 +174,6 @@ fn detail_link(q: &RecordsQuery, id: CertifyId) -> String {
         ("sub_code", &q.sub_code),
         ("from", &q.from),
         ("to", &q.to),
-        ("cursor", &q.cursor),
     ] {
         if let Some(v) = given(value) {
             pairs.push((name, v.to_owned()));
@@ -186,7 +186,12 @@ fn detail_link(q: &RecordsQuery, id: CertifyId) -> String {
         pairs.push(("id_kind", kind.to_owned()));
         pairs.push(("id_value", value.to_owned()));
     }
-    pairs.push(("detail", id.to_string()));
+    if let Some(cursor) = cursor {
+        pairs.push(("cursor", cursor.to_owned()));
+    }
+    if let Some(id) = detail {
+        pairs.push(("detail", id.to_string()));
+    }
     let query: Vec<String> =
         pairs.iter().map(|(n, v)| format!("{n}={}", shiren_auth::pop_encode(v))).collect();
     format!("/console/records?{}", query.join("&"))
@@ -276,14 +281,14 @@ async fn render(ctx: &Ctx, q: &RecordsQuery) -> Result<Response, Stop> {
                                     td { (r.personal.as_ref().map_or("—", |p| p.name.as_str())) }
                                     td { @if r.passed { "T" } @else { "F" } } td { (r.sub_code) }
                                     td { (local_time(r.created_at)) }
-                                    td { a.detail-link href=(detail_link(q, r.certify_id)) { (t.s("details")) } }
+                                    td { a.detail-link href=(link(q, given(&q.cursor), Some(r.certify_id))) { (t.s("details")) } }
                                 }
                             }
                         }
                     }
                 }
                 @if let Some(next) = &page.next {
-                    p { a #next-page href={ "?cursor=" (next) } { (t.s("next_page")) } }
+                    p { a #next-page href=(link(q, Some(&next.to_string()), None)) { (t.s("next_page")) } }
                 }
             }
         }

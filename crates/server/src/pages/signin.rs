@@ -99,7 +99,7 @@ pub(crate) async fn submit(
     };
     web.limiter.succeeded(&form.login_name);
     let expiry = Utc::now() + chrono::Duration::seconds(SESSION_SECONDS);
-    let value = session_cookie(&web.app, account, &who, expiry);
+    let value = session_cookie(&web.app.master, account, &who, expiry);
     tracing::info!(account = %account, "console sign-in");
     let mut response = Redirect::to("/console/scenes").into_response();
     if let Ok(cookie) = HeaderValue::from_str(&set_session_cookie(&value, SESSION_SECONDS)) {

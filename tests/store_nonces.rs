@@ -234,6 +234,56 @@ fn concurrent_replays_on_postgres_are_accepted_once() {
     assert_eq!((accepted.len(), unique.len()), (40, 40), "a nonce accepted twice or never");
 }
 
+/// Threads of two stores racing for one account's share at once (each check in a
+/// batch with others): exactly the quota is accepted, never more, on PostgreSQL (two
+/// processes) and on SQLite (one process, batched).
+fn quota_race(stores: &[SqlStore]) {
+    let limits = NonceLimits { total: 10_000, per_account: 50, per_key: 30 };
+    let accepted = Mutex::new(Vec::new());
+    let t = now();
+    std::thread::scope(|s| {
+        for thread in 0..8 {
+            let (store, accepted) = (&stores[thread % stores.len()], &accepted);
+            s.spawn(move || {
+                let mut nonces = store.nonces(limits);
+                for n in 0..40 {
+                    let key = if thread < 4 { "ak1" } else { "ak2" };
+                    let nonce = format!("t{thread}n{n}");
+                    match nonces.check_and_remember_for("acct1", key, &nonce, t) {
+                        Ok(()) => accepted.lock().unwrap().push(key),
+                        Err(AuthError::NonceQuotaExceeded { .. }) => {}
+                        Err(e) => panic!("{e}: {:?}", nonces.last_error()),
+                    }
+                }
+            });
+        }
+    });
+    let accepted = accepted.into_inner().unwrap();
+    let per_key = |k| accepted.iter().filter(|&&key| key == k).count();
+    // 160 requests per key against a key share of 30 and an account share of 50.
+    assert_eq!(accepted.len(), 50, "the account's share: {} accepted", accepted.len());
+    assert!(per_key("ak1") <= 30 && per_key("ak2") <= 30, "a key's share overshot");
+    assert_eq!(stores[0].nonce_rows().unwrap(), 50, "refused nonces leave no row");
+    // After the retention the share is free again, and the expired rows make way.
+    let later = t + NONCE_RETENTION;
+    let mut nonces = stores[0].nonces(limits);
+    for n in 0..30 {
+        assert_eq!(nonces.check_and_remember_for("acct1", "ak1", &format!("again{n}"), later), Ok(()));
+    }
+}
+
+#[test]
+fn postgres_shares_hold_under_racing_processes() {
+    let db = support::postgres::Database::create("shiren_n");
+    quota_race(&[open(&db.url), open(&db.url)]);
+}
+
+#[test]
+fn sqlite_shares_hold_under_racing_threads() {
+    let dir = TempDir::new("race");
+    quota_race(&[open(&dir.url())]);
+}
+
 /// A database that fails refuses the request (fail closed) and says why.
 #[test]
 fn a_database_error_refuses_the_request() {

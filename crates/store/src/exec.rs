@@ -27,6 +27,14 @@ impl Executor {
         Ok(Executor { runtime: Some(runtime) })
     }
 
+    /// Starts a task on the runtime that lives as long as the store.
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> Result<(), StoreError> {
+        let runtime =
+            self.runtime.as_ref().ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+        runtime.spawn(task);
+        Ok(())
+    }
+
     /// Runs `work` on the runtime and waits for its result.
     pub(crate) fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where

@@ -3,45 +3,73 @@
 //!
 //! One row per remembered nonce in `nonces`. Its primary key — a 128-bit SHA-256 digest
 //! of (AccessKey ID, nonce), as `shiren_auth::BoundedNonces` keys its set — is the
-//! replay check: the row is inserted only if no unexpired row holds that key (`INSERT …
-//! ON CONFLICT … DO UPDATE … WHERE` the old row has expired), so two processes can
-//! never both accept one nonce. The account and AccessKey columns count each tenant's
-//! share ([`NonceLimits`]), `seen_at` expires the row after [`NONCE_RETENTION`].
+//! replay check: a row is inserted only if no row holds that key (an expired row of the
+//! same account is deleted first), so two processes can never both accept one nonce.
+//! `seen_at` expires the row after [`NONCE_RETENTION`].
+//!
+//! **Shares without counting rows.** `nonce_counts` holds, per account and per
+//! (account, AccessKey), the number of its rows, changed in the transaction that
+//! inserts or deletes them. A count at or above its quota is not trusted blindly —
+//! expired rows may still be stored — so the account's expired rows are deleted first
+//! and the count read again: the decision is exactly the one counting live rows would
+//! make, in O(1) while under the quota. The account's counter row is locked (`FOR
+//! UPDATE` on PostgreSQL; SQLite has one writer) before any of its key rows, and
+//! accounts in sorted order, so the checks of one account serialise across processes
+//! and never deadlock.
+//!
+//! **Batched commits.** Checks queue (at most [`QUEUE`] waiting; beyond, refused as
+//! busy) for one task per store, which runs up to [`BATCH`] of them in one transaction
+//! — one durable commit (`fsync`) for all — and answers each only after that commit.
+//! Within a batch the checks run in (account, key, digest) order; two requests that
+//! race are concurrent, so any order is theirs.
 //!
 //! Quotas are decided the way `BoundedNonces` decides them, in the same order and with
 //! the same errors: a replay (`NonceUsed`), then the account's share, the key's share,
 //! then the total (`NonceQuotaExceeded`, `NonceStoreFull`). The per-account and per-key
-//! counts are exact across processes: each check runs in one transaction under its
-//! account's lock (a PostgreSQL transaction advisory lock; SQLite has one writer). The
-//! total is counted at most once a second per store (counting it per request would
-//! read the whole table), plus this store's own inserts since — and recounted on every
-//! request within the last sixteenth of the cap or when that count says full. So one
-//! process alone decides exactly as `BoundedNonces` does; several processes together
-//! may overshoot the total by what the others inserted within that second.
+//! shares are exact across processes. The total is the sum of the account counters,
+//! read at most once a second per store (after deleting expired rows), plus this
+//! store's own inserts since — and read again for every batch within the last
+//! sixteenth of the cap. So one process alone decides exactly as `BoundedNonces` does;
+//! several processes together may overshoot the total by what the others inserted
+//! within that second.
 //!
-//! Fail closed: a request is accepted only after the row committed. Any database error
-//! refuses it (as `NonceStoreFull`, "retry shortly"; `shiren_auth` has no "unavailable"
-//! error yet), and the error is kept for the caller to log
+//! Fail closed: a request is accepted only after its row committed. Any database error
+//! refuses every check of its batch (as `NonceStoreFull`, "retry shortly"; `shiren_auth`
+//! has no "unavailable" error yet), and the error is kept for the caller to log
 //! ([`SqlNonces::last_error`]).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use shiren_auth::{AuthError, NONCE_RETENTION, NonceLimits, NonceStore, check_nonce_length};
 use shiren_verify::StoreError;
-use sqlx::Row;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::store::{Backend, SqlStore, db, micros};
 
-/// How long a count of the whole table stands in for the total.
-const TOTAL_RECOUNT: Duration = Duration::seconds(1);
+/// Checks waiting for the batcher, at most; beyond, a check is refused as busy.
+pub(crate) const QUEUE: usize = 4_096;
 
-/// The store's last count of unexpired nonces (see the module doc).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct NonceTotal {
-    /// When it was counted (the caller's `now`).
-    counted_at: Option<DateTime<Utc>>,
-    /// Unexpired nonces then, plus this store's inserts since.
-    held: u64,
+/// Checks in one transaction, at most.
+pub(crate) const BATCH: usize = 256;
+
+/// How often expired rows are deleted and the total read again (besides near the cap).
+const HOUSEKEEPING: Duration = Duration::seconds(1);
+
+/// The decision of one check.
+type Outcome = Result<(), AuthError>;
+
+/// One check, queued for the batcher.
+#[derive(Debug)]
+pub(crate) struct Check {
+    account: String,
+    key: String,
+    digest: String,
+    now: DateTime<Utc>,
+    limits: NonceLimits,
+    reply: std::sync::mpsc::SyncSender<Result<Outcome, StoreError>>,
 }
 
 /// [`NonceStore`] over the store's `nonces` table; from [`SqlStore::nonces`]. Cheap to
@@ -76,26 +104,346 @@ fn digest(access_key_id: &str, nonce: &str) -> String {
     h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-fn count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// What one check found, before deciding.
-struct Found {
-    replay: bool,
-    account: u64,
-    key: u64,
-    total: Option<u64>,
-}
-
-/// The outcome of one check: decided, or a database failure.
-enum Checked {
-    Accepted { total: Option<u64> },
-    Refused(AuthError, Option<u64>),
-}
-
 fn nonnegative(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// The instant after which a row seen is still live at `now`.
+fn live_after(now: DateTime<Utc>) -> i64 {
+    micros(now.checked_sub_signed(NONCE_RETENTION).unwrap_or(DateTime::<Utc>::MIN_UTC))
+}
+
+/// A counter row: (account, scope, AccessKey ID), scope `a` (the account; key `""`) or
+/// `k` (one AccessKey of the account). Sorted: an account's row before its keys'.
+type Scope = (String, &'static str, String);
+
+fn account_scope(account: &str) -> Scope {
+    (account.to_owned(), "a", String::new())
+}
+
+fn key_scope(account: &str, key: &str) -> Scope {
+    (account.to_owned(), "k", key.to_owned())
+}
+
+/// The counters a batch holds locked, with the values it will write back.
+#[derive(Default)]
+struct Counters {
+    held: BTreeMap<Scope, (u64, bool)>,
+    /// Accounts whose every key row is locked and loaded (after a prune).
+    whole: std::collections::BTreeSet<String>,
+}
+
+impl Counters {
+    fn get(&self, scope: &Scope) -> u64 {
+        self.held.get(scope).map_or(0, |&(n, _)| n)
+    }
+
+    fn add(&mut self, scope: &Scope, delta: i64) {
+        let entry = self.held.entry(scope.clone()).or_insert((0, false));
+        entry.0 = if delta >= 0 {
+            entry.0.saturating_add(delta.unsigned_abs())
+        } else {
+            entry.0.saturating_sub(delta.unsigned_abs())
+        };
+        entry.1 = true;
+    }
+}
+
+/// Locks and reads one counter row, creating it at zero if missing.
+async fn lock_counter(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    scope: &Scope,
+) -> Result<u64, StoreError> {
+    let select = format!(
+        "SELECT held FROM nonce_counts WHERE account = $1 AND scope = $2 AND access_key_id = $3{}",
+        backend.lock()
+    );
+    for _ in 0..2 {
+        let row = sqlx::query(&select)
+            .bind(scope.0.clone())
+            .bind(scope.1)
+            .bind(scope.2.clone())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?;
+        if let Some(row) = row {
+            return Ok(nonnegative(row.try_get(0).map_err(db)?));
+        }
+        sqlx::query(
+            "INSERT INTO nonce_counts (account, scope, access_key_id, held) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (account, scope, access_key_id) DO NOTHING",
+        )
+        .bind(scope.0.clone())
+        .bind(scope.1)
+        .bind(scope.2.clone())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    }
+    Err(StoreError::Unavailable("a nonce counter row vanished while it was being created".into()))
+}
+
+/// Locks and loads every key row of `account` not yet held (the account's row is held).
+async fn lock_whole_account(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    counters: &mut Counters,
+    account: &str,
+) -> Result<(), StoreError> {
+    if counters.whole.contains(account) {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT access_key_id, held FROM nonce_counts WHERE account = $1 AND scope = 'k' \
+         ORDER BY access_key_id{}",
+        backend.lock()
+    );
+    let rows = sqlx::query(&sql).bind(account.to_owned()).fetch_all(&mut **tx).await.map_err(db)?;
+    for row in rows {
+        let key: String = row.try_get(0).map_err(db)?;
+        let held = nonnegative(row.try_get(1).map_err(db)?);
+        counters.held.entry(key_scope(account, &key)).or_insert((held, false));
+    }
+    counters.whole.insert(account.to_owned());
+    Ok(())
+}
+
+/// Deletes the account's rows seen at or before `live_after`, keeping its counters
+/// (all locked first) equal to its rows. Returns how many.
+async fn prune_account(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    counters: &mut Counters,
+    account: &str,
+    live_after: i64,
+) -> Result<u64, StoreError> {
+    lock_whole_account(tx, backend, counters, account).await?;
+    let rows: Vec<AnyRow> =
+        sqlx::query("DELETE FROM nonces WHERE account = $1 AND seen_at <= $2 RETURNING access_key_id")
+            .bind(account.to_owned())
+            .bind(live_after)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db)?;
+    for row in &rows {
+        let key: String = row.try_get(0).map_err(db)?;
+        counters.add(&account_scope(account), -1);
+        counters.add(&key_scope(account, &key), -1);
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Writes back the counters a transaction changed.
+async fn write_counters(tx: &mut Transaction<'_, Any>, counters: &Counters) -> Result<(), StoreError> {
+    for (scope, &(held, changed)) in &counters.held {
+        if !changed {
+            continue;
+        }
+        sqlx::query(
+            "UPDATE nonce_counts SET held = $4 WHERE account = $1 AND scope = $2 AND access_key_id = $3",
+        )
+        .bind(scope.0.clone())
+        .bind(scope.1)
+        .bind(scope.2.clone())
+        .bind(i64::try_from(held).unwrap_or(i64::MAX))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Deletes every row seen at or before `live_after`, one transaction per account (its
+/// counter rows locked first, as a batch locks them). Returns how many.
+async fn forget_expired(pool: &AnyPool, backend: Backend, live_after: i64) -> Result<u64, StoreError> {
+    let mut forgotten = 0u64;
+    loop {
+        let accounts: Vec<String> =
+            sqlx::query("SELECT DISTINCT account FROM nonces WHERE seen_at <= $1 ORDER BY account LIMIT 256")
+                .bind(live_after)
+                .fetch_all(pool)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|row| row.try_get(0).map_err(db))
+                .collect::<Result<_, _>>()?;
+        if accounts.is_empty() {
+            return Ok(forgotten);
+        }
+        for account in accounts {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let mut counters = Counters::default();
+            let held = lock_counter(&mut tx, backend, &account_scope(&account)).await?;
+            counters.held.insert(account_scope(&account), (held, false));
+            forgotten += prune_account(&mut tx, backend, &mut counters, &account, live_after).await?;
+            write_counters(&mut tx, &counters).await?;
+            tx.commit().await.map_err(db)?;
+        }
+    }
+}
+
+/// The nonces held by every account: the sum of the account counters.
+async fn total_held(pool: &AnyPool) -> Result<u64, StoreError> {
+    let row =
+        sqlx::query("SELECT CAST(COALESCE(SUM(held), 0) AS BIGINT) FROM nonce_counts WHERE scope = 'a'")
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
+    Ok(nonnegative(row.try_get(0).map_err(db)?))
+}
+
+/// The batcher's own state: when it last kept house, and the total it believes.
+struct Batcher {
+    pool: AnyPool,
+    backend: Backend,
+    kept_house_at: Option<DateTime<Utc>>,
+    total: u64,
+}
+
+impl Batcher {
+    /// Deletes expired rows and reads the total, when due.
+    async fn keep_house(&mut self, batch: &[Check]) -> Result<(), StoreError> {
+        let Some(now) = batch.iter().map(|c| c.now).max() else { return Ok(()) };
+        let fresh = self.kept_house_at.is_some_and(|at| at <= now && now - at < HOUSEKEEPING);
+        // Within the last sixteenth of a cap, every batch reads the total again.
+        let near_cap =
+            batch.iter().any(|c| self.total.saturating_mul(16) >= (c.limits.total as u64).saturating_mul(15));
+        if fresh && !near_cap {
+            return Ok(());
+        }
+        // Rows expired for every check of the batch.
+        let expired = batch.iter().map(|c| live_after(c.now)).min().unwrap_or(i64::MIN);
+        forget_expired(&self.pool, self.backend, expired).await?;
+        self.total = total_held(&self.pool).await?;
+        self.kept_house_at = Some(now);
+        Ok(())
+    }
+
+    /// Runs a batch in one transaction; the outcomes in the batch's order.
+    async fn run(&mut self, batch: &[Check]) -> Result<Vec<Outcome>, StoreError> {
+        self.keep_house(batch).await?;
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&batch[a], &batch[b]);
+            (&a.account, &a.key, &a.digest).cmp(&(&b.account, &b.key, &b.digest))
+        });
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Lock every counter of the batch in sorted order: an account before its keys.
+        let mut counters = Counters::default();
+        let mut scopes: Vec<Scope> =
+            batch.iter().flat_map(|c| [account_scope(&c.account), key_scope(&c.account, &c.key)]).collect();
+        scopes.sort();
+        scopes.dedup();
+        for scope in scopes {
+            let held = lock_counter(&mut tx, self.backend, &scope).await?;
+            counters.held.insert(scope, (held, false));
+        }
+        let mut outcomes: Vec<Outcome> = vec![Ok(()); batch.len()];
+        let mut total = self.total;
+        for i in order {
+            outcomes[i] = check(&mut tx, self.backend, &mut counters, &mut total, &batch[i]).await?;
+        }
+        write_counters(&mut tx, &counters).await?;
+        tx.commit().await.map_err(db)?;
+        self.total = total;
+        Ok(outcomes)
+    }
+}
+
+/// One check inside a batch's transaction.
+async fn check(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    counters: &mut Counters,
+    total: &mut u64,
+    c: &Check,
+) -> Result<Outcome, StoreError> {
+    let (account, key) = (account_scope(&c.account), key_scope(&c.account, &c.key));
+    let live_after = live_after(c.now);
+    // An expired row of this account with the same digest gives way.
+    let freed = sqlx::query(
+        "DELETE FROM nonces WHERE digest = $1 AND account = $2 AND seen_at <= $3 RETURNING access_key_id",
+    )
+    .bind(c.digest.clone())
+    .bind(c.account.clone())
+    .bind(live_after)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    for row in &freed {
+        let freed_key: String = row.try_get(0).map_err(db)?;
+        if freed_key != c.key {
+            return Err(StoreError::Corrupt(format!("nonce row {} names another AccessKey", c.digest)));
+        }
+        counters.add(&account, -1);
+        counters.add(&key, -1);
+    }
+    // The replay check proper: the primary key.
+    let inserted = sqlx::query(
+        "INSERT INTO nonces (digest, account, access_key_id, seen_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (digest) DO NOTHING",
+    )
+    .bind(c.digest.clone())
+    .bind(c.account.clone())
+    .bind(c.key.clone())
+    .bind(micros(c.now))
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    if inserted.rows_affected() != 1 {
+        return Ok(Err(AuthError::NonceUsed));
+    }
+    let decide = |counters: &Counters, total: u64| {
+        c.limits.refusal(counters.get(&account), counters.get(&key), Some(total))
+    };
+    let mut refusal = decide(counters, *total);
+    if matches!(refusal, Some(AuthError::NonceQuotaExceeded { .. })) {
+        // A share looks full: its expired rows go, then it is decided on live rows.
+        let pruned = prune_account(tx, backend, counters, &c.account, live_after).await?;
+        *total = total.saturating_sub(pruned);
+        refusal = decide(counters, *total);
+    }
+    if let Some(refusal) = refusal {
+        sqlx::query("DELETE FROM nonces WHERE digest = $1")
+            .bind(c.digest.clone())
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        return Ok(Err(refusal));
+    }
+    counters.add(&account, 1);
+    counters.add(&key, 1);
+    *total = total.saturating_add(1);
+    Ok(Ok(()))
+}
+
+/// The batcher task: answers each check after its batch committed, or with the error.
+pub(crate) async fn run_batcher(
+    pool: AnyPool,
+    backend: Backend,
+    mut queue: tokio::sync::mpsc::Receiver<Check>,
+) {
+    let mut batcher = Batcher { pool, backend, kept_house_at: None, total: 0 };
+    let mut batch = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut batch, BATCH).await > 0 {
+        match batcher.run(&batch).await {
+            Ok(outcomes) => {
+                for (check, outcome) in batch.drain(..).zip(outcomes) {
+                    // A caller that stopped waiting has nothing to be told.
+                    let _ = check.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                // The transaction rolled back: nothing was remembered (fail closed), and
+                // the next batch reads the total again.
+                batcher.kept_house_at = None;
+                for check in batch.drain(..) {
+                    let _ = check.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
 }
 
 impl SqlStore {
@@ -109,15 +457,10 @@ impl SqlStore {
     /// [`NONCE_RETENTION`]); returns how many. Checks also delete expired nonces, at
     /// most once a second per store, so calling this is optional.
     pub fn forget_nonces_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let pool = self.pool.clone();
-        self.exec.run(async move {
-            let done = sqlx::query("DELETE FROM nonces WHERE seen_at < $1")
-                .bind(micros(cutoff))
-                .execute(&pool)
-                .await
-                .map_err(db)?;
-            Ok(done.rows_affected())
-        })
+        let (pool, backend) = (self.pool.clone(), self.backend);
+        // Rows seen strictly before the cutoff: at or before the microsecond before it.
+        let last = micros(cutoff).saturating_sub(1);
+        self.exec.run(async move { forget_expired(&pool, backend, last).await })
     }
 
     /// Nonces stored (expired or not), for audits and tests.
@@ -129,7 +472,7 @@ impl SqlStore {
         })
     }
 
-    /// One check, in one transaction under the account's lock.
+    /// Queues one check for the batcher and waits for its answer.
     fn check_nonce(
         &self,
         limits: NonceLimits,
@@ -137,115 +480,25 @@ impl SqlStore {
         access_key_id: &str,
         nonce: &str,
         now: DateTime<Utc>,
-        recount: bool,
-    ) -> Result<Checked, StoreError> {
-        let (pool, backend) = (self.pool.clone(), self.backend);
-        let (account, key, digest) =
-            (account.to_owned(), access_key_id.to_owned(), digest(access_key_id, nonce));
-        let now_us = micros(now);
-        // Live rows are those seen after this instant.
-        let live_after = micros(now.checked_sub_signed(NONCE_RETENTION).unwrap_or(DateTime::<Utc>::MIN_UTC));
-        self.exec.run(async move {
-            if recount {
-                // Opportunistic cleanup, outside the check's transaction.
-                sqlx::query("DELETE FROM nonces WHERE seen_at <= $1")
-                    .bind(live_after)
-                    .execute(&pool)
-                    .await
-                    .map_err(db)?;
+    ) -> Result<Outcome, StoreError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let check = Check {
+            account: account.to_owned(),
+            key: access_key_id.to_owned(),
+            digest: digest(access_key_id, nonce),
+            now,
+            limits,
+            reply,
+        };
+        self.nonce_queue.try_send(check).map_err(|e| match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => {
+                StoreError::Unavailable(format!("the nonce memory is busy ({QUEUE} checks waiting)"))
             }
-            let mut tx = pool.begin().await.map_err(db)?;
-            if backend == Backend::Postgres {
-                // The account's checks serialise, so its counts and the insert are one
-                // step for every process (SQLite: one writer connection already).
-                sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(hashtext('shiren nonces ' || $1))) AS l")
-                    .bind(account.clone())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("the nonce memory stopped".into())
             }
-            let total_sql = if recount {
-                "(SELECT COUNT(*) FROM (SELECT 1 FROM nonces WHERE seen_at > $4 LIMIT $7) AS t)"
-            } else {
-                "CAST(-1 AS BIGINT)"
-            };
-            // Each count stops at its quota: the work is bounded by the quotas.
-            let sql = format!(
-                "SELECT \
-                 (SELECT COUNT(*) FROM nonces WHERE digest = $1 AND seen_at > $4), \
-                 (SELECT COUNT(*) FROM (SELECT 1 FROM nonces WHERE account = $2 AND seen_at > $4 LIMIT $5) AS a), \
-                 (SELECT COUNT(*) FROM (SELECT 1 FROM nonces WHERE account = $2 AND access_key_id = $3 \
-                  AND seen_at > $4 LIMIT $6) AS k), \
-                 {total_sql}"
-            );
-            let row = sqlx::query(&sql)
-                .bind(digest.clone())
-                .bind(account.clone())
-                .bind(key.clone())
-                .bind(live_after)
-                .bind(count(limits.per_account))
-                .bind(count(limits.per_key))
-                .bind(count(limits.total))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-            let total: i64 = row.try_get(3).map_err(db)?;
-            let found = Found {
-                replay: row.try_get::<i64, _>(0).map_err(db)? > 0,
-                account: nonnegative(row.try_get(1).map_err(db)?),
-                key: nonnegative(row.try_get(2).map_err(db)?),
-                total: (total >= 0).then(|| nonnegative(total)),
-            };
-            let refusal = if found.replay {
-                Some(AuthError::NonceUsed)
-            } else {
-                limits.refusal(found.account, found.key, found.total)
-            };
-            if let Some(refusal) = refusal {
-                return Ok(Checked::Refused(refusal, found.total));
-            }
-            // The replay check proper: a row with this digest is replaced only when it
-            // has expired; an unexpired one (a concurrent insert by a process holding
-            // another account's lock with the same key ID) leaves nothing changed.
-            let done = sqlx::query(
-                "INSERT INTO nonces (digest, account, access_key_id, seen_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (digest) DO UPDATE SET account = excluded.account, \
-                 access_key_id = excluded.access_key_id, seen_at = excluded.seen_at \
-                 WHERE nonces.seen_at <= $5",
-            )
-            .bind(digest)
-            .bind(account)
-            .bind(key)
-            .bind(now_us)
-            .bind(live_after)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            if done.rows_affected() != 1 {
-                return Ok(Checked::Refused(AuthError::NonceUsed, found.total));
-            }
-            tx.commit().await.map_err(db)?;
-            Ok(Checked::Accepted { total: found.total })
-        })
-    }
-
-    /// Whether the total must be counted again before deciding.
-    fn total_is_stale(&self, limits: NonceLimits, now: DateTime<Utc>) -> bool {
-        let Ok(total) = self.nonce_total.lock() else { return true };
-        let fresh = total.counted_at.is_some_and(|at| at <= now && now - at < TOTAL_RECOUNT);
-        // Within the last sixteenth of the cap, every request counts.
-        let near_cap = total.held.saturating_mul(16) >= (limits.total as u64).saturating_mul(15);
-        !fresh || near_cap
-    }
-
-    fn note_total(&self, counted: Option<u64>, inserted: bool, now: DateTime<Utc>) {
-        let Ok(mut total) = self.nonce_total.lock() else { return };
-        if let Some(counted) = counted {
-            *total = NonceTotal { counted_at: Some(now), held: counted };
-        }
-        if inserted {
-            total.held = total.held.saturating_add(1);
-        }
+        })?;
+        answer.recv().map_err(|_| StoreError::Unavailable("the nonce memory stopped mid-check".into()))?
     }
 }
 
@@ -270,16 +523,8 @@ impl NonceStore for SqlNonces<'_> {
     ) -> Result<(), AuthError> {
         self.last_error = None;
         check_nonce_length(nonce)?;
-        let recount = self.store.total_is_stale(self.limits, now);
-        match self.store.check_nonce(self.limits, account, access_key_id, nonce, now, recount) {
-            Ok(Checked::Accepted { total }) => {
-                self.store.note_total(total, true, now);
-                Ok(())
-            }
-            Ok(Checked::Refused(refusal, total)) => {
-                self.store.note_total(total, false, now);
-                Err(refusal)
-            }
+        match self.store.check_nonce(self.limits, account, access_key_id, nonce, now) {
+            Ok(outcome) => outcome,
             Err(e) => {
                 // Fail closed: nothing was remembered, so nothing may be accepted.
                 self.last_error = Some(e);

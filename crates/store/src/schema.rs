@@ -13,7 +13,7 @@ use sqlx::{AnyPool, Row};
 use crate::error::OpenError;
 
 /// The latest schema version this crate reads and writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// One migration: its version, what it does, its statements.
 struct Migration {
@@ -98,6 +98,22 @@ const MIGRATIONS: &[Migration] = &[
             // One validated `shiren_ram::Directory` document per main account. AccessKey
             // secrets are not in it, nor anywhere in the database.
             "CREATE TABLE directories (account TEXT PRIMARY KEY, directory TEXT NOT NULL, revision BIGINT NOT NULL)",
+        ],
+        then: None,
+    },
+    Migration {
+        version: 5,
+        description: "nonce counters (each tenant's share without counting its rows)",
+        statements: &[
+            // The nonces stored per account (`scope` 'a', `access_key_id` '') and per
+            // AccessKey of an account (`scope` 'k'): changed in the transaction that
+            // inserts or deletes the rows, so each equals its rows' count.
+            "CREATE TABLE nonce_counts (account TEXT NOT NULL, scope TEXT NOT NULL, access_key_id TEXT NOT NULL, \
+         held BIGINT NOT NULL, PRIMARY KEY (account, scope, access_key_id))",
+            "INSERT INTO nonce_counts (account, scope, access_key_id, held) \
+         SELECT account, 'a', '', COUNT(*) FROM nonces GROUP BY account",
+            "INSERT INTO nonce_counts (account, scope, access_key_id, held) \
+         SELECT account, 'k', access_key_id, COUNT(*) FROM nonces GROUP BY account, access_key_id",
         ],
         then: None,
     },

@@ -28,7 +28,6 @@ use sqlx::{Any, AnyPool, Executor as _, Row, Transaction};
 use crate::account::AccountState;
 use crate::error::OpenError;
 use crate::exec::Executor;
-use crate::nonces::NonceTotal;
 use crate::schema;
 
 /// Which database a URL names; the only difference in the SQL is row locking.
@@ -84,8 +83,8 @@ pub struct SqlStore {
     pub(crate) backend: Backend,
     digest_key: DigestKey,
     pub(crate) exec: Executor,
-    /// The nonce memory's last count of its table (see `nonces`).
-    pub(crate) nonce_total: std::sync::Mutex<NonceTotal>,
+    /// The queue of the nonce memory's batcher (see `nonces`).
+    pub(crate) nonce_queue: tokio::sync::mpsc::Sender<crate::nonces::Check>,
 }
 
 /// The flow's invariants as stored, read in one consistent snapshot (see
@@ -338,7 +337,10 @@ impl SqlStore {
             }
             other => OpenError::Database(sqlx::Error::Configuration(other.to_string().into())),
         })?;
-        Ok(SqlStore { pool, backend, digest_key: options.digest_key, exec, nonce_total: Default::default() })
+        let (nonce_queue, queued) = tokio::sync::mpsc::channel(crate::nonces::QUEUE);
+        exec.spawn(crate::nonces::run_batcher(pool.clone(), backend, queued))
+            .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
+        Ok(SqlStore { pool, backend, digest_key: options.digest_key, exec, nonce_queue })
     }
 
     /// Which database this is.

@@ -323,11 +323,8 @@ impl Batcher {
     /// Runs a batch in one transaction; the outcomes in the batch's order.
     async fn run(&mut self, batch: &[Check]) -> Result<Vec<Outcome>, StoreError> {
         self.keep_house(batch).await?;
-        let mut order: Vec<usize> = (0..batch.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&batch[a], &batch[b]);
-            (&a.account, &a.key, &a.digest).cmp(&(&b.account, &b.key, &b.digest))
-        });
+        let mut order: Vec<(usize, &Check)> = batch.iter().enumerate().collect();
+        order.sort_by(|(_, a), (_, b)| (&a.account, &a.key, &a.digest).cmp(&(&b.account, &b.key, &b.digest)));
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Lock every counter of the batch in sorted order: an account before its keys.
         let mut counters = Counters::default();
@@ -339,15 +336,17 @@ impl Batcher {
             let held = lock_counter(&mut tx, self.backend, &scope).await?;
             counters.held.insert(scope, (held, false));
         }
-        let mut outcomes: Vec<Outcome> = vec![Ok(()); batch.len()];
+        let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(batch.len());
         let mut total = self.total;
-        for i in order {
-            outcomes[i] = check(&mut tx, self.backend, &mut counters, &mut total, &batch[i]).await?;
+        for (i, c) in order {
+            outcomes.push((i, check(&mut tx, self.backend, &mut counters, &mut total, c).await?));
         }
         write_counters(&mut tx, &counters).await?;
         tx.commit().await.map_err(db)?;
         self.total = total;
-        Ok(outcomes)
+        // Back in the batch's order.
+        outcomes.sort_by_key(|&(i, _)| i);
+        Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
     }
 }
 

@@ -80,7 +80,7 @@ impl SqlStore {
 
     /// The account's RAM directory (validated on load), or `None` if it has none.
     pub fn directory(&self, account: AccountId) -> Result<Option<Directory>, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.reader.clone();
         self.exec.run(async move { select_directory(&pool, &account, "").await })
     }
 

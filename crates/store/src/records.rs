@@ -286,7 +286,7 @@ impl SqlStore {
         }
         let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
         and(" ORDER BY created_ns DESC, certify_id DESC LIMIT ?", Value::Int(fetch), &mut values);
-        let pool = self.pool.clone();
+        let pool = self.reader.clone();
         let mut records = self.exec.run(async move {
             let mut q = sqlx::query(&sql);
             for value in values {
@@ -325,7 +325,7 @@ impl SqlStore {
         let first_kept = RECORDS_ZONE.day_of(cutoff(now));
         let scene_number = i64::try_from(scene.get()).unwrap_or(i64::MAX);
         let (low, high) = (day_number(from.max(first_kept)), day_number(to));
-        let pool = self.pool.clone();
+        let pool = self.reader.clone();
         let groups = self.exec.run(async move {
             let rows = sqlx::query(
                 "SELECT created_day, product, passed, COUNT(*) FROM records \

@@ -30,6 +30,9 @@ use crate::error::OpenError;
 use crate::exec::Executor;
 use crate::schema;
 
+/// Read-only connections to a SQLite file, beside its one writer.
+const SQLITE_READERS: u32 = 4;
+
 /// Which database a URL names; the only difference in the SQL is row locking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -79,7 +82,11 @@ impl std::fmt::Debug for StoreOptions {
 /// worker of a process; several processes may share one PostgreSQL database.
 #[derive(Debug)]
 pub struct SqlStore {
+    /// Every write, and reads that must see a transaction's own writes.
     pub(crate) pool: AnyPool,
+    /// Plain reads. SQLite: a pool of read-only connections beside the one writer (WAL
+    /// readers never wait for the writer's commits); PostgreSQL: the same pool.
+    pub(crate) reader: AnyPool,
     pub(crate) backend: Backend,
     digest_key: DigestKey,
     pub(crate) exec: Executor,
@@ -302,6 +309,7 @@ impl SqlStore {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_owned(),
         };
+        let reader_url = url.clone();
         let connections = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => options.max_connections.max(1),
@@ -337,10 +345,31 @@ impl SqlStore {
             }
             other => OpenError::Database(sqlx::Error::Configuration(other.to_string().into())),
         })?;
+        let reader = match backend {
+            Backend::Postgres => pool.clone(),
+            Backend::Sqlite => {
+                let url = reader_url;
+                exec.run(async move {
+                    AnyPoolOptions::new()
+                        .max_connections(SQLITE_READERS)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                                conn.execute("PRAGMA query_only = 1").await?;
+                                Ok(())
+                            })
+                        })
+                        .connect(&url)
+                        .await
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))
+                })
+                .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?
+            }
+        };
         let (nonce_queue, queued) = tokio::sync::mpsc::channel(crate::nonces::QUEUE);
         exec.spawn(crate::nonces::run_batcher(pool.clone(), backend, queued))
             .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
-        Ok(SqlStore { pool, backend, digest_key: options.digest_key, exec, nonce_queue })
+        Ok(SqlStore { pool, reader, backend, digest_key: options.digest_key, exec, nonce_queue })
     }
 
     /// Which database this is.
@@ -375,7 +404,7 @@ impl SqlStore {
 
     /// The account's packs, bills and scenes (validated on load).
     pub fn account(&self, account: AccountId) -> Result<Option<AccountState>, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.reader.clone();
         self.exec.run(async move { select_account(&pool, &account, "").await })
     }
 
@@ -445,13 +474,13 @@ impl SqlStore {
 
     /// A record, by certify ID (validated on load).
     pub fn record(&self, id: CertifyId) -> Result<Option<Record>, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.reader.clone();
         self.exec.run(async move { select_record(&pool, id, "").await })
     }
 
     /// Every session, in certify-ID order (audits and tests; validated on load).
     pub fn sessions(&self) -> Result<Vec<Session>, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.reader.clone();
         self.exec.run(async move {
             let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY certify_id");
             let rows = sqlx::query(&sql).fetch_all(&pool).await.map_err(db)?;
@@ -463,7 +492,7 @@ impl SqlStore {
     /// process that died mid-commit, another process working) is either wholly in it
     /// or wholly out. Every account document is validated on the way.
     pub fn audit(&self) -> Result<Audit, StoreError> {
-        let (pool, backend) = (self.pool.clone(), self.backend);
+        let (pool, backend) = (self.reader.clone(), self.backend);
         self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             if backend == Backend::Postgres {
@@ -510,7 +539,7 @@ impl SqlStore {
 
 impl FlowStore for SqlStore {
     fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.reader.clone();
         self.exec.run(async move { select_session(&pool, id, "").await })
     }
 
@@ -608,8 +637,14 @@ impl FlowStore for SqlStore {
     }
 
     fn mark_read(&self, account: &AccountId, id: CertifyId, _now: DateTime<Utc>) -> Result<(), StoreError> {
-        let (pool, lock, account) = (self.pool.clone(), self.backend.lock(), *account);
+        let (pool, reader, lock, account) =
+            (self.pool.clone(), self.reader.clone(), self.backend.lock(), *account);
         self.exec.run(async move {
+            // Read already (every query after the first): nothing to write.
+            let seen = select_record(&reader, id, "").await?;
+            if seen.is_none_or(|record| record.account != account || record.read) {
+                return Ok(());
+            }
             let mut tx = pool.begin().await.map_err(db)?;
             let Some(mut record) = select_record(&mut *tx, id, lock).await? else { return Ok(()) };
             if record.account != account || record.read {

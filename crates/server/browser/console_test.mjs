@@ -270,6 +270,19 @@ await check('the record query finds the verification by certify ID; the details 
   await shot(page, 'records');
 });
 
+await check('the details of a stored photo link it through a short-lived pre-signed URL', async () => {
+  await page.goto(`${base}/console/records?id_kind=certify_id&id_value=${cfg.photo_certify_id}&detail=${cfg.photo_certify_id}`);
+  const link = page.locator('#record-details a.photo-link');
+  equal(await link.count(), 1, 'one photo link');
+  const href = new URL(await link.getAttribute('href'));
+  equal(href.protocol, 'https:', 'scheme');
+  equal(href.host, `cn-shanghai-aliyun-cloudauth-${cfg.account}.oss-cn-shanghai.aliyuncs.com`, 'the photo bucket');
+  equal(href.pathname, `/verify/${cfg.account}/${cfg.photo_certify_id}.jpeg`, 'the object');
+  equal(href.searchParams.get('x-oss-expires'), '900', 'lives 15 minutes');
+  equal(href.searchParams.get('x-oss-signature-version'), 'OSS4-HMAC-SHA256', 'V4');
+  assert(/^[0-9a-f]{64}$/.test(href.searchParams.get('x-oss-signature') ?? ''), 'signed');
+});
+
 await check('records filter by result', async () => {
   await page.goto(`${base}/console/records?passed=F`);
   const rows = await page.locator('tr.record').count();

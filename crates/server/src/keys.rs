@@ -124,6 +124,12 @@ impl MasterKey {
         digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The AccessKey ID the console signs `account`'s photo links with (its secret is
+    /// [`MasterKey::access_key_secret`] of it, like every derived key).
+    pub(crate) fn photo_reader_key_id(&self, account: &AccountId) -> String {
+        self.access_key_id(account, "console-photo-reader")
+    }
+
     /// The demo console password of `user` of `account` (`None`: the main account):
     /// derived like the AccessKey secrets, so every process agrees without storing it;
     /// handed out once in the demo file. Mixes upper and lower case, digits and `-`.

@@ -235,6 +235,40 @@ impl Server {
     }
 }
 
+impl Server {
+    /// An ID_PRO session completed by the device's photo (stored: the record keeps its
+    /// path); its certify ID.
+    fn app_session(&self) -> anyhow::Result<String> {
+        let scene = self.demo["scenes"]["ID_PRO"].as_u64().context("ID_PRO scene")?.to_string();
+        let order = format!("{:032x}", rand::random::<u128>());
+        let r = self.rpc(
+            "InitFaceVerify",
+            &[
+                ("SceneId", &scene),
+                ("OuterOrderNo", &order),
+                ("ProductCode", "ID_PRO"),
+                ("Model", "LIVENESS"),
+                ("CertType", "IDENTITY_CARD"),
+                ("CertName", PERSON.0),
+                ("CertNo", PERSON.1),
+                ("MetaInfo", "{}"),
+            ],
+        )?;
+        ensure!(r["Code"] == "200", "InitFaceVerify: {r}");
+        let id = r["ResultObject"]["CertifyId"].as_str().context("CertifyId")?.to_owned();
+        let url = r["ResultObject"]["CertifyUrl"].as_str().context("CertifyUrl")?;
+        let token = url.rsplit("token=").next().context("token")?;
+        let headers = [
+            ("Authorization".to_owned(), format!("Bearer {token}")),
+            ("Content-Type".to_owned(), "image/jpeg".to_owned()),
+        ];
+        let (status, body) =
+            self.send("POST", &format!("/device/v1/sessions/{id}/photo"), &headers, b"genuine selfie")?;
+        ensure!(status == 200 && body.contains("\"Code\":\"200\""), "device photo: {status} {body}");
+        Ok(id)
+    }
+}
+
 /// The statistics the page must show for `page_query`, as the JSON API answers `api_query`.
 fn expected_stats(
     server: &Server,
@@ -335,6 +369,7 @@ fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
     // Sessions through the API: one passed, one failed (the fixed scorer's "mismatch").
     let certify_id = server.contrast(b"genuine selfie", "T")?;
     server.contrast(b"mismatch", "F")?;
+    let photo_certify_id = server.app_session()?;
 
     // The JSON API's numbers for the same ranges the browser opens.
     let china = FixedOffset::east_opt(8 * 3600).context("UTC+8")?;
@@ -374,6 +409,8 @@ fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
         "chromium": "/usr/bin/chromium",
         "screenshots": shots,
         "certify_id": certify_id,
+        "photo_certify_id": photo_certify_id,
+        "account": server.demo["account"],
         "id_number": PERSON.1,
         "person_name": PERSON.0,
         "statistics": statistics,

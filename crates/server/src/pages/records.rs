@@ -3,7 +3,8 @@
 //! cursor, and the details panel of one record. `SqlStore::query_records` — the call of
 //! `DescribeRecords` — answers; the page shows what a record keeps, which is masked
 //! already (the name and the ID number are never stored in full). A searched ID number
-//! is not echoed back into the form. RAM's `DescribeRecords` decides who may look.
+//! is not echoed back into the form. A stored photo is linked through a pre-signed URL
+//! that lives 15 minutes. RAM's `DescribeRecords` decides who may look.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
+use shiren_auth::{PHOTO_URL_LIFETIME, PhotoObject, Signer, presign_v4};
 use shiren_catalog::{CertifyId, OuterOrderNo, ProductCode, ResidentId, SubCode};
 use shiren_records::{Cursor, Identifier, Page, Query, Record};
 use shiren_scene::{SceneId, SceneRegistry};
@@ -134,7 +136,20 @@ fn score(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_owned(), |v| v.to_string())
 }
 
-fn details(t: Lang, r: &Record) -> Markup {
+/// A short-lived (`PHOTO_URL_LIFETIME`) pre-signed V4 GET URL of a stored photo in the
+/// account's photo bucket, signed with the console's photo-reader key; `None` without a
+/// bucket (photo storage not authorized, or the bucket deleted).
+fn photo_link(ctx: &Ctx, bucket: Option<&str>, path: &str) -> Option<String> {
+    let object =
+        PhotoObject { bucket: bucket?.to_owned(), key: path.to_owned(), region: "cn-shanghai".to_owned() };
+    let id = ctx.app.master.photo_reader_key_id(&ctx.session.account);
+    let secret = ctx.app.master.access_key_secret(&id);
+    let signer = Signer { access_key_id: &id, secret: &secret, security_token: None };
+    presign_v4(&object, &signer, Utc::now(), PHOTO_URL_LIFETIME).ok()
+}
+
+fn details(ctx: &Ctx, bucket: Option<&str>, r: &Record) -> Markup {
+    let t = ctx.lang;
     html! {
         section.card #record-details {
             h2 { (t.s("details")) }
@@ -156,7 +171,13 @@ fn details(t: Lang, r: &Record) -> Markup {
                 dt { (t.s("occlusion")) } dd { (yes_no(t, r.occlusion)) }
                 dt { (t.s("created_at")) } dd { (local_time(r.created_at)) }
                 dt { (t.s("photos")) } dd {
-                    @for photo in r.personal.iter().flat_map(|p| p.photos.iter()) { code { (photo) } br; }
+                    @for photo in r.personal.iter().flat_map(|p| p.photos.iter()) {
+                        @match photo_link(ctx, bucket, photo) {
+                            Some(url) => a.photo-link href=(url) target="_blank" rel="noopener noreferrer" { (photo) },
+                            None => code { (photo) },
+                        }
+                        br;
+                    }
                 }
             }
         }
@@ -201,6 +222,7 @@ async fn render(ctx: &Ctx, q: &RecordsQuery) -> Result<Response, Stop> {
     let t = ctx.lang;
     let state = ctx.state().await?;
     let scenes = state.scenes.list(&ctx.session.account, None);
+    let bucket = state.scenes.authorization(&ctx.session.account).bucket;
     let page = match to_query(q) {
         Ok(query) => run(ctx, query).await?,
         Err(e) => Err(e),
@@ -292,7 +314,7 @@ async fn render(ctx: &Ctx, q: &RecordsQuery) -> Result<Response, Stop> {
                 }
             }
         }
-        @if let Some(record) = &detail { (details(t, record)) }
+        @if let Some(record) = &detail { (details(ctx, bucket.as_deref(), record)) }
     };
     Ok((status, ctx.page("records", body)).into_response())
 }

@@ -126,25 +126,32 @@ fn complete(directory: &mut Directory, passwords: Passwords) -> Result<(), shire
 }
 
 /// The demo account's directory as stored: created once (with console passwords),
-/// completed when an older one lacks them, then loaded.
+/// completed when an older one lacks them, then loaded. Hashes passwords only when it
+/// writes them (argon2 is deliberately slow).
 pub(crate) fn ensure_directory(
     store: &SqlStore,
     master: &MasterKey,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(AccountId, Directory)> {
     let missing = || anyhow::anyhow!("the demo directory is missing");
-    let (account, mut directory) = directory(master, now)?;
-    complete(&mut directory, passwords(master, &account)?)?;
-    if !store.create_directory(account, &directory)? {
-        let stored = store.directory(account)?.ok_or_else(missing)?;
-        if incomplete(&stored) {
-            let passwords = passwords(master, &account)?;
-            store.update_directory(account, move |d| complete(d, passwords))?.ok_or_else(missing)??;
+    let account = AccountId::new(DEMO_ACCOUNT)?;
+    let created = match store.directory(account)? {
+        Some(_) => false,
+        None => {
+            let (_, mut directory) = directory(master, now)?;
+            complete(&mut directory, passwords(master, &account)?)?;
+            // `false`: another process created it meanwhile.
+            store.create_directory(account, &directory)?
         }
+    };
+    if !created && incomplete(&store.directory(account)?.ok_or_else(missing)?) {
+        let passwords = passwords(master, &account)?;
+        store.update_directory(account, move |d| complete(d, passwords))?.ok_or_else(missing)??;
     }
     let directory = store.directory(account)?.ok_or_else(missing)?;
     Ok((account, directory))
 }
+
 /// The demo account's RAM directory: the same on every start.
 fn directory(master: &MasterKey, created: DateTime<Utc>) -> anyhow::Result<(AccountId, Directory)> {
     let account = AccountId::new(DEMO_ACCOUNT)?;
@@ -261,4 +268,51 @@ pub(crate) fn write_file(
     };
     write_private(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use shiren_ram::SignedIn;
+    use shiren_records::DigestKey;
+    use shiren_store::StoreOptions;
+
+    use super::*;
+
+    fn store(dir: &Path) -> anyhow::Result<SqlStore> {
+        let options = StoreOptions { digest_key: DigestKey::new([1; 32]), max_connections: 1 };
+        Ok(SqlStore::open(&format!("sqlite://{}", dir.join("demo.db").display()), options)?)
+    }
+
+    #[test]
+    fn a_directory_stored_before_console_passwords_gets_them_once() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("shiren-demo-directory-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let store = store(&dir)?;
+        let master = MasterKey::from_hex(&"ab".repeat(32))?;
+        let now = Utc::now();
+        // What an older server stored: the users and keys, no passwords, no `intern`.
+        let (account, old) = directory(&master, now)?;
+        assert!(store.create_directory(account, &old)?);
+        let (_, upgraded) = ensure_directory(&store, &master, now)?;
+        let password = |user: Option<&str>| master.demo_password(&account, user).to_string();
+        for user in CONSOLE_USERS {
+            for name in [
+                format!("{user}@{ACCOUNT_ALIAS}{}", shiren_ram::DEFAULT_DOMAIN_SUFFIX),
+                format!("{user}@{ACCOUNT_ALIAS}"),
+                format!("{user}@{DOMAIN_ALIAS}"),
+            ] {
+                assert_eq!(
+                    upgraded.sign_in(&name, &password(Some(user))),
+                    Ok(SignedIn::User(user.to_owned()))
+                );
+            }
+        }
+        assert_eq!(upgraded.sign_in(DEMO_ACCOUNT, &password(None)), Ok(SignedIn::MainAccount));
+        // Idempotent: a restart keeps the stored hashes (no new salt, no rewrite).
+        let (_, again) = ensure_directory(&store, &master, now)?;
+        assert_eq!(again, upgraded);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
 }

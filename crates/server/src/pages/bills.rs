@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike as _, NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
-use shiren_billing::{DailyBill, Standing};
+use shiren_billing::{DailyBill, LineKind, Standing};
 
 use super::{Ctx, Lang, Stop, WebState, local_time, with_lang};
 
@@ -53,7 +53,8 @@ fn bill_table(t: Lang, id: &str, bills: &[DailyBill]) -> Markup {
                     }
                     @for line in &bill.lines {
                         tr.bill-line {
-                            td {} td { (line.solution.title()) } td { (line.counted) } td { (line.covered) }
+                            td { @if let LineKind::Adjustment { day } = line.kind { (t.s("adjustment")) " " (day) } }
+                            td { (line.solution.title()) } td { (line.counted) } td { (line.covered) }
                             td { (line.chargeable) } td { (line.amount) } td {}
                         }
                     }
@@ -171,4 +172,54 @@ async fn render(ctx: &Ctx, q: &BillsQuery) -> Result<Response, Stop> {
         }
     };
     Ok((status, ctx.page("bills", body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+    use rust_decimal::Decimal;
+    use shiren_billing::BillLine;
+    use shiren_catalog::{AccountId, Solution};
+
+    use super::*;
+
+    #[test]
+    fn a_daily_bill_shows_its_total_and_each_line_with_adjustments_marked() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let line = |kind, solution, counted: u64, covered: u64, amount: i64| BillLine {
+            kind,
+            solution,
+            counted,
+            covered,
+            chargeable: counted - covered,
+            unit_price: Decimal::ONE,
+            exact_amount: Decimal::new(amount, 2),
+            amount: Decimal::new(amount, 2),
+            remainder: Decimal::ZERO,
+        };
+        let bill = DailyBill {
+            account: AccountId::new("1234567890123456").unwrap(),
+            day,
+            issued_at: Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap(),
+            lines: vec![
+                line(LineKind::Usage, Solution::App, 120, 100, 2000),
+                line(
+                    LineKind::Adjustment { day: day.pred_opt().unwrap() },
+                    Solution::FaceComparison,
+                    3,
+                    0,
+                    1,
+                ),
+            ],
+            total: Decimal::new(2001, 2),
+            remainder: Decimal::ZERO,
+        };
+        let html = bill_table(Lang::Zh, "bills-table", &[bill]).into_string();
+        assert!(html.contains(r#"data-day="2026-11-30" data-total="20.01""#), "{html}");
+        assert!(html.contains("APP认证方案") && html.contains("人脸比对"), "{html}");
+        assert!(html.contains("<td>120</td><td>100</td><td>20</td><td>20.00</td>"), "{html}");
+        assert!(html.contains("调整 2026-11-29"), "{html}");
+        assert!(html.contains("2026-12-01 10:00:00"), "issued at, in UTC+8: {html}");
+        assert_eq!(html.matches("bill-line").count(), 2);
+    }
 }

@@ -129,6 +129,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("covered", "流量包抵扣", "Covered by packs"),
     ("chargeable", "按量计费", "Pay-as-you-go"),
     ("month", "月份", "Month"),
+    ("adjustment", "调整", "Adjustment for"),
 ];
 
 impl Lang {

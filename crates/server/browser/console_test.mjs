@@ -141,6 +141,9 @@ await check('a user with no console policy gets the no-permission page (403), no
 
 // ---- full access: scenes ----------------------------------------------------------------------
 const { context: full, page } = await signIn(service.login_name, service.password);
+// Every message chromium logs; a Content-Security-Policy violation would show here.
+const consoleMessages = [];
+page.on('console', (m) => consoleMessages.push(`${m.type()}: ${m.text()}`));
 
 if (cfg.phase === 'before') {
   // Before any verification: the page shows the API's (empty) numbers; the test then
@@ -299,7 +302,10 @@ await check('the packs page lists the demo packs and sets a remaining-quota aler
   equal((await first.locator('.total').textContent()).trim(), '100', 'total');
   await first.locator('.alert-open').click();
   const dialog = first.locator('dialog');
-  assert(await dialog.evaluate((d) => d.open), 'the dialog opened');
+  assert(await dialog.evaluate((d) => d.open), 'the dialog opened (its script runs under the CSP)');
+  await dialog.locator('.alert-cancel').click();
+  assert(!(await dialog.evaluate((d) => d.open)), 'cancel closes it without saving');
+  await first.locator('.alert-open').click();
   await shot(page, 'packs-alert');
   await dialog.locator('.alert-percent').fill('30');
   const [r] = await Promise.all([page.waitForNavigation(), dialog.locator('.alert-save').click()]);
@@ -339,6 +345,18 @@ await check('sign-out ends the session', async () => {
   assert(page.url().endsWith('/console/signin'), `landed on ${page.url()}`);
   await page.goto(`${base}/console/scenes`);
   assert(page.url().endsWith('/console/signin'), 'signed out');
+});
+
+await check('pages carry a strict CSP and no-referrer, and nothing violated the CSP', async () => {
+  const r = await page.goto(`${base}/console/packs`);
+  const headers = r.headers();
+  const csp = headers['content-security-policy'] ?? '';
+  assert(csp.includes("default-src 'none'") && csp.includes("script-src 'sha256-"), `CSP ${csp}`);
+  equal(headers['referrer-policy'], 'no-referrer', 'referrer policy');
+  equal(headers['x-frame-options'], 'DENY', 'framing');
+  equal(headers['cache-control'], 'no-store', 'caching');
+  const violations = consoleMessages.filter((m) => m.includes('Content Security Policy'));
+  equal(violations.length, 0, `CSP violations: ${violations.join(' | ')}`);
 });
 
 await check('sign-in attempts are rate-limited per login name', async () => {

@@ -17,7 +17,7 @@ use shiren_catalog::PackType;
 use shiren_meter::{PackId, PackStatus};
 use shiren_store::AccountState;
 
-use super::{Ctx, Lang, WebState, local_time, see_other, with_lang};
+use super::{Ctx, DIALOG_SCRIPT, Lang, WebState, local_time, see_other, with_lang};
 
 /// `?lang=`.
 #[derive(Debug, Deserialize)]
@@ -83,7 +83,7 @@ fn render(ctx: &Ctx, state: &AccountState, error: Option<&str>, code: StatusCode
                                         p {
                                             button.alert-save type="submit" { (t.s("save")) }
                                             " "
-                                            button type="button" value="cancel" formmethod="dialog" onclick="this.closest('dialog').close()" { (t.s("cancel")) }
+                                            button.alert-cancel type="submit" formmethod="dialog" formnovalidate { (t.s("cancel")) }
                                         }
                                     }
                                 }
@@ -94,7 +94,7 @@ fn render(ctx: &Ctx, state: &AccountState, error: Option<&str>, code: StatusCode
             }
         }
         // Opens the alert dialog of the clicked row (the only script of the console).
-        script { (PreEscaped("document.querySelectorAll('button.alert-open').forEach(b=>b.addEventListener('click',()=>document.getElementById(b.dataset.dialog).showModal()));")) }
+        script { (PreEscaped(DIALOG_SCRIPT)) }
     };
     (code, ctx.page("packs", body)).into_response()
 }

@@ -6,6 +6,8 @@
 //!   the reported APCER is the maximum over species;
 //! - BPCER = bona fide classified as attacks / bona fide;
 //! - BPCER at APCER = 5 % / 10 % and APCER at BPCER = 1 % (over the observed scores);
+//! - ACER = (APCER + BPCER) / 2 at the threshold, with the maximum APCER over species
+//!   (ISO/IEC 30107-3:2017's average classification error rate);
 //! - EER where the two error curves cross;
 //! - every rate with its sample count and a 95 % upper bound: 3/N for zero errors (the
 //!   "rule of three"), the Wilson score bound otherwise.
@@ -61,6 +63,9 @@ pub struct PadMetrics {
     pub apcer_max: f64,
     /// BPCER.
     pub bpcer: Rate,
+    /// ACER: (`apcer_max` + BPCER) / 2.
+    #[serde(default)]
+    pub acer: f64,
     /// Lowest BPCER with APCER (max over species) ≤ 5 %.
     pub bpcer_at_apcer_5: f64,
     /// Lowest BPCER with APCER ≤ 10 %.
@@ -101,11 +106,14 @@ pub fn pad_metrics(bona_fide: &[f64], attacks: &[(String, f64)], threshold: f64)
         .min_by(|x, y| (x.0 - x.1).abs().total_cmp(&(y.0 - y.1).abs()))
         .map_or(0.0, |&(a, b)| (a + b) / 2.0);
     let apcer_per_species = apcer_at(threshold);
+    let apcer_max = apcer_per_species.values().map(|r| r.rate).fold(0.0, f64::max);
+    let bpcer = bpcer_at(threshold);
     PadMetrics {
         threshold,
-        apcer_max: apcer_per_species.values().map(|r| r.rate).fold(0.0, f64::max),
+        apcer_max,
         apcer_per_species,
-        bpcer: bpcer_at(threshold),
+        acer: (apcer_max + bpcer.rate) / 2.0,
+        bpcer,
         bpcer_at_apcer_5: best(&|a, _| a <= 0.05, &|_, b| b),
         bpcer_at_apcer_10: best(&|a, _| a <= 0.10, &|_, b| b),
         apcer_at_bpcer_1: best(&|_, b| b <= 0.01, &|a, _| a),
@@ -127,6 +135,7 @@ mod tests {
         assert_eq!(m.apcer_per_species["screen"].rate, 0.0);
         assert_eq!(m.apcer_max, 0.5);
         assert_eq!(m.bpcer.rate, 0.25);
+        assert_eq!(m.acer, 0.375);
         // At threshold 0.4 every attack is caught and one bona fide (0.9) is rejected.
         assert_eq!(m.bpcer_at_apcer_5, 0.25);
         assert_eq!(m.apcer_at_bpcer_1, 1.0, "only a threshold above 0.9 rejects no bona fide");

@@ -42,6 +42,11 @@ pub const WEIGHTS: &[(Component, f64)] = &[
 
 /// Scalar below which a sub-flag is raised.
 pub const FLAG_BELOW: f64 = 40.0;
+/// Share of the face's pixels clipped to white (luminance ≥ 247, the raw value of
+/// `OverExposurePrevention`) above which `qualityIllu` is raised: a tenth of the face
+/// without texture. OFIQ's own mapping of that component is not claimed (see
+/// [`Component`]); the test photos measure 0 and reach it at a gain of 1.4–2.4.
+pub const OVER_EXPOSED_SHARE: f64 = 0.1;
 /// Background luminance standard deviation (0–255) above which `qualityBackground`
 /// is raised.
 pub const BUSY_BACKGROUND: f64 = 60.0;
@@ -66,8 +71,8 @@ pub struct Quality {
     pub score: f64,
     /// `qualityBlur`: sharpness or compression scalar below [`FLAG_BELOW`].
     pub blur: bool,
-    /// `qualityIllu`: luminance, exposure or illumination uniformity below
-    /// [`FLAG_BELOW`].
+    /// `qualityIllu`: luminance, under-exposure or illumination uniformity below
+    /// [`FLAG_BELOW`], or more than [`OVER_EXPOSED_SHARE`] of the face clipped to white.
     pub illumination: bool,
     /// `qualityOccu`: the occlusion stage calls the face occluded.
     pub occlusion: bool,
@@ -158,7 +163,8 @@ pub fn assess_quality(
     quality.illumination =
         [Component::LuminanceMean, Component::UnderExposurePrevention, Component::IlluminationUniformity]
             .iter()
-            .any(|&c| quality.scalar(c) < FLAG_BELOW);
+            .any(|&c| quality.scalar(c) < FLAG_BELOW)
+            || quality.get(Component::OverExposurePrevention).is_some_and(|m| m.raw > OVER_EXPOSED_SHARE);
     quality.background =
         quality.get(Component::BackgroundUniformity).is_some_and(|m| m.raw > BUSY_BACKGROUND);
     quality
@@ -219,30 +225,71 @@ fn lab_ab(p: [u8; 3]) -> (f64, f64) {
     (500.0 * (f(x) - f(y)), 200.0 * (f(y) - f(z)))
 }
 
-/// Sharpness: the variance of the 4-neighbour Laplacian of the chip's luminance (the
-/// chip fixes the scale, so faces of any size compare), placed on OFIQ's raw scale as
-/// `20 · log2(variance / 40)` — about 0 at the blur where faces stop being crisp.
+/// Sharpness: the weakest direction's second-derivative variance of the chip's
+/// luminance (the chip fixes the scale, so faces of any size compare). The 3-tap
+/// second difference `2·y − y₋ − y₊` is taken along x, y and both diagonals (the
+/// diagonals' variance halved for their √2 spacing); a motion streak flattens the
+/// direction it runs along and leaves the others sharp, so the minimum over
+/// directions sees it where a Laplacian (the sum of two directions) does not. Taps
+/// within two pixels of the chip's black fill (the chip reaching past the photo's
+/// edge) are skipped: that edge is sharp whatever the face. Placed on OFIQ's raw
+/// scale as `20 · log2(min / 20)` — about 0 at the blur where faces stop being crisp.
 fn sharpness(chip: &[u8]) -> f64 {
     let s = CHIP_SIZE;
-    let y = |x: usize, yy: usize| -> f64 {
+    let pixel = |x: usize, yy: usize| -> Option<[u8; 3]> {
         let at = (yy * s + x) * 3;
         match chip.get(at..at + 3) {
-            Some(&[r, g, b]) => 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b),
-            _ => 0.0,
+            Some(&[r, g, b]) => Some([r, g, b]),
+            _ => None,
         }
     };
-    let (mut sum, mut sum2, mut n) = (0.0, 0.0, 0.0);
-    // The central 60 % of the chip: the face, not the background.
-    for yy in s / 5..s - s / 5 {
-        for x in s / 5..s - s / 5 {
-            let lap = 4.0 * y(x, yy) - y(x - 1, yy) - y(x + 1, yy) - y(x, yy - 1) - y(x, yy + 1);
-            sum += lap;
-            sum2 += lap * lap;
-            n += 1.0;
+    let y = |x: usize, yy: usize| -> f64 {
+        pixel(x, yy)
+            .map_or(0.0, |[r, g, b]| 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b))
+    };
+    // Pixels within two of a black fill pixel.
+    let mut near_fill = vec![false; s * s];
+    for yy in 0..s {
+        for x in 0..s {
+            if pixel(x, yy) == Some([0, 0, 0]) {
+                for ny in yy.saturating_sub(2)..(yy + 3).min(s) {
+                    for nx in x.saturating_sub(2)..(x + 3).min(s) {
+                        if let Some(flag) = near_fill.get_mut(ny * s + nx) {
+                            *flag = true;
+                        }
+                    }
+                }
+            }
         }
     }
-    let variance = (sum2 / n - (sum / n).powi(2)).max(1e-6);
-    (20.0 * (variance / 40.0).log2()).clamp(-100.0, 100.0)
+    let skip = |x: usize, yy: usize| near_fill.get(yy * s + x).copied().unwrap_or(true);
+    // (dx, dy, weight): the diagonals' variance is halved.
+    const DIRECTIONS: [(isize, isize, f64); 4] = [(1, 0, 1.0), (0, 1, 1.0), (1, 1, 0.5), (1, -1, 0.5)];
+    let mut weakest = f64::INFINITY;
+    for (dx, dy, weight) in DIRECTIONS {
+        let (mut sum, mut sum2, mut n) = (0.0, 0.0, 0.0);
+        // The central 60 % of the chip: the face, not the background.
+        for yy in s / 5..s - s / 5 {
+            for x in s / 5..s - s / 5 {
+                let (xa, ya) = (x.wrapping_add_signed(-dx), yy.wrapping_add_signed(-dy));
+                let (xb, yb) = (x.wrapping_add_signed(dx), yy.wrapping_add_signed(dy));
+                if skip(x, yy) || skip(xa, ya) || skip(xb, yb) {
+                    continue;
+                }
+                let d2 = 2.0 * y(x, yy) - y(xa, ya) - y(xb, yb);
+                sum += d2;
+                sum2 += d2 * d2;
+                n += 1.0;
+            }
+        }
+        if n > 0.0 {
+            weakest = weakest.min(weight * (sum2 / n - (sum / n).powi(2)));
+        }
+    }
+    if !weakest.is_finite() {
+        return -100.0;
+    }
+    (20.0 * (weakest.max(1e-6) / 20.0).log2()).clamp(-100.0, 100.0)
 }
 
 /// JPEG compression: blockiness `B` = mean luminance step across 8-pixel block

@@ -176,3 +176,131 @@ fn strong_degradations_move_their_components() {
     assert!(dark.quality.illumination, "a dark photo raises qualityIllu");
     assert!(!base.quality.blur);
 }
+
+/// A horizontal motion streak: each pixel the mean of `length` pixels along its row
+/// (edges clamped), by running sums.
+fn streak(image: &RgbImage, length: u32) -> RgbImage {
+    if length <= 1 {
+        return image.clone();
+    }
+    let (w, h) = image.dimensions();
+    let mut out = RgbImage::new(w, h);
+    let half = i64::from(length / 2);
+    for y in 0..h {
+        let at = |x: i64| image.get_pixel(x.clamp(0, i64::from(w) - 1) as u32, y).0.map(u32::from);
+        let mut sum = [0u32; 3];
+        for x in -half..i64::from(length) - half {
+            let p = at(x);
+            sum = [sum[0] + p[0], sum[1] + p[1], sum[2] + p[2]];
+        }
+        for x in 0..w {
+            out.put_pixel(x, y, Rgb(sum.map(|s| ((s + length / 2) / length) as u8)));
+            let (add, drop) = (at(i64::from(x) + i64::from(length) - half), at(i64::from(x) - half));
+            sum = [0, 1, 2].map(|c| sum[c] + add[c] - drop[c]);
+        }
+    }
+    out
+}
+
+/// Gain `k` on every channel, clipped at 255: over-exposure.
+fn gain(image: &RgbImage, k: f32) -> RgbImage {
+    map(image, |p| p.map(|v| v * k))
+}
+
+/// Motion blur, 0 to 35 pixels, on every test photo: the sharpness raw value falls
+/// at every step, `qualityBlur` once raised stays raised, and a 35-pixel streak raises
+/// it; the undegraded photos are not flagged.
+#[test]
+fn motion_blur_lowers_sharpness_step_by_step() {
+    const LENGTHS: [u32; 8] = [1, 5, 10, 15, 20, 25, 30, 35];
+    for name in common::FACE_PHOTOS {
+        let photo = common::photo(name);
+        let mut row = Vec::new();
+        for length in LENGTHS {
+            let a = analyse(&streak(&photo, length));
+            row.push((length, raw(&a, Component::Sharpness), a.quality.blur));
+        }
+        println!(
+            "{name}: {}",
+            row.iter()
+                .map(|(l, s, b)| format!("{l}px {s:.1}{}", if *b { " BLUR" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(!row[0].2, "{name}: the undegraded photo raises qualityBlur: {row:?}");
+        for pair in row.windows(2) {
+            let ((l0, s0, b0), (l1, s1, b1)) = (pair[0], pair[1]);
+            assert!(s1 < s0, "{name}: sharpness did not fall from {l0} to {l1} px: {row:?}");
+            assert!(b1 || !b0, "{name}: qualityBlur dropped from {l0} to {l1} px: {row:?}");
+        }
+        assert!(row[row.len() - 1].2, "{name}: a 35-pixel streak does not raise qualityBlur: {row:?}");
+    }
+}
+
+/// Over-exposure, gain 1 to 3.4 with clipping, on every test photo: the clipped share
+/// (`OverExposurePrevention`'s raw value) never falls; once it passes
+/// `OVER_EXPOSED_SHARE`, `qualityIllu` is raised and stays raised at every stronger
+/// gain; the strongest gain raises it; the luminance scalar only falls once the face
+/// is brighter than mid-grey; the undegraded photos are below the over-exposure line.
+/// A gain at which the detector loses the face refuses the photo as unusable (419),
+/// which is as strong a verdict as the flag: every stronger gain must then be refused
+/// or flagged too.
+/// (clipped share, luminance mean, its scalar, qualityIllu) at one gain.
+type Exposure = (f64, f64, f64, bool);
+
+#[test]
+fn over_exposure_raises_illumination_step_by_step() {
+    const GAINS: [f32; 9] = [1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.4, 2.9, 3.4];
+    let line = shiren_face::OVER_EXPOSED_SHARE;
+    for name in common::FACE_PHOTOS {
+        let photo = common::photo(name);
+        let mut row: Vec<(f32, Option<Exposure>)> = Vec::new();
+        for k in GAINS {
+            match models().analyze_image(&gain(&photo, k)) {
+                Ok(a) => {
+                    let mean = a.quality.get(Component::LuminanceMean).unwrap();
+                    let clipped = raw(&a, Component::OverExposurePrevention);
+                    row.push((k, Some((clipped, mean.raw, mean.scalar.unwrap(), a.quality.illumination))));
+                }
+                Err(shiren_face::FaceError::NoFace) => row.push((k, None)),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let shown: Vec<String> = row
+            .iter()
+            .map(|(k, m)| match m {
+                Some((o, _, l, i)) => format!("×{k} clipped {o:.3} lum {l}{}", if *i { " ILLU" } else { "" }),
+                None => format!("×{k} no face (419)"),
+            })
+            .collect();
+        println!("{name}: {}", shown.join(", "));
+        let Some((first, ..)) = row[0].1 else { panic!("{name}: no face undegraded") };
+        assert!(first <= line, "{name}: undegraded photo over-exposed: {shown:?}");
+        for pair in row.windows(2) {
+            let ((k0, m0), (k1, m1)) = (pair[0], pair[1]);
+            match (m0, m1) {
+                (Some((o0, mean0, l0, _)), Some((o1, _, l1, i1))) => {
+                    assert!(o1 >= o0, "{name}: clipped share fell from ×{k0} to ×{k1}: {shown:?}");
+                    if mean0 > 0.5 {
+                        assert!(l1 <= l0, "{name}: luminance scalar rose from ×{k0} to ×{k1}: {shown:?}");
+                    }
+                    if o0 > line {
+                        assert!(i1, "{name}: qualityIllu dropped from ×{k0} to ×{k1}: {shown:?}");
+                    }
+                }
+                (None, Some((_, _, _, i1))) => assert!(i1, "{name}: face back at ×{k1} unflagged: {shown:?}"),
+                (Some((_, _, _, i0)), None) => {
+                    assert!(i0, "{name}: face lost at ×{k1} before any flag: {shown:?}")
+                }
+                (None, None) => {}
+            }
+        }
+        for (k, m) in &row {
+            if let Some((o, _, _, i)) = m {
+                assert!(*o <= line || *i, "{name}: ×{k} clips {o:.3} without qualityIllu");
+            }
+        }
+        let flagged = |m: &Option<Exposure>| m.is_none_or(|(_, _, _, i)| i);
+        assert!(flagged(&row[row.len() - 1].1), "{name}: ×3.4 neither flagged nor refused: {shown:?}");
+    }
+}

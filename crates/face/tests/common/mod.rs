@@ -2,6 +2,9 @@
 //! failure telling how to fetch it), the models, the photos.
 #![allow(dead_code, reason = "each test file uses part of this")]
 
+pub(crate) mod cover;
+pub(crate) mod independent;
+
 use std::path::PathBuf;
 
 use shiren_face::{FaceModels, PhotoRules, Weights, decode_photo};

@@ -286,6 +286,21 @@ await check('the details of a stored photo link it through a short-lived pre-sig
   assert(/^[0-9a-f]{64}$/.test(href.searchParams.get('x-oss-signature') ?? ''), 'signed');
 });
 
+await check('records come in pages, newest first, each page keeping the filters', async () => {
+  await page.goto(`${base}/console/records?limit=1`);
+  const seen = [];
+  for (;;) {
+    equal(await page.locator('tr.record').count(), 1, `page ${seen.length + 1} size`);
+    seen.push(await page.getAttribute('tr.record', 'data-certify-id'));
+    if ((await page.locator('#next-page').count()) === 0) break;
+    assert((await page.getAttribute('#next-page', 'href')).includes('limit=1'), 'the next page keeps the size');
+    await Promise.all([page.waitForNavigation(), page.click('#next-page')]);
+    assert(seen.length <= cfg.total_records, 'the pages end');
+  }
+  equal(seen.length, cfg.total_records, 'every record once');
+  equal(new Set(seen).size, seen.length, 'no record twice');
+});
+
 await check('records filter by result', async () => {
   await page.goto(`${base}/console/records?passed=F`);
   const rows = await page.locator('tr.record').count();

@@ -402,6 +402,7 @@ fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
         server.console("DescribeMonthlyStatement", &format!("/console/v1/statements/{month}"), &[])?;
     let packs = server.console("DescribePacks", "/console/v1/packs", &[])?;
     let failed = server.console("DescribeRecords", "/console/v1/records", &[("Passed", "F")])?;
+    let all = server.console("DescribeRecords", "/console/v1/records", &[("Limit", "100")])?;
     let pick = |v: &Value, a: &str, b: &str| if v[a].is_null() { v[b].clone() } else { v[a].clone() };
     let config = json!({
         "phase": "after",
@@ -416,6 +417,7 @@ fn the_console_pages_work_in_chromium() -> anyhow::Result<()> {
         "statistics": statistics,
         "too_long_query": format!("scene={scene}&range=custom&from={too_long}&to={today}"),
         "failed_records": failed["Records"].as_array().map_or(0, Vec::len),
+        "total_records": all["Records"].as_array().map_or(0, Vec::len),
         "packs": packs["Packs"].as_array().map_or(0, Vec::len),
         "bills": {
             "count": bills["Bills"].as_array().map_or(0, Vec::len),

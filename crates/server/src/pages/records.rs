@@ -35,9 +35,14 @@ pub(crate) struct RecordsQuery {
     id_kind: Option<String>,
     id_value: Option<String>,
     cursor: Option<String>,
+    /// Page size, 1–100 (default 20).
+    limit: Option<String>,
     detail: Option<String>,
     lang: Option<String>,
 }
+
+/// The default page size.
+const PAGE_SIZE: usize = 20;
 
 fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
@@ -89,7 +94,10 @@ fn to_query(q: &RecordsQuery) -> Result<Query, String> {
         to: date(&q.to)?.map(|d| start_of(d) + chrono::Duration::days(1)),
         identifier,
         after: given(&q.cursor).map(|c| c.parse::<Cursor>().map_err(|e| e.to_string())).transpose()?,
-        limit: 20,
+        limit: given(&q.limit)
+            .map(|l| l.parse::<usize>().map_err(|_| "the page size is a number, 1–100".to_owned()))
+            .transpose()?
+            .unwrap_or(PAGE_SIZE),
     })
 }
 
@@ -195,6 +203,7 @@ fn link(q: &RecordsQuery, cursor: Option<&str>, detail: Option<CertifyId>) -> St
         ("sub_code", &q.sub_code),
         ("from", &q.from),
         ("to", &q.to),
+        ("limit", &q.limit),
     ] {
         if let Some(v) = given(value) {
             pairs.push((name, v.to_owned()));

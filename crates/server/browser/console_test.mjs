@@ -105,6 +105,17 @@ await check('a wrong password is refused, with no session', async () => {
   await context.close();
 });
 
+await check('a sign-in POST without the sign-in form\'s token is refused (login CSRF), even with the right password', async () => {
+  const context = await browser.newContext();
+  const forged = await context.request.post(`${base}/console/signin`, {
+    form: { login_name: service.login_name, password: service.password },
+    maxRedirects: 0,
+  });
+  equal(forged.status(), 403, 'status');
+  assert(!(await context.cookies()).some((c) => c.name === 'shiren_console'), 'no session cookie');
+  await context.close();
+});
+
 // ---- read-only, no policy ----------------------------------------------------------------
 await check('the read-only user sees the scenes but no change buttons, and a forged POST is refused 403', async () => {
   const { context, page } = await signIn(logins.auditor.login_name, logins.auditor.password);

@@ -15,9 +15,12 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use subtle::ConstantTimeEq as _;
+
 use super::{
     Ctx, LANG_COOKIE, Lang, SESSION_SECONDS, WebState, cookie, frame, session_cookie, set_session_cookie,
 };
+use crate::keys::MasterKey;
 
 /// `?lang=`.
 #[derive(Debug, Deserialize)]
@@ -30,6 +33,16 @@ pub(crate) struct LangQuery {
 pub(crate) struct SignInForm {
     login_name: String,
     password: String,
+    /// The MAC of the `shiren_login` cookie.
+    csrf: Option<String>,
+}
+
+/// The pre-session cookie of the sign-in form.
+const LOGIN_COOKIE: &str = "shiren_login";
+
+/// The form token of a pre-session cookie value.
+fn login_token(master: &MasterKey, nonce: &str) -> String {
+    master.console_csrf_token(&format!("sign-in:{nonce}"))
 }
 
 impl std::fmt::Debug for SignInForm {
@@ -38,9 +51,10 @@ impl std::fmt::Debug for SignInForm {
     }
 }
 
-fn form_markup(lang: Lang, name: &str, error: Option<&str>) -> Markup {
+fn form_markup(lang: Lang, token: &str, name: &str, error: Option<&str>) -> Markup {
     html! {
         form.card #signin method="post" action="/console/signin" {
+            input type="hidden" name="csrf" value=(token);
             @if let Some(error) = error { p.error #signin-error { (error) } }
             p {
                 label for="login_name" { (lang.s("login_name")) } br;
@@ -56,11 +70,28 @@ fn form_markup(lang: Lang, name: &str, error: Option<&str>) -> Markup {
     }
 }
 
-/// `GET /console/signin`.
-pub(crate) async fn form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+/// `GET /console/signin`: the form, with a pre-session cookie (kept when it has one).
+pub(crate) async fn form(
+    State(web): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
     let lang = Lang::pick(q.lang.as_deref(), cookie(&headers, LANG_COOKIE));
-    let page = frame(lang, lang.s("sign_in"), None, form_markup(lang, "", None));
-    super::with_lang(page.into_response(), q.lang.as_deref())
+    let nonce = match cookie(&headers, LOGIN_COOKIE)
+        .filter(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        Some(nonce) => nonce.to_owned(),
+        None => format!("{:032x}", rand::random::<u128>()),
+    };
+    let token = login_token(&web.app.master, &nonce);
+    let page = frame(lang, lang.s("sign_in"), None, form_markup(lang, &token, "", None));
+    let mut response = super::with_lang(page.into_response(), q.lang.as_deref());
+    let value =
+        format!("{LOGIN_COOKIE}={nonce}; Path=/console; Max-Age=3600; Secure; HttpOnly; SameSite=Strict");
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// `POST /console/signin`.
@@ -71,11 +102,22 @@ pub(crate) async fn submit(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let lang = Lang::pick(None, cookie(&headers, LANG_COOKIE));
+    let nonce = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    let token = login_token(&web.app.master, nonce);
+    let genuine = !nonce.is_empty()
+        && form.csrf.as_deref().is_some_and(|t| bool::from(token.as_bytes().ct_eq(t.as_bytes())));
     let refuse = |status: StatusCode, key: &'static str| {
-        let page =
-            frame(lang, lang.s("sign_in"), None, form_markup(lang, &form.login_name, Some(lang.s(key))));
+        let page = frame(
+            lang,
+            lang.s("sign_in"),
+            None,
+            form_markup(lang, &token, &form.login_name, Some(lang.s(key))),
+        );
         (status, page).into_response()
     };
+    if !genuine {
+        return refuse(StatusCode::FORBIDDEN, "csrf_refused_detail");
+    }
     let ip = peer.ip();
     if !web.limiter.allows(&form.login_name, ip, Instant::now()) {
         tracing::warn!(%ip, "console sign-in rate-limited");

@@ -111,13 +111,20 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
     let context = RequestContext { source_ip: Some(peer.ip()), secure_transport: Some(false) };
+    // One trip to the blocking pool authenticates and, for the reads, answers.
     let authenticated = {
         let app = Arc::clone(&app);
         let (method, uri, headers) = (method.to_string(), uri.clone(), header_pairs(&headers));
-        app.clone().blocking(move || authenticate(&app, &method, &uri, &headers, &body, context, true)).await
+        app.clone()
+            .blocking(move || {
+                authenticate(&app, &method, &uri, &headers, &body, context, true)
+                    .map(|call| answer_now(&app, call))
+            })
+            .await
     };
     let (operation, outcome) = match authenticated {
-        Ok(Ok(call)) => {
+        Ok(Ok(Ready::Answered { operation, body })) => (operation, Ok(body)),
+        Ok(Ok(Ready::Call(call))) => {
             let operation = call.action.clone();
             (operation, run(&app, call).await)
         }
@@ -226,7 +233,33 @@ fn admit(
     }
 }
 
-/// Runs one operation.
+/// An authenticated request: answered already, or to run.
+enum Ready {
+    Answered { operation: String, body: Value },
+    Call(Call),
+}
+
+/// Answers the operations that only read or erase (no QPS limit, no scoring) on the
+/// blocking thread that authenticated them; hands the others back to [`run`].
+fn answer_now(app: &Shared, call: Call) -> Ready {
+    let Call { requester, action, params } = call;
+    let id = params.text("CertifyId").unwrap_or_default();
+    let body = match action.as_str() {
+        "DescribeFaceVerify" => {
+            wire::verify_json(&app.verifier.describe_face_verify(&requester, &id, Utc::now()), false)
+        }
+        "DeleteFaceVerifyResult" => match params.delete_mode() {
+            Ok(mode) => {
+                wire::delete_json(&app.verifier.delete_face_verify_result(&requester, &id, mode, Utc::now()))
+            }
+            Err(e) => wire::delete_json(&bad_param(&e)),
+        },
+        _ => return Ready::Call(Call { requester, action, params }),
+    };
+    Ready::Answered { operation: action, body }
+}
+
+/// Runs one operation that scores faces or starts sessions.
 async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
     let Call { requester, action, params } = call;
     let verifier = &app.verifier;
@@ -251,23 +284,6 @@ async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
                 )
             });
             Ok(wire::init_json(&response, url))
-        }
-        "DescribeFaceVerify" => {
-            let id = params.text("CertifyId").unwrap_or_default();
-            let v = Arc::clone(verifier);
-            let response = app.blocking(move || v.describe_face_verify(&requester, &id, Utc::now())).await?;
-            Ok(wire::verify_json(&response, false))
-        }
-        "DeleteFaceVerifyResult" => {
-            let id = params.text("CertifyId").unwrap_or_default();
-            let mode = match params.delete_mode() {
-                Ok(mode) => mode,
-                Err(e) => return Ok(wire::delete_json(&bad_param(&e))),
-            };
-            let v = Arc::clone(verifier);
-            let response =
-                app.blocking(move || v.delete_face_verify_result(&requester, &id, mode, Utc::now())).await?;
-            Ok(wire::delete_json(&response))
         }
         "ContrastFaceVerify" => {
             let request = match params.contrast() {

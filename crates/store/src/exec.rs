@@ -1,11 +1,14 @@
 //! The bridge between the flow's synchronous seams and `sqlx`'s async drivers: the
-//! store owns a small tokio runtime and runs every query there, the calling thread
-//! waiting on a plain channel. So the store can be called from any thread — a worker
-//! pool, `spawn_blocking`, a test — and never panics for being called from inside
-//! another runtime (it only blocks that thread, which an async service avoids by
-//! calling the verifier from `spawn_blocking`).
+//! store owns a small tokio runtime (its timers and the drivers' I/O) and the calling
+//! thread polls each query itself, inside that runtime's context, parking between
+//! wake-ups — no hand-off to another thread and back per query. So the store can be
+//! called from any thread — a worker pool, `spawn_blocking`, a test — and never panics
+//! for being called from inside another runtime (it only blocks that thread, which an
+//! async service avoids by calling the verifier from `spawn_blocking`).
 
 use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 use shiren_verify::StoreError;
 use tokio::runtime::Runtime;
@@ -35,20 +38,39 @@ impl Executor {
         Ok(())
     }
 
-    /// Runs `work` on the runtime and waits for its result.
+    /// Runs `work` to completion on the calling thread, in the runtime's context.
     pub(crate) fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
-        T: Send + 'static,
-        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+        F: Future<Output = Result<T, StoreError>>,
     {
         let runtime =
             self.runtime.as_ref().ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
-        let (done, result) = std::sync::mpsc::sync_channel(1);
-        runtime.spawn(async move {
-            // The receiver waits for exactly this message; it cannot be gone.
-            let _ = done.send(work.await);
-        });
-        result.recv().map_err(|_| StoreError::Unavailable("the store's runtime stopped mid-query".into()))?
+        // Timers, spawned tasks and sockets belong to the store's runtime, whose
+        // workers drive them and wake this thread.
+        let _context = runtime.enter();
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut work = std::pin::pin!(work);
+        loop {
+            if let Poll::Ready(result) = work.as_mut().poll(&mut cx) {
+                return result;
+            }
+            // A spurious wake-up only polls again.
+            std::thread::park();
+        }
+    }
+}
+
+/// Wakes the thread waiting in [`Executor::run`].
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }
 

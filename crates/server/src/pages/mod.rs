@@ -444,12 +444,28 @@ impl SignInLimiter {
     }
 }
 
+/// The longest part of a login name a count is kept under (a login name is at most
+/// 64 + 1 + 253 characters; longer input cannot name anyone and must not bloat the map).
+const MAX_KEY_CHARS: usize = 320;
+
 fn name_key(name: &str) -> String {
-    format!("name:{}", name.trim().to_lowercase())
+    let name: String = name.trim().to_lowercase().chars().take(MAX_KEY_CHARS).collect();
+    format!("name:{name}")
 }
 
+/// An IPv4 address, or the /64 of an IPv6 one (a single host usually holds a whole /64).
 fn ip_key(ip: IpAddr) -> String {
-    format!("ip:{ip}")
+    match ip {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let s = v6.segments();
+                let prefix: Vec<String> = s.iter().take(4).map(|x| format!("{x:x}")).collect();
+                format!("ip:{}::/64", prefix.join(":"))
+            }
+        },
+    }
 }
 
 /// The one script of the console: opens a pack's alert dialog.
@@ -597,6 +613,19 @@ mod tests {
         }
         limiter.succeeded("carol@corp");
         assert!(limiter.failed("carol@corp", ip, start) && limiter.allows("carol@corp", ip, start));
+    }
+
+    #[test]
+    fn counts_are_kept_per_ipv6_64_and_under_a_bounded_name() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ip_key(a), ip_key(b));
+        assert_ne!(ip_key(a), ip_key(c));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(ip_key(mapped), ip_key(IpAddr::from([10, 0, 0, 1])));
+        assert!(name_key(&"a".repeat(10_000)).len() <= MAX_KEY_CHARS + 5);
+        assert_eq!(name_key(" Alice@Corp "), name_key("alice@corp"));
     }
 
     #[test]

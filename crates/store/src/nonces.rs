@@ -336,11 +336,26 @@ impl Batcher {
             let held = lock_counter(&mut tx, self.backend, &scope).await?;
             counters.held.insert(scope, (held, false));
         }
+        free_expired_digests(&mut tx, &mut counters, batch).await?;
+        let mut inserted = insert_digests(&mut tx, batch).await?;
         let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(batch.len());
+        let mut refused = Vec::new();
         let mut total = self.total;
         for (i, c) in order {
-            outcomes.push((i, check(&mut tx, self.backend, &mut counters, &mut total, c).await?));
+            // The replay check proper: the primary key. Of two checks of one digest
+            // in a batch, the first in order holds the inserted row.
+            let outcome = if inserted.remove(&c.digest) {
+                let outcome = decide(&mut tx, self.backend, &mut counters, &mut total, c).await?;
+                if outcome.is_err() {
+                    refused.push(c.digest.as_str());
+                }
+                outcome
+            } else {
+                Err(AuthError::NonceUsed)
+            };
+            outcomes.push((i, outcome));
         }
+        delete_digests(&mut tx, &refused).await?;
         write_counters(&mut tx, &counters).await?;
         tx.commit().await.map_err(db)?;
         self.total = total;
@@ -350,8 +365,86 @@ impl Batcher {
     }
 }
 
-/// One check inside a batch's transaction.
-async fn check(
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Expired rows holding a digest of the batch give way (one statement), their
+/// counters kept equal to their rows. "Expired" for every check of the batch: at or
+/// before the earliest check's retention cutoff.
+async fn free_expired_digests(
+    tx: &mut Transaction<'_, Any>,
+    counters: &mut Counters,
+    batch: &[Check],
+) -> Result<(), StoreError> {
+    let expired = batch.iter().map(|c| live_after(c.now)).min().unwrap_or(i64::MIN);
+    let sql = format!(
+        "DELETE FROM nonces WHERE seen_at <= $1 AND digest IN ({}) RETURNING account, access_key_id",
+        placeholders(2, batch.len())
+    );
+    let mut query = sqlx::query(&sql).bind(expired);
+    for c in batch {
+        query = query.bind(c.digest.clone());
+    }
+    for row in query.fetch_all(&mut **tx).await.map_err(db)? {
+        let (account, key): (String, String) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
+        let (account, key) = (account_scope(&account), key_scope(&account, &key));
+        // A digest names its AccessKey, so its row is of a key this batch has locked —
+        // unless the key moved to another account (then this batch refuses, and the
+        // next housekeeping deletes the row under that account's lock).
+        if !counters.held.contains_key(&account) || !counters.held.contains_key(&key) {
+            return Err(StoreError::Unavailable(
+                "an expired nonce of a moved AccessKey awaits deletion".into(),
+            ));
+        }
+        counters.add(&account, -1);
+        counters.add(&key, -1);
+    }
+    Ok(())
+}
+
+/// Inserts a row per check whose digest no row holds (one statement); returns the
+/// digests inserted.
+async fn insert_digests(
+    tx: &mut Transaction<'_, Any>,
+    batch: &[Check],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let values: Vec<String> = (0..batch.len()).map(|i| format!("({})", placeholders(4 * i + 1, 4))).collect();
+    let sql = format!(
+        "INSERT INTO nonces (digest, account, access_key_id, seen_at) VALUES {} \
+         ON CONFLICT (digest) DO NOTHING RETURNING digest",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for c in batch {
+        query = query.bind(c.digest.clone()).bind(c.account.clone()).bind(c.key.clone()).bind(micros(c.now));
+    }
+    query
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|row| row.try_get::<String, _>(0).map_err(db))
+        .collect()
+}
+
+/// Deletes the rows of refused checks (one statement).
+async fn delete_digests(tx: &mut Transaction<'_, Any>, digests: &[&str]) -> Result<(), StoreError> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("DELETE FROM nonces WHERE digest IN ({})", placeholders(1, digests.len()));
+    let mut query = sqlx::query(&sql);
+    for digest in digests {
+        query = query.bind(digest.to_string());
+    }
+    query.execute(&mut **tx).await.map_err(db)?;
+    Ok(())
+}
+
+/// The shares' decision for a check whose row was inserted.
+async fn decide(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     counters: &mut Counters,
@@ -359,57 +452,18 @@ async fn check(
     c: &Check,
 ) -> Result<Outcome, StoreError> {
     let (account, key) = (account_scope(&c.account), key_scope(&c.account, &c.key));
-    let live_after = live_after(c.now);
-    // An expired row of this account with the same digest gives way.
-    let freed = sqlx::query(
-        "DELETE FROM nonces WHERE digest = $1 AND account = $2 AND seen_at <= $3 RETURNING access_key_id",
-    )
-    .bind(c.digest.clone())
-    .bind(c.account.clone())
-    .bind(live_after)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db)?;
-    for row in &freed {
-        let freed_key: String = row.try_get(0).map_err(db)?;
-        if freed_key != c.key {
-            return Err(StoreError::Corrupt(format!("nonce row {} names another AccessKey", c.digest)));
-        }
-        counters.add(&account, -1);
-        counters.add(&key, -1);
-    }
-    // The replay check proper: the primary key.
-    let inserted = sqlx::query(
-        "INSERT INTO nonces (digest, account, access_key_id, seen_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (digest) DO NOTHING",
-    )
-    .bind(c.digest.clone())
-    .bind(c.account.clone())
-    .bind(c.key.clone())
-    .bind(micros(c.now))
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    if inserted.rows_affected() != 1 {
-        return Ok(Err(AuthError::NonceUsed));
-    }
-    let decide = |counters: &Counters, total: u64| {
+    let refusal = |counters: &Counters, total: u64| {
         c.limits.refusal(counters.get(&account), counters.get(&key), Some(total))
     };
-    let mut refusal = decide(counters, *total);
-    if matches!(refusal, Some(AuthError::NonceQuotaExceeded { .. })) {
+    let mut refused = refusal(counters, *total);
+    if matches!(refused, Some(AuthError::NonceQuotaExceeded { .. })) {
         // A share looks full: its expired rows go, then it is decided on live rows.
-        let pruned = prune_account(tx, backend, counters, &c.account, live_after).await?;
+        let pruned = prune_account(tx, backend, counters, &c.account, live_after(c.now)).await?;
         *total = total.saturating_sub(pruned);
-        refusal = decide(counters, *total);
+        refused = refusal(counters, *total);
     }
-    if let Some(refusal) = refusal {
-        sqlx::query("DELETE FROM nonces WHERE digest = $1")
-            .bind(c.digest.clone())
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
-        return Ok(Err(refusal));
+    if let Some(refused) = refused {
+        return Ok(Err(refused));
     }
     counters.add(&account, 1);
     counters.add(&key, 1);

@@ -45,7 +45,7 @@ pub const FLAG_BELOW: f64 = 40.0;
 /// Share of the face's pixels clipped to white (luminance ≥ 247, the raw value of
 /// `OverExposurePrevention`) above which `qualityIllu` is raised: a tenth of the face
 /// without texture. OFIQ's own mapping of that component is not claimed (see
-/// [`Component`]); the test photos measure 0 and reach it at a gain of 1.4–2.4.
+/// [`Component`]); the test photos measure 0 and pass it at a gain of 1.6–2.4.
 pub const OVER_EXPOSED_SHARE: f64 = 0.1;
 /// Background luminance standard deviation (0–255) above which `qualityBackground`
 /// is raised.

@@ -155,8 +155,10 @@ fn independent_generator_held_out_split() {
     assert!(metrics.bpcer.rate <= 0.05, "{metrics:?}");
     // No worse than before on what was caught: screen replays (12 of 14 before).
     assert!(metrics.apcer_per_species["ScreenReplay"].errors <= 2, "{metrics:?}");
-    assert!(metrics.apcer_per_species["Print"].errors <= 14, "{metrics:?}");
-    assert!(metrics.apcer_per_species["CutOut"].errors <= 14, "{metrics:?}");
+    // Regression guards at the level measured when the ranges were frozen (2 of 14
+    // prints and 2 of 14 cut-outs missed; before #17 all 14 of each).
+    assert!(metrics.apcer_per_species["Print"].errors <= 3, "{metrics:?}");
+    assert!(metrics.apcer_per_species["CutOut"].errors <= 3, "{metrics:?}");
 }
 
 fn held_out_attacks() -> Vec<SyntheticAttack> {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod commit;
 mod directory;
 mod error;
 mod exec;

@@ -15,7 +15,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shiren_billing::{BillingError, BillingStep, DailyBill};
 use shiren_catalog::{AccountId, CallCode, CertifyId};
-use shiren_meter::ApplyError;
 use shiren_records::{DeleteMode, DigestKey, Record, RecordError};
 use shiren_scene::SceneId;
 use shiren_verify::{
@@ -92,6 +91,8 @@ pub struct SqlStore {
     pub(crate) exec: Executor,
     /// The queue of the nonce memory's batcher (see `nonces`).
     pub(crate) nonce_queue: tokio::sync::mpsc::Sender<crate::nonces::Check>,
+    /// The queue of the completions' committers (see `commit`).
+    commit_queue: tokio::sync::mpsc::Sender<crate::commit::Queued>,
 }
 
 /// The flow's invariants as stored, read in one consistent snapshot (see
@@ -184,7 +185,7 @@ pub(crate) fn record_of(row: &AnyRow) -> Result<Record, StoreError> {
 
 const SESSION_COLUMNS: &str = "certify_id, account, state, body";
 
-async fn select_session<'c>(
+pub(crate) async fn select_session<'c>(
     executor: impl sqlx::Executor<'c, Database = Any>,
     id: CertifyId,
     lock: &str,
@@ -194,7 +195,7 @@ async fn select_session<'c>(
     row.as_ref().map(session_of).transpose()
 }
 
-async fn select_account<'c>(
+pub(crate) async fn select_account<'c>(
     executor: impl sqlx::Executor<'c, Database = Any>,
     account: &AccountId,
     lock: &str,
@@ -236,7 +237,7 @@ async fn count_rows<const N: usize>(
     Ok(counts)
 }
 
-async fn save_account(
+pub(crate) async fn save_account(
     tx: &mut Transaction<'static, Any>,
     account: &AccountId,
     state: &mut AccountState,
@@ -369,7 +370,33 @@ impl SqlStore {
         let (nonce_queue, queued) = tokio::sync::mpsc::channel(crate::nonces::QUEUE);
         exec.spawn(crate::nonces::run_batcher(pool.clone(), backend, queued))
             .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
-        Ok(SqlStore { pool, reader, backend, digest_key: options.digest_key, exec, nonce_queue })
+        let (commit_queue, queued) = tokio::sync::mpsc::channel(crate::commit::QUEUE);
+        let queued: crate::commit::Queue = std::sync::Arc::new(tokio::sync::Mutex::new(queued));
+        // One committer per writer connection, leaving PostgreSQL connections for the
+        // nonce batcher and the reads.
+        let committers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => (options.max_connections / 2).max(1),
+        };
+        for _ in 0..committers {
+            let task = crate::commit::run_committer(
+                pool.clone(),
+                backend.lock(),
+                options.digest_key.clone(),
+                std::sync::Arc::clone(&queued),
+            );
+            exec.spawn(task)
+                .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
+        }
+        Ok(SqlStore {
+            pool,
+            reader,
+            backend,
+            digest_key: options.digest_key,
+            exec,
+            nonce_queue,
+            commit_queue,
+        })
     }
 
     /// Which database this is.
@@ -570,55 +597,21 @@ impl FlowStore for SqlStore {
     /// a new one), check the ledger takes the usage and that its certify ID was never
     /// metered, then write the record, the usage key, the account's meter and bills,
     /// and the session — and commit.
+    /// Queued for the next group commit (see `commit`), answered after it.
     fn complete(&self, completion: Completion) -> Result<(), StoreError> {
-        let (pool, lock, key) = (self.pool.clone(), self.backend.lock(), self.digest_key.clone());
-        self.exec.run(async move {
-            let Completion { session, new_session, record, usage } = completion;
-            let (id, account) = (session.certify_id, session.account);
-            let mut tx = pool.begin().await.map_err(db)?;
-            let state = select_account(&mut *tx, &account, lock)
-                .await?
-                .ok_or(StoreError::Ledger(LedgerError::Billing(BillingError::UnknownAccount(account))))?;
-            // The session write is the pending check: only a pending session is
-            // replaced, only an absent one inserted; anything else rolls back.
-            let written = write_session_if(&mut tx, &session, new_session).await?;
-            if !written {
-                drop(tx);
-                let held = select_session(&pool, id, "").await?;
-                return Err(match held {
-                    Some(held) => StoreError::NotPending(Box::new(held)),
-                    None => SessionError::NotFound(id).into(),
-                });
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.commit_queue.try_send(crate::commit::Queued { completion, reply }).map_err(|e| match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => StoreError::Unavailable(format!(
+                "the store is busy ({} completions waiting); retry shortly",
+                crate::commit::QUEUE
+            )),
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("the store's committers stopped".into())
             }
-            let mut ledger = Ledger { meter: state.meter, biller: state.biller };
-            ledger.check(&usage)?;
-            let record = Record::from_new(record, &key);
-            if !crate::records::insert_record(&mut tx, &record).await? {
-                return Err(RecordError::Duplicate(id).into());
-            }
-            // The meter's exactly-once set: a certify ID metered before (yet its
-            // session was pending) is refused, and everything rolls back.
-            let metered =
-                sqlx::query("INSERT INTO usage_events (certify_id, account, event) VALUES ($1, $2, $3)")
-                    .bind(id.to_string())
-                    .bind(account.as_str().to_owned())
-                    .bind(to_json(&usage)?)
-                    .execute(&mut *tx)
-                    .await;
-            match metered {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Ledger(LedgerError::Meter(ApplyError::Conflict(id))));
-                }
-                Err(e) => return Err(db(e)),
-            }
-            ledger
-                .consume(&usage)
-                .map_err(|e| StoreError::Inconsistent(format!("usage after its check: {e}")))?;
-            let mut state = AccountState { meter: ledger.meter, biller: ledger.biller, scenes: state.scenes };
-            save_account(&mut tx, &account, &mut state).await?;
-            tx.commit().await.map_err(db)
-        })
+        })?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Unavailable("the store's committers stopped mid-commit".into()))?
     }
 
     fn abandon(&self, id: CertifyId) -> Result<Session, StoreError> {
@@ -721,7 +714,7 @@ impl FlowStore for SqlStore {
 
 /// Writes a completed session only if the stored one is still pending (or, for a new
 /// session, absent); `false` when it is not, with nothing written.
-async fn write_session_if(
+pub(crate) async fn write_session_if(
     tx: &mut Transaction<'static, Any>,
     session: &Session,
     new: bool,

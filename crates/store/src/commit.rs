@@ -1,0 +1,191 @@
+//! Group commit of completions: each completion still commits all or nothing — its
+//! session, record, usage key and its account's meter and bills — but completions
+//! queued at the same moment share one transaction and one durable commit (`fsync`),
+//! and an account's document is read and written once per batch, not per completion.
+//!
+//! A few committer tasks per store (one for SQLite's single writer) take up to
+//! [`BATCH`] completions each from one queue (at most [`QUEUE`] waiting; beyond,
+//! refused as busy). A batch locks its accounts' rows in sorted order, so batches of
+//! several processes never deadlock. Each completion runs inside its own savepoint: one
+//! that is refused (no longer pending, metered already, over its pack) is rolled back
+//! to its savepoint and answered with its error, and the others go on. A database
+//! failure fails the whole batch: nothing of it was written, every caller is told, and
+//! each may retry. Nobody is answered before the commit.
+
+use shiren_billing::BillingError;
+use shiren_meter::ApplyError;
+use shiren_records::{DigestKey, Record, RecordError};
+use shiren_verify::{Completion, Ledger, LedgerError, SessionError, StoreError, UsageLedger};
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::account::AccountState;
+use crate::store::{
+    db, is_unique_violation, save_account, select_account, select_session, to_json, write_session_if,
+};
+
+/// Completions waiting, at most; beyond, a completion is refused as busy.
+pub(crate) const QUEUE: usize = 4_096;
+
+/// Completions in one transaction, at most.
+pub(crate) const BATCH: usize = 64;
+
+/// One completion, queued for a committer.
+pub(crate) struct Queued {
+    pub(crate) completion: Completion,
+    pub(crate) reply: std::sync::mpsc::SyncSender<Result<(), StoreError>>,
+}
+
+/// The queue, shared by a store's committers (each takes a batch in turn).
+pub(crate) type Queue = std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Queued>>>;
+
+/// A committer task: answers each completion after its batch committed.
+pub(crate) async fn run_committer(pool: AnyPool, lock: &'static str, key: DigestKey, queue: Queue) {
+    let mut batch: Vec<Queued> = Vec::with_capacity(BATCH);
+    loop {
+        let taken = queue.lock().await.recv_many(&mut batch, BATCH).await;
+        if taken == 0 {
+            return;
+        }
+        match commit_batch(&pool, lock, &key, &batch).await {
+            Ok(outcomes) => {
+                for (queued, outcome) in batch.drain(..).zip(outcomes) {
+                    // A caller that stopped waiting has nothing to be told.
+                    let _ = queued.reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                for queued in batch.drain(..) {
+                    let _ = queued.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// One batch in one transaction; each completion's outcome in the batch's order.
+async fn commit_batch(
+    pool: &AnyPool,
+    lock: &'static str,
+    key: &DigestKey,
+    batch: &[Queued],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut order: Vec<(usize, &Completion)> = batch.iter().map(|q| &q.completion).enumerate().collect();
+    order.sort_by(|(_, a), (_, b)| a.session.account.as_str().cmp(b.session.account.as_str()));
+    let mut outcomes: Vec<(usize, Result<(), StoreError>)> = Vec::with_capacity(batch.len());
+    let mut tx = pool.begin().await.map_err(db)?;
+    let mut rest = order.as_slice();
+    while let Some(&(_, first)) = rest.first() {
+        let account = first.session.account;
+        let same = rest.iter().take_while(|(_, c)| c.session.account == account).count();
+        let (group, later) = rest.split_at(same);
+        rest = later;
+        let Some(state) = select_account(&mut *tx, &account, lock).await? else {
+            let unknown = StoreError::Ledger(LedgerError::Billing(BillingError::UnknownAccount(account)));
+            outcomes.extend(group.iter().map(|&(i, _)| (i, Err(unknown.clone()))));
+            continue;
+        };
+        let mut ledger = Ledger { meter: state.meter, biller: state.biller };
+        let mut changed = false;
+        for &(i, completion) in group {
+            let outcome = in_savepoint(&mut tx, &mut ledger, key, completion).await?;
+            changed |= outcome.is_ok();
+            outcomes.push((i, outcome));
+        }
+        if changed {
+            let mut state = AccountState { meter: ledger.meter, biller: ledger.biller, scenes: state.scenes };
+            save_account(&mut tx, &account, &mut state).await?;
+        }
+    }
+    tx.commit().await.map_err(db)?;
+    outcomes.sort_by_key(|&(i, _)| i);
+    Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
+}
+
+/// One completion inside its savepoint: `Ok(Err(_))` when it was refused and rolled
+/// back to the savepoint; `Err(_)` when the batch cannot go on.
+async fn in_savepoint(
+    tx: &mut Transaction<'static, Any>,
+    ledger: &mut Ledger,
+    key: &DigestKey,
+    completion: &Completion,
+) -> Result<Result<(), StoreError>, StoreError> {
+    sqlx::query("SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
+    // The ledger changes last, once every row is written: a refusal leaves it as it was.
+    match complete(tx, ledger, key, completion).await {
+        Ok(()) => {
+            sqlx::query("RELEASE SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
+            Ok(Ok(()))
+        }
+        Err(Fatal(e)) => Err(e),
+        Err(refused) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
+            sqlx::query("RELEASE SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
+            let id = completion.session.certify_id;
+            Ok(Err(match refused {
+                // Say what the session is now, as stored.
+                NotWritten => match select_session(&mut **tx, id, "").await? {
+                    Some(held) => StoreError::NotPending(Box::new(held)),
+                    None => SessionError::NotFound(id).into(),
+                },
+                Refused(e) | Fatal(e) => e,
+            }))
+        }
+    }
+}
+
+/// Why a completion was not applied.
+enum Unapplied {
+    /// Its session was not pending (or, for a new one, existed already).
+    NotWritten,
+    /// Refused by a rule or a row (rolled back to its savepoint).
+    Refused(StoreError),
+    /// The ledger may have changed in part: the batch cannot commit.
+    Fatal(StoreError),
+}
+use Unapplied::{Fatal, NotWritten, Refused};
+
+impl From<StoreError> for Unapplied {
+    fn from(e: StoreError) -> Unapplied {
+        Refused(e)
+    }
+}
+
+/// The rows of one completion, and its usage on the ledger.
+async fn complete(
+    tx: &mut Transaction<'static, Any>,
+    ledger: &mut Ledger,
+    key: &DigestKey,
+    completion: &Completion,
+) -> Result<(), Unapplied> {
+    let Completion { session, new_session, record, usage } = completion;
+    let (id, account) = (session.certify_id, session.account);
+    // The session write is the pending check: only a pending session is replaced,
+    // only an absent one inserted.
+    if !write_session_if(tx, session, *new_session).await? {
+        return Err(NotWritten);
+    }
+    ledger.check(usage).map_err(StoreError::from)?;
+    let record = Record::from_new(record.clone(), key);
+    if !crate::records::insert_record(tx, &record).await? {
+        return Err(StoreError::from(RecordError::Duplicate(id)).into());
+    }
+    // The meter's exactly-once set: a certify ID metered before (yet its session was
+    // pending) is refused.
+    let metered = sqlx::query("INSERT INTO usage_events (certify_id, account, event) VALUES ($1, $2, $3)")
+        .bind(id.to_string())
+        .bind(account.as_str().to_owned())
+        .bind(to_json(usage)?)
+        .execute(&mut **tx)
+        .await;
+    match metered {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Ledger(LedgerError::Meter(ApplyError::Conflict(id))).into());
+        }
+        Err(e) => return Err(db(e).into()),
+    }
+    ledger
+        .consume(usage)
+        .map_err(|e| Fatal(StoreError::Inconsistent(format!("usage after its check: {e}"))))?;
+    Ok(())
+}

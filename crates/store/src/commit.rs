@@ -1,7 +1,8 @@
-//! Group commit of completions: each completion still commits all or nothing — its
-//! session, record, usage key and its account's meter and bills — but completions
-//! queued at the same moment share one transaction and one durable commit (`fsync`),
-//! and an account's document is read and written once per batch, not per completion.
+//! Group commit of completions (and of new sessions): each completion still commits all
+//! or nothing — its session, record, usage key and its account's meter and bills — but
+//! writes queued at the same moment share one transaction and one durable commit
+//! (`fsync`), and an account's document is read and written once per batch, not per
+//! completion.
 //!
 //! A few committer tasks per store (one for SQLite's single writer) take up to
 //! [`BATCH`] completions each from one queue (at most [`QUEUE`] waiting; beyond,
@@ -15,12 +16,13 @@
 use shiren_billing::BillingError;
 use shiren_meter::ApplyError;
 use shiren_records::{DigestKey, Record, RecordError};
-use shiren_verify::{Completion, Ledger, LedgerError, SessionError, StoreError, UsageLedger};
+use shiren_verify::{Completion, Ledger, LedgerError, Session, SessionError, StoreError, UsageLedger};
 use sqlx::{Any, AnyPool, Transaction};
 
 use crate::account::AccountState;
 use crate::store::{
-    db, is_unique_violation, save_account, select_account, select_session, to_json, write_session_if,
+    db, is_unique_violation, save_account, select_account, select_session, to_json, write_session,
+    write_session_if,
 };
 
 /// Completions waiting, at most; beyond, a completion is refused as busy.
@@ -29,9 +31,26 @@ pub(crate) const QUEUE: usize = 4_096;
 /// Completions in one transaction, at most.
 pub(crate) const BATCH: usize = 64;
 
-/// One completion, queued for a committer.
+/// A write the committers group.
+pub(crate) enum Write {
+    /// `FlowStore::start`: a new pending session.
+    Start(Box<Session>),
+    /// `FlowStore::complete`.
+    Complete(Box<Completion>),
+}
+
+impl Write {
+    fn session(&self) -> &Session {
+        match self {
+            Write::Start(session) => session,
+            Write::Complete(completion) => &completion.session,
+        }
+    }
+}
+
+/// One write, queued for a committer.
 pub(crate) struct Queued {
-    pub(crate) completion: Completion,
+    pub(crate) write: Write,
     pub(crate) reply: std::sync::mpsc::SyncSender<Result<(), StoreError>>,
 }
 
@@ -69,10 +88,22 @@ async fn commit_batch(
     key: &DigestKey,
     batch: &[Queued],
 ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    let mut order: Vec<(usize, &Completion)> = batch.iter().map(|q| &q.completion).enumerate().collect();
+    // New sessions first (they lock nothing), then completions by account.
+    let (starts, completions): (Vec<_>, Vec<_>) =
+        batch.iter().map(|q| &q.write).enumerate().partition(|(_, w)| matches!(w, Write::Start(_)));
+    let mut order: Vec<(usize, &Completion)> = completions
+        .into_iter()
+        .filter_map(|(i, w)| match w {
+            Write::Complete(completion) => Some((i, &**completion)),
+            Write::Start(_) => None,
+        })
+        .collect();
     order.sort_by(|(_, a), (_, b)| a.session.account.as_str().cmp(b.session.account.as_str()));
     let mut outcomes: Vec<(usize, Result<(), StoreError>)> = Vec::with_capacity(batch.len());
     let mut tx = pool.begin().await.map_err(db)?;
+    for (i, write) in starts {
+        outcomes.push((i, start_in_savepoint(&mut tx, write.session()).await?));
+    }
     let mut rest = order.as_slice();
     while let Some(&(_, first)) = rest.first() {
         let account = first.session.account;
@@ -99,6 +130,20 @@ async fn commit_batch(
     tx.commit().await.map_err(db)?;
     outcomes.sort_by_key(|&(i, _)| i);
     Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
+}
+
+/// A new session inside its savepoint: `Ok(Err(_))` when refused (a duplicate).
+async fn start_in_savepoint(
+    tx: &mut Transaction<'static, Any>,
+    session: &Session,
+) -> Result<Result<(), StoreError>, StoreError> {
+    sqlx::query("SAVEPOINT start").execute(&mut **tx).await.map_err(db)?;
+    let written = write_session(tx, session, true).await;
+    if written.is_err() {
+        sqlx::query("ROLLBACK TO SAVEPOINT start").execute(&mut **tx).await.map_err(db)?;
+    }
+    sqlx::query("RELEASE SAVEPOINT start").execute(&mut **tx).await.map_err(db)?;
+    Ok(written)
 }
 
 /// One completion inside its savepoint: `Ok(Err(_))` when it was refused and rolled

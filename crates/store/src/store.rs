@@ -258,7 +258,7 @@ pub(crate) async fn save_account(
     }
 }
 
-async fn write_session(
+pub(crate) async fn write_session(
     tx: &mut Transaction<'static, Any>,
     session: &Session,
     new: bool,
@@ -397,6 +397,23 @@ impl SqlStore {
             nonce_queue,
             commit_queue,
         })
+    }
+
+    /// Queues a write for the committers and waits for its batch's commit.
+    fn group_commit(&self, write: crate::commit::Write) -> Result<(), StoreError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.commit_queue.try_send(crate::commit::Queued { write, reply }).map_err(|e| match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => StoreError::Unavailable(format!(
+                "the store is busy ({} writes waiting); retry shortly",
+                crate::commit::QUEUE
+            )),
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("the store's committers stopped".into())
+            }
+        })?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Unavailable("the store's committers stopped mid-commit".into()))?
     }
 
     /// Which database this is.
@@ -584,13 +601,9 @@ impl FlowStore for SqlStore {
         })
     }
 
+    /// Queued for the next group commit (see `commit`), answered after it.
     fn start(&self, session: Session) -> Result<(), StoreError> {
-        let pool = self.pool.clone();
-        self.exec.run(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            write_session(&mut tx, &session, true).await?;
-            tx.commit().await.map_err(db)
-        })
+        self.group_commit(crate::commit::Write::Start(Box::new(session)))
     }
 
     /// One transaction: lock the account, check the session is pending (or absent, for
@@ -599,19 +612,7 @@ impl FlowStore for SqlStore {
     /// and the session — and commit.
     /// Queued for the next group commit (see `commit`), answered after it.
     fn complete(&self, completion: Completion) -> Result<(), StoreError> {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.commit_queue.try_send(crate::commit::Queued { completion, reply }).map_err(|e| match e {
-            tokio::sync::mpsc::error::TrySendError::Full(_) => StoreError::Unavailable(format!(
-                "the store is busy ({} completions waiting); retry shortly",
-                crate::commit::QUEUE
-            )),
-            tokio::sync::mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Unavailable("the store's committers stopped".into())
-            }
-        })?;
-        answer
-            .recv()
-            .map_err(|_| StoreError::Unavailable("the store's committers stopped mid-commit".into()))?
+        self.group_commit(crate::commit::Write::Complete(Box::new(completion)))
     }
 
     fn abandon(&self, id: CertifyId) -> Result<Session, StoreError> {

@@ -21,6 +21,7 @@ root="$(cd "$here/../../.." && pwd)"
 python="${PYTHON:-python3}"
 venv="${SHIREN_SDK_VENV:-$root/target/sdk-venv}"
 lock="$here/requirements.txt"
+build_lock="$here/build-requirements.txt"
 stamp="$venv/.shiren-sdk-stamp"
 
 command -v "$python" >/dev/null 2>&1 || die "no '$python' on PATH: install CPython >= 3.9 (with venv) or set PYTHON"
@@ -34,7 +35,7 @@ exec 9>"$venv.lock"
 flock 9 || die "cannot lock $venv.lock"
 
 imports='import alibabacloud_cloudauth20190307.client, alibabacloud_tea_openapi.models, aliyunsdkcore.client, aliyunsdkcloudauth.request.v20190307.InitFaceVerifyRequest'
-want="$(sha256sum "$lock" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
+want="$(cat "$lock" "$build_lock" | sha256sum | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
     if "$venv/bin/python" -c "$imports" 2>/dev/null; then
@@ -49,6 +50,8 @@ echo "sdk/setup.sh: creating $venv"
 rm -f "$stamp"
 "$python" -m venv --clear "$venv" || die "python -m venv $venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
+"${pip[@]}" install --quiet --require-hashes --no-deps --only-binary :all: -r "$build_lock" \
+    || die "pip install --require-hashes -r $build_lock (is PyPI reachable? did a hash change?)"
 "${pip[@]}" install --quiet --require-hashes --no-deps --no-build-isolation -r "$lock" \
     || die "pip install --require-hashes -r $lock (is PyPI reachable? did a hash change?)"
 "${pip[@]}" check || die "pip check: the installed set is inconsistent; re-lock with sdk/lock.sh"

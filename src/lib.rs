@@ -4,6 +4,9 @@
 pub use shiren_auth as auth;
 pub use shiren_billing as billing;
 pub use shiren_catalog as catalog;
+/// Face photo intake, the networks and the verdict (feature `face`, on by default; feature
+/// `face-eval` adds the evaluation-only modules).
+#[cfg(feature = "face")]
 pub use shiren_face as face;
 pub use shiren_meter as meter;
 pub use shiren_ram as ram;

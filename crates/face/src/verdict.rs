@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 use shiren_catalog::SubCode;
 
+#[cfg(feature = "models")]
 use crate::pipeline::FaceAnalysis;
 
 /// Distance → `verifyScore`: `100 / (1 + exp((d − midpoint) / width))`.
@@ -86,6 +87,7 @@ impl VerificationPolicy {
 
     /// The verdict on a selfie's analysis and, for 1:1 comparison, its distance to the
     /// reference face (`None` for liveness-only products).
+    #[cfg(feature = "models")]
     pub fn decide(&self, selfie: &FaceAnalysis, distance: Option<f32>) -> Verdict {
         let verify_score = distance.map(|d| self.mapping.score(f64::from(d)));
         let material = MaterialInfo {

@@ -5,7 +5,9 @@
 
 use shiren_catalog::CallCode;
 use shiren_catalog::SubCode;
-use shiren_face::{FaceModels, MaterialInfo, PhotoRules, Verdict, VerificationPolicy, decode_photo};
+#[cfg(feature = "face")]
+use shiren_face::{FaceModels, PhotoRules, decode_photo};
+use shiren_face::{MaterialInfo, Verdict, VerificationPolicy};
 
 /// Which photo a refusal is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +44,8 @@ pub trait FaceScorer {
     ) -> Result<Verdict, Refusal>;
 }
 
-/// `shiren-face`'s pipeline with the service's intake rules.
+/// `shiren-face`'s pipeline with the service's intake rules (feature `face`).
+#[cfg(feature = "face")]
 #[derive(Debug)]
 pub struct FaceModelScorer {
     /// The models.
@@ -51,6 +54,7 @@ pub struct FaceModelScorer {
     pub rules: PhotoRules,
 }
 
+#[cfg(feature = "face")]
 impl FaceModelScorer {
     fn analyse(&self, bytes: &[u8], role: PhotoRole) -> Result<shiren_face::FaceAnalysis, Refusal> {
         let photo = decode_photo(bytes, &self.rules).map_err(|e| Refusal {
@@ -62,6 +66,7 @@ impl FaceModelScorer {
     }
 }
 
+#[cfg(feature = "face")]
 impl FaceScorer for FaceModelScorer {
     fn check_photo(&self, photo: &[u8]) -> Result<(), Refusal> {
         decode_photo(photo, &self.rules).map(|_| ()).map_err(|e| Refusal {

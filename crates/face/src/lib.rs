@@ -25,6 +25,8 @@ mod landmarks;
 mod occlusion;
 #[cfg(feature = "models")]
 mod ofiq;
+#[cfg(feature = "onnx")]
+mod onnx;
 #[cfg(feature = "eval")]
 pub mod ops;
 #[cfg(all(feature = "models", not(feature = "eval")))]
@@ -67,6 +69,11 @@ pub use crate::landmarks::{LandmarkNet, Landmarks};
 pub use crate::occlusion::{OCCLUDED_SHARE, Occlusion, ShapeCues, measure_occlusion};
 #[cfg(feature = "models")]
 pub use crate::ofiq::Component;
+#[cfg(feature = "onnx")]
+pub use crate::onnx::{
+    ChannelOrder, CropConfig, MAX_INPUT_SIDE, MAX_MODEL_BYTES, Normalisation, OnnxPad, OnnxPadConfig,
+    OnnxPadError, OutputConfig, OutputKind,
+};
 #[cfg(feature = "eval")]
 pub use crate::pad_metrics::{PadMetrics, Rate, pad_metrics};
 #[cfg(feature = "models")]

@@ -28,76 +28,8 @@ pub use rust_decimal;
 /// `FaceScorer::score`, `IdentitySource::check`). Everything else stays in the crate
 /// modules (`shiren::ram`, `shiren::billing`, …).
 ///
-/// ```
-/// use shiren::prelude::*;
-///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let zone = BillingZone::CHINA;
-/// let day = NaiveDate::from_ymd_opt(2026, 11, 23).ok_or("date")?;
-/// let ten = NaiveTime::from_hms_opt(10, 0, 0).ok_or("time")?;
-/// let now = zone.at(day, ten);
-///
-/// // The account, its RAM user `app` with full access, a scene, a balance.
-/// let account = AccountId::new("1234567890")?;
-/// let mut directory = Directory::new(account.as_str(), "acme", Quotas::default())?;
-/// directory.create_user("app")?;
-/// directory.attach_policy(Target::User("app"), PolicyType::System, "AliyunAntCloudAuthFullAccess")?;
-/// let mut scenes = InMemoryRegistry::default();
-/// let scene = scenes.create(
-///     NewScene {
-///         account,
-///         name: "login".into(),
-///         solution: Solution::App,
-///         product: ProductCode::IdPro,
-///         storage: PhotoStorage::DEFAULT,
-///         mini_program: None,
-///     },
-///     now,
-/// )?;
-/// scenes.authorize(&account, true);
-/// let first_of_month = NaiveDate::from_ymd_opt(2026, 11, 1).ok_or("date")?;
-/// let mut biller = Biller::new(BillingConfig::new(zone, ten, Rounding::TowardZero, first_of_month)?);
-/// biller.open_account(&account, Pricing::list())?;
-/// biller.top_up(&account, Decimal::from(10), now)?;
-/// let mut authority = InMemoryAuthority::default();
-/// authority.register(&ResidentId::parse("110101199003074477")?, "Alice", Some(Bytes::from_static(b"portrait")));
-///
-/// // The verifier: plugins (a real service scores with `FaceModelScorer`) and stores.
-/// let plugins = Plugins {
-///     permissions: Box::new(DirectoryPermissions::new(account, &directory)),
-///     ids: Box::new(CounterIds::default()),
-///     identities: Box::new(authority),
-///     faces: Box::new(FixedScorer),
-///     photos: Box::new(InMemoryPhotos::default()),
-/// };
-/// let store = InMemoryStore::new(Stores {
-///     sessions: InMemorySessions::default(),
-///     scenes,
-///     records: InMemoryRecords::new(DigestKey::new([7; 32]), zone),
-///     ledger: Ledger { meter: Meter::default(), biller },
-/// });
-/// let verifier = Verifier::new(store, plugins, VerifierConfig::default());
-///
-/// // One verification: start, the person's photo, the result.
-/// let app = Requester::ram_user(account, "app");
-/// let request = InitRequest {
-///     scene_id: Some(scene.id.get()),
-///     outer_order_no: Some("order42".into()),
-///     product_code: Some("ID_PRO".into()),
-///     cert_name: Some("Alice".into()),
-///     cert_no: Some("110101199003074477".into()),
-///     ..InitRequest::default()
-/// };
-/// let started = verifier.init_face_verify(&app, &request, now);
-/// let certify_id = started.result_object.ok_or(started.message)?.certify_id.to_string();
-/// assert_eq!(verifier.describe_face_verify(&app, &certify_id, now).code, CallCode::NotCompleted);
-/// let done = verifier.complete_face_verify(&certify_id, b"selfie", now);
-/// assert!(done.result_object.ok_or(done.message)?.passed);
-/// let result = verifier.describe_face_verify(&app, &certify_id, now);
-/// assert_eq!(result.result_object.ok_or(result.message)?.sub_code, SubCode::PASS);
-/// # Ok(())
-/// # }
-/// ```
+/// The crate documentation's *Embedding the flow* runs one verification end to end with
+/// this prelude alone (a doc test).
 pub mod prelude {
     pub use bytes::Bytes;
     pub use chrono::{DateTime, NaiveDate, NaiveTime, Utc};

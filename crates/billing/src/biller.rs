@@ -27,8 +27,8 @@ use crate::money::{
     AmountProblem, MAX_BALANCE, MoneyOverflow, PriceError, Rounding, add_exact, check_amount, check_pricing,
     mul_exact, sum_exact, to_fen,
 };
-use crate::snapshot::Snapshot;
-use crate::standing::{EntryKind, LedgerEntry, Standing, balance_at, standing_at};
+use crate::snapshot::{BillProblem, Snapshot, check_bill};
+use crate::standing::{EntryKind, LedgerEntry, Opening, Standing, balance_at, standing_after};
 
 /// Daily settlement applies from this day (2019-12-25 00:00:00 UTC+8).
 pub const SETTLEMENT_START: NaiveDate = match NaiveDate::from_ymd_opt(2019, 12, 25) {
@@ -252,6 +252,32 @@ pub enum BillingError {
     /// Month outside 1–12.
     #[error("month {0} is not 1–12")]
     Month(u32),
+    /// Bills and balances before `before` were handed over by [`Biller::archive`]:
+    /// ask the store that keeps them.
+    #[error("account `{account}`: bills of days before {before} are archived")]
+    Archived {
+        /// The account.
+        account: AccountId,
+        /// The first day the biller still answers for.
+        before: NaiveDate,
+    },
+    /// Only issued days can be archived: `day` is not before the next day to bill.
+    #[error("{day} is not an issued day: the next day to bill is {next_day}")]
+    NotIssued {
+        /// The requested day.
+        day: NaiveDate,
+        /// The next day to bill.
+        next_day: NaiveDate,
+    },
+    /// An archived bill handed back (e.g. read from a database) is not one this
+    /// biller archived: wrong account or day, or it does not add up.
+    #[error("the archived bill of {day} is refused: {problem}")]
+    ArchivedBill {
+        /// The bill's day.
+        day: NaiveDate,
+        /// What is wrong.
+        problem: BillProblem,
+    },
 }
 
 /// What the caller should do next.
@@ -299,11 +325,25 @@ pub(crate) struct Book {
     /// on: (bill day, usage day, solution).
     pub(crate) pending: Vec<Adjustment>,
     pub(crate) bills: BTreeMap<NaiveDate, DailyBill>,
-    /// In time order (charges of late polls are inserted at their instant).
+    /// In time order (charges of late polls are inserted at their instant); after an
+    /// archive, only the entries from `opening.since` on.
     pub(crate) ledger: Vec<LedgerEntry>,
+    /// What [`Biller::archive`] folded away: bills of days before `archived_before` and
+    /// ledger entries before `opening.since` (its issue instant) have left the book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) archive: Option<Archive>,
     /// Derived from `ledger`: Σ |amount|. While it is exact, so is every balance.
     #[serde(skip)]
     pub(crate) magnitude: Decimal,
+}
+
+/// Where a book was cut by [`Biller::archive`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Archive {
+    /// Bills of days before this one have left the book.
+    pub(crate) before: NaiveDate,
+    /// The ledger before the issue instant of `before`.
+    pub(crate) opening: Opening,
 }
 
 /// One unbilled day's usage, per solution (indexed by `Solution::index`).
@@ -472,6 +512,22 @@ impl Book {
         self.bills.insert(day, bill);
     }
 
+    /// The balance at `at`, which must not lie before the archive's opening.
+    fn balance(&self, at: DateTime<Utc>) -> Result<Decimal, MoneyOverflow> {
+        let opening = self.archive.map_or(Decimal::ZERO, |a| a.opening.balance);
+        add_exact(opening, balance_at(&self.ledger, at)?)
+    }
+
+    /// Refuses an instant before the archive's opening: its balance has been folded.
+    fn check_answerable(&self, at: DateTime<Utc>) -> Result<(), BillingError> {
+        match self.archive {
+            Some(a) if at < a.opening.since => {
+                Err(BillingError::Archived { account: self.account, before: a.before })
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn append(&mut self, entry: LedgerEntry) -> Result<Decimal, BillingError> {
         match check_amount(entry.amount) {
             Ok(()) => {}
@@ -479,14 +535,14 @@ impl Book {
             Err(AmountProblem::TooLarge) => return Err(BillingError::AmountTooLarge(entry.amount)),
             Err(AmountProblem::SubFen) => return Err(BillingError::SubFen(entry.amount)),
         }
-        if let Some(latest) = self.ledger.last().map(|e| e.at)
+        if let Some(latest) = self.ledger.last().map(|e| e.at).or(self.archive.map(|a| a.opening.since))
             && entry.at < latest
         {
             return Err(BillingError::OutOfOrder { at: entry.at, latest });
         }
         let overflow = |_| BillingError::Overflow(self.account);
         // Every entry is at or before `entry.at`: this is the whole ledger's balance.
-        let balance = balance_at(&self.ledger, entry.at).map_err(overflow)?;
+        let balance = self.balance(entry.at).map_err(overflow)?;
         let after = add_exact(balance, entry.amount).map_err(overflow)?;
         if after > MAX_BALANCE {
             return Err(BillingError::BalanceTooLarge { balance, amount: entry.amount });
@@ -557,6 +613,7 @@ impl Biller {
             pending: Vec::new(),
             bills: BTreeMap::new(),
             ledger: Vec::new(),
+            archive: None,
             magnitude: Decimal::ZERO,
         });
         Ok(())
@@ -776,19 +833,32 @@ impl Biller {
         self.book_mut(account)?.append(LedgerEntry { at, kind: EntryKind::Refund, amount })
     }
 
-    /// The balance at `at` (Σ entries up to then).
+    /// The balance at `at` (Σ entries up to then); [`BillingError::Archived`] before
+    /// the archive's opening.
     pub fn balance(&self, account: &AccountId, at: DateTime<Utc>) -> Result<Decimal, BillingError> {
-        balance_at(&self.book(account)?.ledger, at).map_err(|_| BillingError::Overflow(*account))
+        let book = self.book(account)?;
+        book.check_answerable(at)?;
+        book.balance(at).map_err(|_| BillingError::Overflow(*account))
     }
 
-    /// The ledger entries of the account, in time order.
+    /// The ledger entries of the account, in time order (after an archive, those from
+    /// the opening on; see [`Biller::opening`]).
     pub fn ledger(&self, account: &AccountId) -> Result<&[LedgerEntry], BillingError> {
         Ok(&self.book(account)?.ledger)
     }
 
-    /// The account's standing at `at`.
+    /// What the account's ledger held before its last archive, if it was archived.
+    pub fn opening(&self, account: &AccountId) -> Result<Option<Opening>, BillingError> {
+        Ok(self.book(account)?.archive.map(|a| a.opening))
+    }
+
+    /// The account's standing at `at`; [`BillingError::Archived`] before the archive's
+    /// opening.
     pub fn standing(&self, account: &AccountId, at: DateTime<Utc>) -> Result<Standing, BillingError> {
-        standing_at(&self.book(account)?.ledger, at).map_err(|_| BillingError::Overflow(*account))
+        let book = self.book(account)?;
+        book.check_answerable(at)?;
+        let opening = book.archive.as_ref().map(|a| &a.opening);
+        standing_after(opening, &book.ledger, at).map_err(|_| BillingError::Overflow(*account))
     }
 
     /// Whether a new verification may start: overdue or suspended accounts get call
@@ -803,19 +873,109 @@ impl Biller {
         }
     }
 
-    /// The issued bill of `day`, if any.
+    /// The issued bill of `day`, if any; [`BillingError::Archived`] if bills of that
+    /// day have been handed over by [`Biller::archive`].
     pub fn bill(&self, account: &AccountId, day: NaiveDate) -> Result<Option<&DailyBill>, BillingError> {
-        Ok(self.book(account)?.bills.get(&day))
+        let book = self.book(account)?;
+        match book.archive {
+            Some(a) if day < a.before => Err(BillingError::Archived { account: *account, before: a.before }),
+            _ => Ok(book.bills.get(&day)),
+        }
+    }
+
+    /// Hands the account's issued bills of days before `before` over to the caller,
+    /// who keeps them (a database table, an archive), and folds the ledger entries
+    /// before the issue instant of `before` into the book's [`Opening`]. Balances,
+    /// standings and bills from then on are answered exactly as before; earlier ones
+    /// are refused with [`BillingError::Archived`], and so are ledger entries dated
+    /// before the opening. This keeps a book's size bounded by the days it still
+    /// answers for, however long the account lives.
+    ///
+    /// `before` must be an issued day (before the next day to bill), so the cut lies
+    /// in the past of every poll that could follow; a `before` at or before the
+    /// previous archive's hands over nothing. Returns the bills in day order. A failed
+    /// archive changes nothing.
+    pub fn archive(
+        &mut self,
+        account: &AccountId,
+        before: NaiveDate,
+    ) -> Result<Vec<DailyBill>, BillingError> {
+        if before >= self.next_day {
+            return Err(BillingError::NotIssued { day: before, next_day: self.next_day });
+        }
+        let since = self.config.checked_issue_instant(before).ok_or(BillingError::NotBillable(before))?;
+        let first_day = self.config.first_day;
+        let book = self.book_mut(account)?;
+        if book.archive.is_some_and(|a| before <= a.before) || before <= first_day {
+            return Ok(Vec::new());
+        }
+        let cut = book.ledger.partition_point(|e| e.at < since);
+        let (folded, kept) = book.ledger.split_at(cut);
+        let overflow = |_| BillingError::Overflow(*account);
+        let opening =
+            Opening::fold(book.archive.as_ref().map(|a| &a.opening), folded, since).map_err(overflow)?;
+        let magnitude = sum_exact(kept.iter().map(|e| e.amount))
+            .and_then(|m| add_exact(m, opening.balance.abs()))
+            .map_err(overflow)?;
+        // Applied: nothing below can fail.
+        book.ledger.drain(..cut);
+        book.magnitude = magnitude;
+        book.archive = Some(Archive { before, opening });
+        let kept_bills = book.bills.split_off(&before);
+        let archived = std::mem::replace(&mut book.bills, kept_bills);
+        Ok(archived.into_values().collect())
     }
 
     /// The statement of `month` of `year`: the last day of the previous month through
     /// the second-to-last day of the month (January 2020 = 2019-12-31 … 2020-01-30).
+    /// [`BillingError::Archived`] if some of its days were archived: use
+    /// [`Biller::statement_with`].
     pub fn statement(&self, account: &AccountId, year: i32, month: u32) -> Result<Statement, BillingError> {
+        let (first_day, _) = statement_days(year, month).ok_or(BillingError::Month(month))?;
+        match self.book(account)?.archive {
+            Some(a) if first_day < a.before => {
+                Err(BillingError::Archived { account: *account, before: a.before })
+            }
+            _ => self.statement_with(account, year, month, &[]),
+        }
+    }
+
+    /// The statement of `month` of `year` from the bills the biller still holds and
+    /// `archived`: every bill of the month's archived days that the caller kept (each
+    /// checked with [`Biller::check_archived`]; any order; bills of other days are
+    /// ignored).
+    pub fn statement_with(
+        &self,
+        account: &AccountId,
+        year: i32,
+        month: u32,
+        archived: &[DailyBill],
+    ) -> Result<Statement, BillingError> {
         let (first_day, last_day) = statement_days(year, month).ok_or(BillingError::Month(month))?;
         let book = self.book(account)?;
-        let days: Vec<DailyBill> = book.bills.range(first_day..=last_day).map(|(_, b)| b.clone()).collect();
+        let mut days = BTreeMap::new();
+        for bill in archived {
+            self.check_archived(account, bill)?;
+            if (first_day..=last_day).contains(&bill.day) && days.insert(bill.day, bill.clone()).is_some() {
+                return Err(BillingError::ArchivedBill { day: bill.day, problem: BillProblem::Identity });
+            }
+        }
+        days.extend(book.bills.range(first_day..=last_day).map(|(&d, b)| (d, b.clone())));
+        let days: Vec<DailyBill> = days.into_values().collect();
         let total = sum_exact(days.iter().map(|b| b.total)).map_err(|_| BillingError::Overflow(*account))?;
         Ok(Statement { account: *account, year, month, first_day, last_day, days, total })
+    }
+
+    /// Checks a bill handed back after [`Biller::archive`] (read from a database, say)
+    /// as a snapshot restore checks an issued bill: of this account, of an archived
+    /// day, stamped with its issue instant, every line and total adding up.
+    pub fn check_archived(&self, account: &AccountId, bill: &DailyBill) -> Result<(), BillingError> {
+        let book = self.book(account)?;
+        let archived = book.archive.is_some_and(|a| bill.day < a.before);
+        let identity = if archived { Ok(()) } else { Err(BillProblem::Identity) };
+        identity
+            .and_then(|()| check_bill(bill.day, bill, *account, &self.config, self.next_day))
+            .map_err(|problem| BillingError::ArchivedBill { day: bill.day, problem })
     }
 }
 

@@ -18,4 +18,4 @@ pub use crate::money::{
     storage_estimate, to_fen,
 };
 pub use crate::snapshot::{BillProblem, BookProblem, SnapshotError};
-pub use crate::standing::{EntryKind, GRACE, LedgerEntry, Standing, balance_at, standing_at};
+pub use crate::standing::{EntryKind, GRACE, LedgerEntry, Opening, Standing, balance_at, standing_at};

@@ -138,6 +138,10 @@ pub enum BookProblem {
     /// The ledger's amounts are too large to compute exactly.
     #[error("the ledger's amounts are too large to compute exactly")]
     Overflow,
+    /// The archive's cut is not an issued day's instant, its opening balance or
+    /// overdue start is impossible, or a bill or ledger entry lies before the cut.
+    #[error("the archive before {0} is inconsistent")]
+    Archive(NaiveDate),
 }
 
 /// What is wrong with one issued bill in a snapshot.
@@ -250,6 +254,25 @@ fn check_book(book: &mut Book, config: &BillingConfig, next_day: NaiveDate) -> R
         }
     }
 
+    // The archive: cut at an issued day's instant, a whole-fen opening within bounds
+    // whose overdue start (before the cut) exists exactly when it is negative; nothing
+    // left in the book from before the cut.
+    if let Some(a) = book.archive {
+        let o = a.opening;
+        let sound = a.before > config.first_day()
+            && a.before < next_day
+            && config.checked_issue_instant(a.before) == Some(o.since)
+            && o.balance.round_dp(2) == o.balance
+            && o.balance <= MAX_BALANCE
+            && o.overdue_since.is_some() == (o.balance < Decimal::ZERO)
+            && o.overdue_since.is_none_or(|t| t < o.since)
+            && book.bills.keys().next().is_none_or(|&d| d >= a.before)
+            && book.ledger.first().is_none_or(|e| e.at >= o.since);
+        if !sound {
+            return Err(BookProblem::Archive(a.before));
+        }
+    }
+
     // Issued bills: of billed days, stamped as `poll` stamps them, adding up.
     for (&day, bill) in &book.bills {
         check_bill(day, bill, book.account, config, next_day)
@@ -259,8 +282,8 @@ fn check_book(book: &mut Book, config: &BillingConfig, next_day: NaiveDate) -> R
     // The ledger: in time order, positive whole-fen credits within bounds, charges that
     // are exactly the bills with a positive total, balances within bounds.
     let mut charged: BTreeMap<NaiveDate, usize> = BTreeMap::new();
-    let mut balance = Decimal::ZERO;
-    let mut magnitude = Decimal::ZERO;
+    let mut balance = book.archive.map_or(Decimal::ZERO, |a| a.opening.balance);
+    let mut magnitude = balance.abs();
     let mut latest: Option<DateTime<Utc>> = None;
     for e in &book.ledger {
         if latest.is_some_and(|l| e.at < l) {
@@ -301,7 +324,7 @@ fn check_book(book: &mut Book, config: &BillingConfig, next_day: NaiveDate) -> R
 }
 
 /// Checks one issued bill filed under `day`.
-fn check_bill(
+pub(crate) fn check_bill(
     day: NaiveDate,
     bill: &DailyBill,
     account: AccountId,

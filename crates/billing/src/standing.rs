@@ -70,12 +70,68 @@ pub fn balance_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Result<Decimal,
     sum_exact(entries.iter().filter(|e| e.at <= at).map(LedgerEntry::signed))
 }
 
+/// What an account's ledger held before `since`, folded into one state when its old
+/// bills were archived (see [`Biller::archive`](crate::Biller::archive)): balances and
+/// standings from `since` on are exactly those of the full ledger; earlier ones are
+/// no longer answerable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Opening {
+    /// Entries before this instant are folded here.
+    pub since: DateTime<Utc>,
+    /// The balance after every folded entry: a whole number of fen.
+    pub balance: Decimal,
+    /// When the balance went negative without a break, if it is negative at `since`.
+    pub overdue_since: Option<DateTime<Utc>>,
+}
+
+impl Opening {
+    /// The empty ledger's state.
+    pub(crate) const EMPTY: (Decimal, Option<DateTime<Utc>>) = (Decimal::ZERO, None);
+
+    /// Folds `entries` (all before `since`, in time order) after `start`.
+    pub(crate) fn fold(
+        start: Option<&Opening>,
+        entries: &[LedgerEntry],
+        since: DateTime<Utc>,
+    ) -> Result<Opening, MoneyOverflow> {
+        let (balance, overdue_since) = replay(start, entries, |e| e.at < since)?;
+        Ok(Opening { since, balance, overdue_since })
+    }
+}
+
 /// Standing at `at`, replaying the entries in time order (the slice may be in any
 /// order). Entries of one instant count together: the balance at an instant is the
 /// balance after all of them, so the answer never depends on the order in which
 /// entries of the same instant were appended. The account is overdue from the earliest
 /// instant since which the balance has been negative without a break.
 pub fn standing_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Result<Standing, MoneyOverflow> {
+    standing_after(None, entries, at)
+}
+
+/// [`standing_at`] of the entries after `opening` (all at or after its `since`, and
+/// `at` too).
+pub(crate) fn standing_after(
+    opening: Option<&Opening>,
+    entries: &[LedgerEntry],
+    at: DateTime<Utc>,
+) -> Result<Standing, MoneyOverflow> {
+    let (_, overdue_since) = replay(opening, entries, |e| e.at <= at)?;
+    Ok(match overdue_since {
+        None => Standing::Active,
+        Some(since) => match since.checked_add_signed(GRACE) {
+            Some(suspended) if at >= suspended => Standing::Suspended { since: suspended },
+            _ => Standing::Overdue { since },
+        },
+    })
+}
+
+/// Balance and overdue start after `opening` and the entries, in time order, while
+/// `include` holds.
+fn replay(
+    opening: Option<&Opening>,
+    entries: &[LedgerEntry],
+    include: impl Fn(&LedgerEntry) -> bool,
+) -> Result<(Decimal, Option<DateTime<Utc>>), MoneyOverflow> {
     let sorted: Cow<'_, [LedgerEntry]> = if entries.is_sorted_by_key(|e| e.at) {
         Cow::Borrowed(entries)
     } else {
@@ -83,9 +139,8 @@ pub fn standing_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Result<Standin
         owned.sort_by_key(|e| e.at);
         Cow::Owned(owned)
     };
-    let mut balance = Decimal::ZERO;
-    let mut overdue_since = None;
-    let mut replay = sorted.iter().take_while(|e| e.at <= at).peekable();
+    let (mut balance, mut overdue_since) = opening.map_or(Opening::EMPTY, |o| (o.balance, o.overdue_since));
+    let mut replay = sorted.iter().take_while(|e| include(e)).peekable();
     while let Some(e) = replay.next() {
         balance = add_exact(balance, e.signed())?;
         if replay.peek().is_some_and(|next| next.at == e.at) {
@@ -97,11 +152,5 @@ pub fn standing_at(entries: &[LedgerEntry], at: DateTime<Utc>) -> Result<Standin
             (false, _) => None,
         };
     }
-    Ok(match overdue_since {
-        None => Standing::Active,
-        Some(since) => match since.checked_add_signed(GRACE) {
-            Some(suspended) if at >= suspended => Standing::Suspended { since: suspended },
-            _ => Standing::Overdue { since },
-        },
-    })
+    Ok((balance, overdue_since))
 }

@@ -883,6 +883,24 @@ impl Biller {
         }
     }
 
+    /// The issued bills of `first` through `last`, in day order (at most one a day);
+    /// [`BillingError::Archived`] if `first` lies before the archive's cut.
+    pub fn bills(
+        &self,
+        account: &AccountId,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<&DailyBill>, BillingError> {
+        let book = self.book(account)?;
+        match book.archive {
+            Some(a) if first < a.before => {
+                Err(BillingError::Archived { account: *account, before: a.before })
+            }
+            _ if last < first => Ok(Vec::new()),
+            _ => Ok(book.bills.range(first..=last).map(|(_, b)| b).collect()),
+        }
+    }
+
     /// Hands the account's issued bills of days before `before` over to the caller,
     /// who keeps them (a database table, an archive), and folds the ledger entries
     /// before the issue instant of `before` into the book's [`Opening`]. Balances,

@@ -79,6 +79,15 @@ fn invalid(e: impl std::fmt::Display) -> Refusal {
     Refusal::Invalid(e.to_string())
 }
 
+/// A store answer: the domain's refusal is the caller's (400), anything else the
+/// service's (503).
+fn refused_or_failed(e: shiren_verify::StoreError) -> Refusal {
+    match e {
+        shiren_verify::StoreError::Ledger(e) => invalid(e),
+        e => unavailable(e),
+    }
+}
+
 fn unavailable(e: impl std::fmt::Display) -> Refusal {
     Refusal::Unavailable(e.to_string())
 }
@@ -498,12 +507,8 @@ pub(crate) async fn list_bills(State(app): State<Shared>, signed: Signed) -> Res
                 "From must not be after To, and the range at most {MAX_BILL_DAYS} days"
             )));
         }
-        let mut bills = Vec::new();
-        for day in from.iter_days().take_while(|d| *d <= to) {
-            if let Some(bill) = state.biller.bill(&c.account, day).map_err(invalid)? {
-                bills.push(bill.clone());
-            }
-        }
+        // Archived days come from the store's table.
+        let bills = c.app.verifier.store.bills(c.account, from, to).map_err(refused_or_failed)?;
         let balance = state.biller.balance(&c.account, now).map_err(invalid)?;
         let standing = state.biller.standing(&c.account, now).map_err(invalid)?;
         to_json(&json!({"Bills": bills, "Balance": balance, "Standing": standing}))
@@ -523,8 +528,12 @@ pub(crate) async fn statement(
     answer(app, "DescribeMonthlyStatement", signed, move |c| {
         let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
             .map_err(|_| invalid("the month must be yyyy-mm"))?;
-        let statement =
-            c.state()?.biller.statement(&c.account, first.year(), first.month()).map_err(invalid)?;
+        let statement = c
+            .app
+            .verifier
+            .store
+            .statement(c.account, first.year(), first.month())
+            .map_err(refused_or_failed)?;
         to_json(&statement)
     })
     .await

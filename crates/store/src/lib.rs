@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod bills;
 mod commit;
 mod directory;
 mod error;
@@ -12,6 +13,7 @@ mod schema;
 mod store;
 
 pub use crate::account::AccountState;
+pub use crate::bills::BILLS_KEPT_DAYS;
 pub use crate::error::OpenError;
 pub use crate::nonces::SqlNonces;
 pub use crate::records::RECORDS_ZONE;

@@ -13,7 +13,7 @@ use sqlx::{AnyPool, Row};
 use crate::error::OpenError;
 
 /// The latest schema version this crate reads and writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// One migration: its version, what it does, its statements.
 struct Migration {
@@ -114,6 +114,18 @@ const MIGRATIONS: &[Migration] = &[
          SELECT account, 'a', '', COUNT(*) FROM nonces GROUP BY account",
             "INSERT INTO nonce_counts (account, scope, access_key_id, held) \
          SELECT account, 'k', access_key_id, COUNT(*) FROM nonces GROUP BY account, access_key_id",
+        ],
+        then: None,
+    },
+    Migration {
+        version: 6,
+        description: "archived daily bills (the account document keeps only recent ones)",
+        statements: &[
+            // One row per issued bill that `Biller::archive` handed over: the bill as
+            // `shiren-billing` makes it, with its day (ISO, so text order is day order)
+            // and total as columns, checked against the body on every read.
+            "CREATE TABLE bills (account TEXT NOT NULL, day TEXT NOT NULL, bill TEXT NOT NULL, \
+         total TEXT NOT NULL, PRIMARY KEY (account, day))",
         ],
         then: None,
     },

@@ -481,8 +481,9 @@ impl SqlStore {
 
     /// Issues every bill due at `now`, account by account, each under its account's
     /// lock and saved in the same transaction: however many processes poll at once,
-    /// each account's bill for a day is issued exactly once. Returns the bills issued
-    /// by this call.
+    /// each account's bill for a day is issued exactly once. Bills older than
+    /// [`BILLS_KEPT_DAYS`](crate::BILLS_KEPT_DAYS) move to the `bills` table in the same
+    /// transaction (see `bills`). Returns the bills issued by this call.
     pub fn poll_bills(&self, now: DateTime<Utc>) -> Result<Vec<DailyBill>, StoreError> {
         let (pool, lock) = (self.pool.clone(), self.backend.lock());
         self.exec.run(async move {
@@ -498,15 +499,20 @@ impl SqlStore {
                 let mut tx = pool.begin().await.map_err(db)?;
                 let Some(mut state) = select_account(&mut *tx, &account, lock).await? else { continue };
                 let mut mine = Vec::new();
+                let mut billed = false;
                 loop {
                     let step =
                         state.biller.poll(now).map_err(|e| StoreError::Ledger(LedgerError::Billing(e)))?;
                     match step {
-                        BillingStep::Issued { bills, .. } => mine.extend(bills),
+                        BillingStep::Issued { bills, .. } => {
+                            billed = true;
+                            mine.extend(bills);
+                        }
                         _ => break,
                     }
                 }
-                if !mine.is_empty() {
+                if billed {
+                    crate::bills::archive_old_bills(&mut tx, &account, &mut state).await?;
                     save_account(&mut tx, &account, &mut state).await?;
                     tx.commit().await.map_err(db)?;
                     issued.extend(mine);

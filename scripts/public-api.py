@@ -568,12 +568,14 @@ class Api:
         elif tag == "assoc_const":
             default = " /* has default */" if prefix and v.get("value") is not None else ""
             vis = "" if prefix else "pub "
-            self.emit(path + [name], f"{prefix}const", f"{a}{vis}const {name}: {self.ty(v['type'])}{default}")
+            kind = f"{prefix}const" if prefix else "assoc const"
+            self.emit(path + [name], kind, f"{a}{vis}const {name}: {self.ty(v['type'])}{default}")
         elif tag == "assoc_type":
             g = v["generics"]
             bounds = ": " + self.bounds(v["bounds"]) if v["bounds"] else ""
             default = " = " + self.ty(v["type"]) if v.get("type") is not None else ""
-            self.emit(path + [name], f"{prefix}type", f"{a}type {name}{self.params(g)}{bounds}{self.where(g)}{default}")
+            kind = f"{prefix}type" if prefix else "assoc type"
+            self.emit(path + [name], kind, f"{a}type {name}{self.params(g)}{bounds}{self.where(g)}{default}")
         else:
             raise Unsupported(f"associated item kind {tag!r} at {'::'.join(path)}")
 

@@ -266,6 +266,55 @@ fn uses_external_data(graph: &pb::GraphProto, depth: usize) -> bool {
         })
 }
 
+/// The values of an `int64` tensor stored in the model (`int64_data` or little-endian
+/// `raw_data`); `None` for any other type.
+fn int64_values(t: &pb::TensorProto) -> Option<Vec<i64>> {
+    if t.data_type != pb::tensor_proto::DataType::Int64 as i32 {
+        return None;
+    }
+    if !t.int64_data.is_empty() {
+        return Some(t.int64_data.clone());
+    }
+    let chunks = t.raw_data.chunks_exact(8);
+    let whole = chunks.remainder().is_empty();
+    let values = chunks.filter_map(|c| c.try_into().ok().map(i64::from_le_bytes)).collect();
+    whole.then_some(values)
+}
+
+/// Refuses `ConstantOfShape` and `Expand` nodes whose output shape is a constant of the
+/// model over [`MAX_TENSOR_VALUES`] values (or has a negative dimension): tract folds
+/// constants while it loads, before the shapes can be checked, so such a node would
+/// allocate at load time.
+fn check_constant_shapes(graph: &pb::GraphProto) -> Result<(), OnnxPadError> {
+    let constants: std::collections::BTreeMap<&str, &pb::TensorProto> = graph
+        .initializer
+        .iter()
+        .map(|t| (t.name.as_str(), t))
+        .chain(graph.node.iter().filter(|n| n.op_type == "Constant").filter_map(|n| {
+            let value = n.attribute.iter().find(|a| a.name == "value").and_then(|a| a.t.as_ref());
+            n.output.first().map(String::as_str).zip(value)
+        }))
+        .collect();
+    for node in &graph.node {
+        let shape = match node.op_type.as_str() {
+            "ConstantOfShape" => node.input.first(),
+            "Expand" => node.input.get(1),
+            _ => None,
+        };
+        let Some(dims) = shape.and_then(|name| constants.get(name.as_str())).and_then(|t| int64_values(t))
+        else {
+            continue;
+        };
+        let values =
+            dims.iter().try_fold(1usize, |acc, d| usize::try_from(*d).ok().and_then(|d| acc.checked_mul(d)));
+        if values.is_none_or(|v| v > MAX_TENSOR_VALUES) {
+            let (node, shape) = (node.name.clone(), format!("{dims:?}"));
+            return Err(OnnxPadError::TensorShape { node, shape, max: MAX_TENSOR_VALUES });
+        }
+    }
+    Ok(())
+}
+
 /// Writes out ONNX's default for `ConstantOfShape` nodes that leave their `value`
 /// attribute unset — "a tensor of value 0 and datatype float32" (onnx.proto's operator
 /// spec) — in `graph` and its subgraphs. tract-onnx 0.23.9 takes an `f64` zero instead,
@@ -277,7 +326,7 @@ fn spell_out_defaults(graph: &mut pb::GraphProto, depth: usize) {
     }
     for node in &mut graph.node {
         if node.op_type == "ConstantOfShape"
-            && node.domain.is_empty()
+            && matches!(node.domain.as_str(), "" | "ai.onnx")
             && !node.attribute.iter().any(|a| a.name == "value")
         {
             let zero = pb::TensorProto {
@@ -336,6 +385,7 @@ impl OnnxPad {
         if uses_external_data(graph, 0) {
             return Err(OnnxPadError::ExternalData);
         }
+        check_constant_shapes(graph)?;
         spell_out_defaults(graph, 0);
         let (w, h, last) = (config.crop.width, config.crop.height, config.channels_last);
         let plan = guarded(|| {

@@ -88,6 +88,8 @@ struct TensorProto {
     float_data: Vec<f32>,
     #[prost(int64, repeated, tag = "7")]
     int64_data: Vec<i64>,
+    #[prost(bytes = "vec", tag = "9")]
+    raw_data: Vec<u8>,
     #[prost(string, tag = "8")]
     name: String,
     #[prost(message, repeated, tag = "13")]
@@ -194,6 +196,7 @@ fn tensor(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
         data_type: 1,
         float_data: data.to_vec(),
         int64_data: vec![],
+        raw_data: vec![],
         name: name.into(),
         external_data: vec![],
         data_location: None,
@@ -579,4 +582,40 @@ fn tensors_over_the_size_limit_are_refused_at_load() {
     // A negative repeat count is a typed refusal too, never a panic.
     spec.tile = Some(-3);
     assert!(OnnxPad::from_bytes(&spec.bytes(), rgb_config(OutputKind::Probabilities)).is_err());
+}
+
+#[test]
+fn constant_shapes_over_the_limit_are_refused_before_tract_folds_them() {
+    // A ConstantOfShape of 2^20 × 2^20 values added to the input: folding it at load
+    // would allocate 4 TiB. Refused from the protobuf, before tract sees it.
+    let mut graph = Spec::new(true).graph();
+    let shape =
+        TensorProto { data_type: 7, int64_data: vec![1 << 20, 1 << 20], ..tensor("huge_shape", &[2], &[]) };
+    graph.initializer.push(shape);
+    graph.node.insert(0, node("ConstantOfShape", &["huge_shape"], "zeros", vec![]));
+    graph.node.insert(1, node("Add", &["input", "zeros"], "plus", vec![]));
+    graph.node[2].input[0] = "plus".into();
+    let e = err(&Spec::bytes_of(graph.clone()), rgb_config(OutputKind::Probabilities));
+    assert!(matches!(e, OnnxPadError::TensorShape { .. }), "{e:?}");
+    // The same with the shape as raw little-endian bytes, and as a negative dimension.
+    let raw: Vec<u8> = [1i64 << 20, 1 << 20].iter().flat_map(|d| d.to_le_bytes()).collect();
+    let mut raw_graph = graph.clone();
+    let last = raw_graph.initializer.len() - 1;
+    raw_graph.initializer[last].int64_data.clear();
+    raw_graph.initializer[last].raw_data = raw;
+    let e = err(&Spec::bytes_of(raw_graph), rgb_config(OutputKind::Probabilities));
+    assert!(matches!(e, OnnxPadError::TensorShape { .. }), "{e:?}");
+    let mut negative = graph.clone();
+    negative.initializer[last].int64_data = vec![-1, 32];
+    let e = err(&Spec::bytes_of(negative), rgb_config(OutputKind::Probabilities));
+    assert!(matches!(e, OnnxPadError::TensorShape { .. }), "{e:?}");
+    // A small one (32 × 32, broadcast over the input) loads, and, being zeros, leaves
+    // the closed form as it was; its `value` left unset is ONNX's float32 zero.
+    let mut small = graph;
+    small.initializer[last].int64_data = vec![32, 32];
+    let pad = OnnxPad::from_bytes(&Spec::bytes_of(small), rgb_config(OutputKind::Probabilities)).unwrap();
+    let config = rgb_config(OutputKind::Probabilities);
+    let expected = Weights::fixed().expected_probs(normalised(&config, FACE_A))[1];
+    let got = pad.live_probability(&image(FACE_A, OUTSIDE), &marks()).unwrap();
+    assert!((got - expected).abs() < 1e-5, "got {got}, expected {expected}");
 }

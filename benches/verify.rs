@@ -126,5 +126,18 @@ fn face_completions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fixed_scorer, face_completions);
+/// What the reference photo of a comparison costs: the full analysis the flow used to
+/// run on it, and the embedding alone that `FaceModelScorer` now runs (same run).
+fn reference_photo(c: &mut Criterion) {
+    let models = support::models().unwrap();
+    let bytes = support::selfie("obama.jpg").unwrap();
+    let photo = shiren::face::decode_photo(&bytes, &PhotoRules::default()).unwrap();
+    let mut group = c.benchmark_group("verify/reference_photo");
+    group.sample_size(10);
+    group.bench_function("analyze", |b| b.iter(|| black_box(models.analyze(black_box(&photo)).unwrap())));
+    group.bench_function("embed", |b| b.iter(|| black_box(models.embed(black_box(&photo)).unwrap())));
+    group.finish();
+}
+
+criterion_group!(benches, fixed_scorer, face_completions, reference_photo);
 criterion_main!(benches);

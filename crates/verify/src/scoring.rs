@@ -56,13 +56,16 @@ pub struct FaceModelScorer {
 
 #[cfg(feature = "face")]
 impl FaceModelScorer {
-    fn analyse(&self, bytes: &[u8], role: PhotoRole) -> Result<shiren_face::FaceAnalysis, Refusal> {
-        let photo = decode_photo(bytes, &self.rules).map_err(|e| Refusal {
+    fn decode(&self, bytes: &[u8], role: PhotoRole) -> Result<shiren_face::Photo, Refusal> {
+        decode_photo(bytes, &self.rules).map_err(|e| Refusal {
             role,
             code: e.call_code(),
             message: e.to_string(),
-        })?;
-        self.models.analyze(&photo).map_err(|e| Refusal { role, code: e.call_code(), message: e.to_string() })
+        })
+    }
+
+    fn refusal(role: PhotoRole) -> impl Fn(shiren_face::FaceError) -> Refusal {
+        move |e| Refusal { role, code: e.call_code(), message: e.to_string() }
     }
 }
 
@@ -82,10 +85,17 @@ impl FaceScorer for FaceModelScorer {
         reference: Option<&[u8]>,
         policy: &VerificationPolicy,
     ) -> Result<Verdict, Refusal> {
-        let face = self.analyse(selfie, PhotoRole::Selfie)?;
+        let selfie = self.decode(selfie, PhotoRole::Selfie)?;
+        let face = self.models.analyze(&selfie).map_err(Self::refusal(PhotoRole::Selfie))?;
+        // The reference needs only its face's embedding: no quality, occlusion or
+        // attack checks (they judge the person's photo, not the authority's).
         let distance = match reference {
             None => None,
-            Some(bytes) => Some(self.models.distance(&face, &self.analyse(bytes, PhotoRole::Reference)?)),
+            Some(bytes) => {
+                let reference = self.decode(bytes, PhotoRole::Reference)?;
+                let embedding = self.models.embed(&reference).map_err(Self::refusal(PhotoRole::Reference))?;
+                Some(self.models.distance_to(&face, &embedding))
+            }
         };
         Ok(policy.decide(&face, distance))
     }

@@ -14,14 +14,26 @@
 //! Errors, never panics: a model over [`MAX_MODEL_BYTES`], bytes that are not an ONNX
 //! model, a model whose declared input disagrees with the config (batch 1, 3 channels,
 //! `height × width`, NCHW or NHWC as configured), or whose chosen output has no such
-//! class, is refused by [`OnnxPad::from_bytes`] with an [`OnnxPadError`]. Every tensor
-//! shape in the model is hostile input: once the input is fixed, each intermediate and
-//! output shape must be known and hold at most 16 Mi values (64 MiB of `f32`), else
-//! [`OnnxPadError::TensorShape`] — a model cannot make a run allocate without bound. At run time [`OnnxPad::live_probability`]
-//! returns a typed error for an empty or degenerate landmark set and for a non-finite
-//! output (NaN, ±∞); [`PadModel::assess`] turns every run-time error into the
-//! **denying** assessment (`score` 1, `attack` true), never into a pass. tract is
-//! guarded with `catch_unwind` too: a panic inside it becomes [`OnnxPadError::Panicked`].
+//! class, is refused by [`OnnxPad::from_bytes`] with an [`OnnxPadError`].
+//!
+//! Every tensor shape in the model is hostile input. The shapes that `ConstantOfShape`
+//! and `Expand` nodes take from the model's constants are checked in the protobuf,
+//! before tract folds them while loading; once the input is fixed, every intermediate
+//! and output shape must be known and hold at most 16 Mi values (64 MiB of `f32`).
+//! Either way the refusal is [`OnnxPadError::TensorShape`], so a loaded model cannot
+//! make a run allocate without bound. Not covered: other constant subgraphs tract folds
+//! while loading (a `Tile` or `Resize` of a constant) run before the second check — load
+//! models from untrusted sources in a process with a memory limit.
+//!
+//! At run time [`OnnxPad::live_probability`] returns a typed error for an empty or
+//! degenerate landmark set and for a non-finite output (NaN, ±∞); [`PadModel::assess`]
+//! turns every run-time error into the **denying** assessment (`score` 1, `attack`
+//! true), never into a pass. tract is guarded with `catch_unwind` too: a panic inside it
+//! becomes [`OnnxPadError::Panicked`].
+//!
+//! One ONNX rule is written out before tract sees the graph: a `ConstantOfShape` without
+//! a `value` makes float32 zeros (tract-onnx 0.23.9 reads it as `f64` and then refuses
+//! tf2onnx's channel padding, as in BlazeFace).
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};

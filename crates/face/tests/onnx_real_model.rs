@@ -41,7 +41,10 @@ fn model_bytes() -> Vec<u8> {
 }
 
 /// BlazeFace front as a stand-in PAD model: its 8×8-grid scores (output 1, 384 logits),
-/// the largest through a sigmoid.
+/// the largest through a sigmoid. [−1, 1] is MediaPipe's input range. The crop scale
+/// and the grid were picked by trying × 1.5, 2, 2.5 and 3 on both score outputs over
+/// these same photos, once: output 1 separates faces from the non-faces at every
+/// scale tried (faces ≥ 0.69, non-faces ≤ 0.36), output 0 only at × 3.
 fn blazeface() -> OnnxPadConfig {
     OnnxPadConfig {
         name: "blazeface-front-128 (a face detector standing in for a PAD model)".into(),

@@ -12,6 +12,14 @@
 //! to its savepoint and answered with its error, and the others go on. A database
 //! failure fails the whole batch: nothing of it was written, every caller is told, and
 //! each may retry. Nobody is answered before the commit.
+//!
+//! The common case goes faster: when every write of a batch is accepted, the batch is
+//! written with one multi-row statement per table ([`commit_whole`]) instead of a
+//! savepoint and four statements per write. The same checks decide — the pending
+//! check is the `UPDATE … WHERE state = 'pending'`'s row count, the ledger's check runs
+//! on the locked account's state, the primary keys refuse duplicates — and if any of
+//! them would refuse one write, that transaction is rolled back before its commit and
+//! the batch is decided write by write as above.
 
 use shiren_billing::BillingError;
 use shiren_meter::ApplyError;
@@ -19,10 +27,13 @@ use shiren_records::{DigestKey, Record, RecordError};
 use shiren_verify::{Completion, Ledger, LedgerError, Session, SessionError, StoreError, UsageLedger};
 use sqlx::{Any, AnyPool, Transaction};
 
+use shiren_catalog::AccountId;
+use sqlx::Row;
+
 use crate::account::AccountState;
 use crate::store::{
-    db, is_unique_violation, save_account, select_account, select_session, to_json, write_session,
-    write_session_if,
+    db, from_json, is_unique_violation, micros, placeholders, save_account, select_account, select_session,
+    state_name, to_json, write_session, write_session_if,
 };
 
 /// Completions waiting, at most; beyond, a completion is refused as busy.
@@ -81,8 +92,196 @@ pub(crate) async fn run_committer(pool: AnyPool, lock: &'static str, key: Digest
     }
 }
 
-/// One batch in one transaction; each completion's outcome in the batch's order.
+/// One batch: whole if every write is accepted, otherwise write by write; each
+/// write's outcome in the batch's order.
 async fn commit_batch(
+    pool: &AnyPool,
+    lock: &'static str,
+    key: &DigestKey,
+    batch: &[Queued],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    if commit_whole(pool, lock, key, batch).await? == Whole::Committed {
+        return Ok(batch.iter().map(|_| Ok(())).collect());
+    }
+    commit_each(pool, lock, key, batch).await
+}
+
+/// What [`commit_whole`] did.
+#[derive(Debug, PartialEq, Eq)]
+enum Whole {
+    /// Every write committed.
+    Committed,
+    /// Some write would be refused (or a statement failed before the commit): nothing
+    /// was written; decide write by write.
+    Declined,
+}
+
+/// The whole batch in one transaction with one statement per table, or nothing (see the
+/// module comment). `Err` only when the commit itself failed: then whether it took
+/// effect is unknown, and every caller is told, as for any failed commit.
+async fn commit_whole(
+    pool: &AnyPool,
+    lock: &'static str,
+    key: &DigestKey,
+    batch: &[Queued],
+) -> Result<Whole, StoreError> {
+    let mut ids = std::collections::HashSet::with_capacity(batch.len());
+    if !batch.iter().all(|q| ids.insert(q.write.session().certify_id)) {
+        return Ok(Whole::Declined);
+    }
+    let mut inserted: Vec<&Session> = Vec::new();
+    let mut updated: Vec<&Session> = Vec::new();
+    let mut completions: Vec<&Completion> = Vec::new();
+    for queued in batch {
+        match &queued.write {
+            Write::Start(session) => inserted.push(session),
+            Write::Complete(completion) => {
+                if completion.new_session {
+                    inserted.push(&completion.session);
+                } else {
+                    updated.push(&completion.session);
+                }
+                completions.push(completion);
+            }
+        }
+    }
+    completions.sort_by(|a, b| a.session.account.as_str().cmp(b.session.account.as_str()));
+    let Ok(mut tx) = pool.begin().await else { return Ok(Whole::Declined) };
+    match write_whole(&mut tx, lock, key, &inserted, &updated, &completions).await {
+        Ok(true) => {}
+        // Dropping the transaction rolls it back.
+        Ok(false) | Err(_) => return Ok(Whole::Declined),
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(Whole::Committed)
+}
+
+/// The statements of [`commit_whole`]; `Ok(false)` when a write would be refused.
+async fn write_whole(
+    tx: &mut Transaction<'static, Any>,
+    lock: &'static str,
+    key: &DigestKey,
+    inserted: &[&Session],
+    updated: &[&Session],
+    completions: &[&Completion],
+) -> Result<bool, StoreError> {
+    // The accounts, locked in sorted order; each one's usage checked and consumed in
+    // the batch's order, as write by write.
+    let mut accounts: Vec<AccountId> = completions.iter().map(|c| c.session.account).collect();
+    accounts.dedup();
+    let mut states = select_accounts(tx, &accounts, lock).await?;
+    if states.len() != accounts.len() {
+        return Ok(false);
+    }
+    for (state, account) in states.iter_mut().zip(&accounts) {
+        let mut ledger = Ledger { meter: state.meter.clone(), biller: state.biller.clone() };
+        for completion in completions.iter().filter(|c| c.session.account == *account) {
+            if ledger.check(&completion.usage).is_err() || ledger.consume(&completion.usage).is_err() {
+                return Ok(false);
+            }
+        }
+        state.meter = ledger.meter;
+        state.biller = ledger.biller;
+    }
+    // Sessions: new ones inserted (a duplicate aborts), pending ones replaced.
+    if !inserted.is_empty() {
+        let sql = format!(
+            "INSERT INTO sessions (certify_id, account, state, created_at, body) VALUES {}",
+            placeholders(inserted.len(), 5)
+        );
+        let mut query = sqlx::query(&sql);
+        for session in inserted {
+            query = query
+                .bind(session.certify_id.to_string())
+                .bind(session.account.as_str().to_owned())
+                .bind(state_name(&session.state))
+                .bind(micros(session.created_at))
+                .bind(to_json(session)?);
+        }
+        query.execute(&mut **tx).await.map_err(db)?;
+    }
+    if !updated.is_empty() {
+        // VALUES columns are column1, column2, … in both SQLite and PostgreSQL.
+        let sql = format!(
+            "UPDATE sessions SET state = v.column2, body = v.column3 FROM (VALUES {}) AS v \
+             WHERE sessions.certify_id = v.column1 AND sessions.state = 'pending'",
+            placeholders(updated.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for session in updated {
+            query = query
+                .bind(session.certify_id.to_string())
+                .bind(state_name(&session.state))
+                .bind(to_json(session)?);
+        }
+        let done = query.execute(&mut **tx).await.map_err(db)?;
+        if done.rows_affected() != updated.len() as u64 {
+            return Ok(false);
+        }
+    }
+    if completions.is_empty() {
+        return Ok(true);
+    }
+    // Records and the meter's exactly-once keys (a duplicate aborts).
+    let records: Vec<Record> = completions.iter().map(|c| Record::from_new(c.record.clone(), key)).collect();
+    if crate::records::insert_records(tx, &records).await? != records.len() as u64 {
+        return Ok(false);
+    }
+    let sql = format!(
+        "INSERT INTO usage_events (certify_id, account, event) VALUES {}",
+        placeholders(completions.len(), 3)
+    );
+    let mut query = sqlx::query(&sql);
+    for completion in completions {
+        query = query
+            .bind(completion.session.certify_id.to_string())
+            .bind(completion.session.account.as_str().to_owned())
+            .bind(to_json(&completion.usage)?);
+    }
+    if query.execute(&mut **tx).await.map_err(db)?.rows_affected() != completions.len() as u64 {
+        return Ok(false);
+    }
+    for (state, account) in states.iter_mut().zip(&accounts) {
+        save_account(tx, account, state).await?;
+    }
+    Ok(true)
+}
+
+/// The accounts' documents, locked, in the order of `accounts` (sorted, distinct); fewer
+/// when some are unknown.
+async fn select_accounts(
+    tx: &mut Transaction<'static, Any>,
+    accounts: &[AccountId],
+    lock: &str,
+) -> Result<Vec<AccountState>, StoreError> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (1..=accounts.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT account, state FROM accounts WHERE account IN ({}) ORDER BY account{lock}",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for account in accounts {
+        query = query.bind(account.as_str().to_owned());
+    }
+    let rows = query.fetch_all(&mut **tx).await.map_err(db)?;
+    let mut states = Vec::with_capacity(rows.len());
+    for (row, account) in rows.iter().zip(accounts) {
+        let found: String = row.try_get(0).map_err(db)?;
+        if found != account.as_str() {
+            // An unknown account in between: decide write by write.
+            return Ok(Vec::new());
+        }
+        let text: String = row.try_get(1).map_err(db)?;
+        states.push(from_json(format_args!("account {account}"), &text)?);
+    }
+    Ok(states)
+}
+
+/// One batch in one transaction, write by write; each outcome in the batch's order.
+async fn commit_each(
     pool: &AnyPool,
     lock: &'static str,
     key: &DigestKey,

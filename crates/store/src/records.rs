@@ -109,6 +109,42 @@ pub(crate) async fn insert_record(
     }
 }
 
+/// Inserts several records in one statement (the group commit's fast path); `Ok(n)`
+/// with the number inserted — fewer than given means a certify ID existed, and the
+/// caller must not commit. A duplicate may also abort the statement (PostgreSQL), which
+/// is an `Err` the caller treats the same way.
+pub(crate) async fn insert_records(
+    tx: &mut Transaction<'static, Any>,
+    records: &[Record],
+) -> Result<u64, StoreError> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "INSERT INTO records (certify_id, account, completed_at, body, scene, product, passed, sub_code, \
+         outer_order_no, id_digest, created_ns, created_day) VALUES {}",
+        crate::store::placeholders(records.len(), 12)
+    );
+    let mut query = sqlx::query(&sql);
+    for record in records {
+        let c = Columns::of(record)?;
+        query = query
+            .bind(record.certify_id.to_string())
+            .bind(record.account.as_str().to_owned())
+            .bind(crate::store::micros(record.completed_at))
+            .bind(to_json(record)?)
+            .bind(c.scene)
+            .bind(c.product)
+            .bind(c.passed)
+            .bind(c.sub_code)
+            .bind(c.outer_order_no)
+            .bind(c.id_digest)
+            .bind(c.created_ns)
+            .bind(c.created_day);
+    }
+    Ok(query.execute(&mut **tx).await.map_err(db)?.rows_affected())
+}
+
 /// Rewrites a record's body and its filter columns (read flag, erased personal data).
 pub(crate) async fn update_record(
     tx: &mut Transaction<'static, Any>,

@@ -143,11 +143,21 @@ pub(crate) fn from_json<T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| corrupt(what, e))
 }
 
+/// `($1, $2, …), (…)`: `rows` tuples of `columns` numbered placeholders, for one
+/// multi-row statement.
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
+    let tuple = |row: usize| {
+        let numbers: Vec<String> = (1..=columns).map(|c| format!("${}", row * columns + c)).collect();
+        format!("({})", numbers.join(", "))
+    };
+    (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
+}
+
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
-fn state_name(state: &SessionState) -> &'static str {
+pub(crate) fn state_name(state: &SessionState) -> &'static str {
     match state {
         SessionState::Pending => "pending",
         SessionState::Completed { .. } => "completed",

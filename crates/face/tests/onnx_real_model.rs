@@ -156,8 +156,9 @@ fn truncated_and_corrupted_copies_are_typed_errors() {
     let mut cuts: Vec<usize> = (1..16).map(|k| bytes.len() * k / 16).collect();
     cuts.extend([1, 2, 17, bytes.len() - 1]);
     for cut in cuts {
+        // The graph is one length-delimited field: any cut leaves it short.
         let e = OnnxPad::from_bytes(&bytes[..cut], blazeface()).unwrap_err();
-        assert!(!matches!(e, OnnxPadError::Panicked), "cut at {cut}: {e:?}");
+        assert!(matches!(e, OnnxPadError::Decode(_)), "cut at {cut}: {e:?}");
     }
     // The header garbled; and a run of bytes overwritten in the middle of the graph.
     let mut garbled = bytes.clone();
@@ -171,6 +172,13 @@ fn truncated_and_corrupted_copies_are_typed_errors() {
     holed[middle..middle + 4096].fill(0xff);
     let e = OnnxPad::from_bytes(&holed, blazeface()).unwrap_err();
     assert!(!matches!(e, OnnxPadError::Panicked), "{e:?}");
+    // Well-formed protobuf, broken graph: an operator renamed to one that does not exist.
+    // (A node's `op_type` is field 4, length-delimited: key 0x22, length 4, "Conv".)
+    let at = bytes.windows(6).position(|w| w == b"\x22\x04Conv").unwrap();
+    let mut renamed = bytes.clone();
+    renamed[at + 3] = b'z';
+    let e = OnnxPad::from_bytes(&renamed, blazeface()).unwrap_err();
+    assert!(matches!(e, OnnxPadError::Model(_)), "{e:?}");
 }
 
 /// The median of `runs` timings of `f`.

@@ -619,3 +619,21 @@ fn constant_shapes_over_the_limit_are_refused_before_tract_folds_them() {
     let got = pad.live_probability(&image(FACE_A, OUTSIDE), &marks()).unwrap();
     assert!((got - expected).abs() < 1e-5, "got {got}, expected {expected}");
 }
+
+#[test]
+fn configs_without_a_layout_deserialise_as_nchw() {
+    let json = r#"{"name": "m", "evaluated_pad": false,
+        "crop": {"scale": 2.0, "width": 128, "height": 128}, "channels": "rgb",
+        "normalisation": {"scale": 0.0078431375, "mean": [1, 1, 1], "std": [1, 1, 1]},
+        "output": {"index": 1, "live_class": 0, "kind": "max_sigmoid"}, "threshold": 0.5}"#;
+    let config: OnnxPadConfig = serde_json::from_str(json).unwrap();
+    assert!(!config.channels_last);
+    assert_eq!(config.output.kind, OutputKind::MaxSigmoid);
+    let nhwc = json.replace(r#""channels": "rgb","#, r#""channels": "rgb", "channels_last": true,"#);
+    let config: OnnxPadConfig = serde_json::from_str(&nhwc).unwrap();
+    assert!(config.channels_last);
+    assert_eq!(
+        serde_json::from_str::<OnnxPadConfig>(&serde_json::to_string(&config).unwrap()).unwrap(),
+        config
+    );
+}

@@ -5,6 +5,9 @@
 //! completion locks only its own account's row). After the run, each back end's p50 /
 //! p99 commit latency is printed.
 //!
+//! `sqlite/N` and `postgres/N`: N workers (threads of their own accounts) at once; the
+//! PostgreSQL store gets N connections, SQLite always has one writer connection.
+//!
 //! PostgreSQL from `SHIREN_TEST_POSTGRES` (default the local server), with synchronous
 //! commit on (the server's default; `SHIREN_BENCH_SYNCHRONOUS_COMMIT=off` turns it off
 //! for the bench's database, to measure what the commit's fsync costs); SQLite in WAL
@@ -177,17 +180,22 @@ fn completions(c: &mut Criterion) {
     });
     report("memory/1", &latencies);
 
-    let dir = std::env::temp_dir().join(format!("shiren-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (worlds, one): (Vec<_>, Vec<_>) = tenants(1).into_iter().unzip();
-    let v = sql_verifier(&format!("sqlite://{}/bench.db", dir.display()), worlds, 1);
-    let latencies = Mutex::new(Vec::new());
-    group.bench_function("sqlite/1", |b| {
-        b.iter_custom(|iters| complete_all(&v, &one, iters, &mut round, &latencies))
-    });
-    report("sqlite/1", &latencies);
-    drop(v);
-    std::fs::remove_dir_all(&dir).unwrap();
+    // SQLite has one writer connection whatever the callers: `sqlite/N` is N callers
+    // (threads of their own accounts), whose completions the writer commits in groups.
+    for callers in [1u64, 8] {
+        let dir = std::env::temp_dir().join(format!("shiren-bench-{}-{callers}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (worlds, tenants): (Vec<_>, Vec<_>) = tenants(callers).into_iter().unzip();
+        let v = sql_verifier(&format!("sqlite://{}/bench.db", dir.display()), worlds, 1);
+        let latencies = Mutex::new(Vec::new());
+        let label = format!("sqlite/{callers}");
+        group.bench_function(&label, |b| {
+            b.iter_custom(|iters| complete_all(&v, &tenants, iters, &mut round, &latencies))
+        });
+        report(&label, &latencies);
+        drop(v);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     for connections in [1u64, 8] {
         let db = support::postgres::Database::create("shiren_bench_");

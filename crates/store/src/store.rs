@@ -382,11 +382,14 @@ impl SqlStore {
             .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
         let (commit_queue, queued) = tokio::sync::mpsc::channel(crate::commit::QUEUE);
         let queued: crate::commit::Queue = std::sync::Arc::new(tokio::sync::Mutex::new(queued));
-        // One committer per writer connection, leaving PostgreSQL connections for the
-        // nonce batcher and the reads.
+        // One committer per writer connection; on PostgreSQL three quarters of the pool
+        // (a committer holds a connection only during its transaction), leaving the rest
+        // for the nonce batcher and the reads. Measured with 8 connections
+        // (`cargo bench --bench store -- postgres/8`, same session): 2 committers
+        // 1,754/s, 4 1,783–1,960/s, 6 2,202/s, 8 1,967/s.
         let committers = match backend {
             Backend::Sqlite => 1,
-            Backend::Postgres => (options.max_connections / 2).max(1),
+            Backend::Postgres => (options.max_connections.saturating_mul(3) / 4).max(1),
         };
         for _ in 0..committers {
             let task = crate::commit::run_committer(

@@ -82,27 +82,8 @@ pub(crate) async fn insert_record(
     tx: &mut Transaction<'static, Any>,
     record: &Record,
 ) -> Result<bool, StoreError> {
-    let c = Columns::of(record)?;
-    let inserted = sqlx::query(
-        "INSERT INTO records (certify_id, account, completed_at, body, scene, product, passed, sub_code, \
-         outer_order_no, id_digest, created_ns, created_day) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(record.certify_id.to_string())
-    .bind(record.account.as_str().to_owned())
-    .bind(crate::store::micros(record.completed_at))
-    .bind(to_json(record)?)
-    .bind(c.scene)
-    .bind(c.product)
-    .bind(c.passed)
-    .bind(c.sub_code)
-    .bind(c.outer_order_no)
-    .bind(c.id_digest)
-    .bind(c.created_ns)
-    .bind(c.created_day)
-    .execute(&mut **tx)
-    .await;
-    match inserted {
+    let sql = insert_sql(1);
+    match bind_records(sqlx::query(&sql), std::slice::from_ref(record))?.execute(&mut **tx).await {
         Ok(_) => Ok(true),
         Err(e) if crate::store::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(db(e)),
@@ -120,12 +101,24 @@ pub(crate) async fn insert_records(
     if records.is_empty() {
         return Ok(0);
     }
-    let sql = format!(
+    let sql = insert_sql(records.len());
+    Ok(bind_records(sqlx::query(&sql), records)?.execute(&mut **tx).await.map_err(db)?.rows_affected())
+}
+
+/// The INSERT of `rows` records with their filter columns.
+fn insert_sql(rows: usize) -> String {
+    format!(
         "INSERT INTO records (certify_id, account, completed_at, body, scene, product, passed, sub_code, \
          outer_order_no, id_digest, created_ns, created_day) VALUES {}",
-        crate::store::placeholders(records.len(), 12)
-    );
-    let mut query = sqlx::query(&sql);
+        crate::store::placeholders(rows, 12)
+    )
+}
+
+/// Binds each record's twelve columns, in `insert_sql`'s order.
+fn bind_records<'q>(
+    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    records: &[Record],
+) -> Result<sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>, StoreError> {
     for record in records {
         let c = Columns::of(record)?;
         query = query
@@ -142,7 +135,7 @@ pub(crate) async fn insert_records(
             .bind(c.created_ns)
             .bind(c.created_day);
     }
-    Ok(query.execute(&mut **tx).await.map_err(db)?.rows_affected())
+    Ok(query)
 }
 
 /// Rewrites a record's body and its filter columns (read flag, erased personal data).

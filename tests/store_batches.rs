@@ -78,6 +78,72 @@ fn race(url: &str) {
     assert_eq!(audit.rows.usage_events, SESSIONS as u64);
     assert_eq!(audit.completed_sessions, SESSIONS as u64);
     assert_eq!(audit.metered_units, SESSIONS as u64);
+    // Both paths ran: whole batches, and (almost always, as the two completions of a
+    // session meet in one batch) batches decided write by write.
+    let batches = v.store.batches();
+    eprintln!("{url}: {batches:?}");
+    assert!(batches.whole > 0, "{batches:?}");
+}
+
+/// Two stores (two processes) on one PostgreSQL complete sessions of one account: each
+/// store's known copy of the account's document goes stale whenever the other writes.
+/// A stale copy must never be written back: every unit metered by either store stays
+/// counted.
+#[test]
+fn postgres_two_stores_never_write_back_a_stale_account() {
+    let db = support::postgres::Database::create("shiren_two_stores");
+    let options = || StoreOptions { digest_key: DigestKey::new([42; 32]), max_connections: 4 };
+    let demo = support::demo(Box::new(FixedScorer), Bytes::from_static(b"authority")).unwrap();
+    let (account, scene, caller) = (demo.account, demo.id_pro_scene, demo.service.clone());
+    let (memory, plugins) = demo.verifier.into_parts();
+    let a = SqlStore::open(&db.url, options()).unwrap();
+    a.create_account(account, support::account_state(memory.into_inner().unwrap())).unwrap();
+    let a = Verifier::new(a, plugins, VerifierConfig::default());
+    let (_, plugins) =
+        support::demo(Box::new(FixedScorer), Bytes::from_static(b"authority")).unwrap().verifier.into_parts();
+    let b = Verifier::new(SqlStore::open(&db.url, options()).unwrap(), plugins, VerifierConfig::default());
+    let ids: Vec<String> = (0..SESSIONS)
+        .map(|i| {
+            let request = InitRequest {
+                scene_id: Some(scene.get()),
+                outer_order_no: Some(format!("two{i}")),
+                product_code: Some("ID_PRO".into()),
+                cert_name: Some(PERSON_NAME.into()),
+                cert_no: Some(PERSON_ID.into()),
+                ..InitRequest::default()
+            };
+            let r = a.init_face_verify(&caller, &request, cst(23, 10));
+            r.result_object.unwrap_or_else(|| panic!("{}", r.message)).certify_id.to_string()
+        })
+        .collect();
+    let (first, rest) = ids.split_at(20);
+    // Alternating: every completion after the first two finds its store's copy stale.
+    for (i, id) in first.iter().enumerate() {
+        let v = if i % 2 == 0 { &a } else { &b };
+        let done = v.complete_face_verify(id, b"pass", cst(23, 10));
+        assert!(done.is_success(), "{}", done.message);
+    }
+    assert!(a.store.batches().stale >= 9 && b.store.batches().stale >= 9);
+    // Then both at once, four threads each.
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let (v, rest) = (if t % 2 == 0 { &a } else { &b }, rest);
+            s.spawn(move || {
+                for id in rest.iter().skip(t).step_by(THREADS) {
+                    let done = v.complete_face_verify(id, b"pass", cst(23, 10));
+                    assert!(done.is_success(), "{}", done.message);
+                }
+            });
+        }
+    });
+    eprintln!("two stores: {:?} and {:?}", a.store.batches(), b.store.batches());
+    for v in [&a, &b] {
+        let audit = v.store.audit().unwrap();
+        assert_eq!(audit.rows.records, SESSIONS as u64);
+        assert_eq!(audit.rows.usage_events, SESSIONS as u64);
+        assert_eq!(audit.completed_sessions, SESSIONS as u64);
+        assert_eq!(audit.metered_units, SESSIONS as u64);
+    }
 }
 
 #[test]

@@ -6,33 +6,43 @@
 //!
 //! A few committer tasks per store (one for SQLite's single writer) take up to
 //! [`BATCH`] completions each from one queue (at most [`QUEUE`] waiting; beyond,
-//! refused as busy). A batch locks its accounts' rows in sorted order, so batches of
-//! several processes never deadlock. Each completion runs inside its own savepoint: one
-//! that is refused (no longer pending, metered already, over its pack) is rolled back
-//! to its savepoint and answered with its error, and the others go on. A database
-//! failure fails the whole batch: nothing of it was written, every caller is told, and
-//! each may retry. Nobody is answered before the commit.
+//! refused as busy). In one process, batches of one account are written one at a time
+//! ([`Claims`]). Nobody is answered before the commit.
 //!
-//! The common case goes faster: when every write of a batch is accepted, the batch is
-//! written with one multi-row statement per table ([`commit_whole`]) instead of a
-//! savepoint and four statements per write. The same checks decide — the pending
-//! check is the `UPDATE … WHERE state = 'pending'`'s row count, the ledger's check runs
-//! on the locked account's state, the primary keys refuse duplicates — and if any of
-//! them would refuse one write, that transaction is rolled back before its commit and
-//! the batch is decided write by write as above.
+//! The common case, every write of a batch accepted, is written whole
+//! ([`commit_whole`]), optimistically: the accounts' documents come from what the
+//! committers last wrote or read ([`KnownAccounts`], each with its row's revision), the
+//! ledger decides on them in Rust, and the batch is written only if every account row
+//! still has that revision and every replaced session is still pending —
+//! on PostgreSQL as one statement (one round trip and one commit: it locks those rows,
+//! checks them and writes, see [`write_postgres`]), on SQLite as one statement per
+//! table in one transaction. An account changed meanwhile (another process wrote it) is
+//! read again and the batch tried again, up to [`ATTEMPTS`] times.
+//!
+//! Otherwise the batch is decided write by write ([`commit_each`]): it locks its
+//! accounts' rows in sorted order (so batches of several processes never deadlock) and
+//! runs each completion inside its own savepoint: one that is refused (no longer
+//! pending, metered already, over its pack, a duplicate in the batch) is rolled back to
+//! its savepoint and answered with its error, and the others go on. A database failure
+//! fails the whole batch: nothing of it was written, every caller is told, and each may
+//! retry. A commit whose outcome is unknown (the connection lost) is reported to every
+//! caller, never retried; a retried completion finds it applied or not, exactly once.
 
 use shiren_billing::BillingError;
 use shiren_meter::ApplyError;
 use shiren_records::{DigestKey, Record, RecordError};
 use shiren_verify::{Completion, Ledger, LedgerError, Session, SessionError, StoreError, UsageLedger};
-use sqlx::{Any, AnyPool, Transaction};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use shiren_catalog::AccountId;
-use sqlx::Row;
+use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::account::AccountState;
+use crate::params::{Param, Params};
+use crate::records::RECORD_COLUMNS;
 use crate::store::{
-    db, from_json, is_unique_violation, micros, placeholders, save_account, select_account, select_session,
+    Backend, db, from_json, is_unique_violation, micros, save_account, select_account, select_session,
     state_name, to_json, write_session, write_session_if,
 };
 
@@ -68,15 +78,65 @@ pub(crate) struct Queued {
 /// The queue, shared by a store's committers (each takes a batch in turn).
 pub(crate) type Queue = std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Queued>>>;
 
+/// What a store's committers share.
+pub(crate) struct Committers {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) key: DigestKey,
+    pub(crate) known: KnownAccounts,
+    pub(crate) claims: Claims,
+    pub(crate) counts: Counts,
+}
+
+impl std::fmt::Debug for Committers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committers")
+            .field("backend", &self.backend)
+            .field("batches", &self.counts.read())
+            .finish()
+    }
+}
+
+/// How the committers wrote their batches, since the store opened.
+#[derive(Default)]
+pub(crate) struct Counts {
+    whole: AtomicU64,
+    each: AtomicU64,
+    stale: AtomicU64,
+}
+
+impl Counts {
+    pub(crate) fn read(&self) -> Batches {
+        Batches {
+            whole: self.whole.load(Ordering::Relaxed),
+            each: self.each.load(Ordering::Relaxed),
+            stale: self.stale.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// How a store's committers wrote their batches since it opened (for metrics, and for
+/// tests that a path was taken).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Batches {
+    /// Batches written whole: every write accepted, one statement per batch
+    /// (PostgreSQL) or per table (SQLite).
+    pub whole: u64,
+    /// Batches decided write by write (some write refused, or the whole write failed).
+    pub each: u64,
+    /// Whole writes found an account changed since it was read, and read it again.
+    pub stale: u64,
+}
+
 /// A committer task: answers each completion after its batch committed.
-pub(crate) async fn run_committer(pool: AnyPool, lock: &'static str, key: DigestKey, queue: Queue) {
+pub(crate) async fn run_committer(shared: std::sync::Arc<Committers>, queue: Queue) {
     let mut batch: Vec<Queued> = Vec::with_capacity(BATCH);
     loop {
         let taken = queue.lock().await.recv_many(&mut batch, BATCH).await;
         if taken == 0 {
             return;
         }
-        match commit_batch(&pool, lock, &key, &batch).await {
+        match commit_batch(&shared, &batch).await {
             Ok(outcomes) => {
                 for (queued, outcome) in batch.drain(..).zip(outcomes) {
                     // A caller that stopped waiting has nothing to be told.
@@ -95,15 +155,22 @@ pub(crate) async fn run_committer(pool: AnyPool, lock: &'static str, key: Digest
 /// One batch: whole if every write is accepted, otherwise write by write; each
 /// write's outcome in the batch's order.
 async fn commit_batch(
-    pool: &AnyPool,
-    lock: &'static str,
-    key: &DigestKey,
+    shared: &Committers,
     batch: &[Queued],
 ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    if commit_whole(pool, lock, key, batch).await? == Whole::Committed {
+    // One batch per account at a time in this process: the next one then reads the
+    // document this one wrote, and never finds it stale.
+    let accounts: Vec<AccountId> = batch.iter().map(|q| q.write.session().account).collect();
+    let _claim = shared.claims.claim(accounts).await;
+    if commit_whole(shared, batch).await? == Whole::Committed {
+        shared.counts.whole.fetch_add(1, Ordering::Relaxed);
         return Ok(batch.iter().map(|_| Ok(())).collect());
     }
-    commit_each(pool, lock, key, batch).await
+    shared.counts.each.fetch_add(1, Ordering::Relaxed);
+    let outcomes = commit_each(&shared.pool, shared.backend.lock(), &shared.key, batch).await;
+    // Written (or perhaps written) without the known documents: theirs are stale.
+    shared.known.forget(batch.iter().map(|q| q.write.session().account));
+    outcomes
 }
 
 /// What [`commit_whole`] did.
@@ -111,182 +178,420 @@ async fn commit_batch(
 enum Whole {
     /// Every write committed.
     Committed,
-    /// Some write would be refused (or a statement failed before the commit): nothing
-    /// was written; decide write by write.
+    /// Some write would be refused (or a statement failed, or the accounts kept
+    /// changing): nothing was written; decide write by write.
     Declined,
 }
 
-/// The whole batch in one transaction with one statement per table, or nothing (see the
-/// module comment). `Err` only when the commit itself failed: then whether it took
-/// effect is unknown, and every caller is told, as for any failed commit.
-async fn commit_whole(
-    pool: &AnyPool,
-    lock: &'static str,
-    key: &DigestKey,
-    batch: &[Queued],
-) -> Result<Whole, StoreError> {
+/// How often the whole batch is tried again when an account changed since it was read
+/// (another committer or process wrote it first).
+const ATTEMPTS: usize = 3;
+
+/// The whole batch in one atomic write, or nothing (see the module comment). `Err`
+/// only when the commit itself failed: then whether it took effect is unknown, and
+/// every caller is told, as for any failed commit.
+async fn commit_whole(shared: &Committers, batch: &[Queued]) -> Result<Whole, StoreError> {
+    let Committers { pool, backend, key, known, counts, .. } = shared;
     let mut ids = std::collections::HashSet::with_capacity(batch.len());
     if !batch.iter().all(|q| ids.insert(q.write.session().certify_id)) {
         return Ok(Whole::Declined);
     }
-    let mut inserted: Vec<&Session> = Vec::new();
-    let mut updated: Vec<&Session> = Vec::new();
-    let mut completions: Vec<&Completion> = Vec::new();
-    for queued in batch {
-        match &queued.write {
-            Write::Start(session) => inserted.push(session),
-            Write::Complete(completion) => {
-                if completion.new_session {
-                    inserted.push(&completion.session);
-                } else {
-                    updated.push(&completion.session);
-                }
-                completions.push(completion);
-            }
-        }
-    }
+    let mut completions: Vec<&Completion> = batch
+        .iter()
+        .filter_map(|q| match &q.write {
+            Write::Complete(completion) => Some(&**completion),
+            Write::Start(_) => None,
+        })
+        .collect();
     completions.sort_by(|a, b| a.session.account.as_str().cmp(b.session.account.as_str()));
-    let Ok(mut tx) = pool.begin().await else { return Ok(Whole::Declined) };
-    match write_whole(&mut tx, lock, key, &inserted, &updated, &completions).await {
-        Ok(true) => {}
-        // Dropping the transaction rolls it back.
-        Ok(false) | Err(_) => return Ok(Whole::Declined),
-    }
-    tx.commit().await.map_err(db)?;
-    Ok(Whole::Committed)
-}
-
-/// The statements of [`commit_whole`]; `Ok(false)` when a write would be refused.
-async fn write_whole(
-    tx: &mut Transaction<'static, Any>,
-    lock: &'static str,
-    key: &DigestKey,
-    inserted: &[&Session],
-    updated: &[&Session],
-    completions: &[&Completion],
-) -> Result<bool, StoreError> {
-    // The accounts, locked in sorted order; each one's usage checked and consumed in
-    // the batch's order, as write by write.
     let mut accounts: Vec<AccountId> = completions.iter().map(|c| c.session.account).collect();
     accounts.dedup();
-    let mut states = select_accounts(tx, &accounts, lock).await?;
-    if states.len() != accounts.len() {
-        return Ok(false);
-    }
-    for (state, account) in states.iter_mut().zip(&accounts) {
-        let mut ledger = Ledger { meter: state.meter.clone(), biller: state.biller.clone() };
-        for completion in completions.iter().filter(|c| c.session.account == *account) {
-            if ledger.check(&completion.usage).is_err() || ledger.consume(&completion.usage).is_err() {
-                return Ok(false);
+    for _ in 0..ATTEMPTS {
+        let Ok(Some(read)) = known.read(pool, &accounts).await else { return Ok(Whole::Declined) };
+        // Each account's usage checked and consumed in the batch's order, as write by
+        // write would.
+        let mut states = Vec::with_capacity(read.len());
+        for ((revision, mut state), account) in read.into_iter().zip(&accounts) {
+            let mut ledger = Ledger { meter: state.meter, biller: state.biller };
+            for completion in completions.iter().filter(|c| c.session.account == *account) {
+                if ledger.check(&completion.usage).is_err() || ledger.consume(&completion.usage).is_err() {
+                    return Ok(Whole::Declined);
+                }
             }
+            state.meter = ledger.meter;
+            state.biller = ledger.biller;
+            // The exactly-once set lives in `usage_events` (as `save_account` does).
+            state.meter.forget_applied();
+            states.push((revision, state));
         }
-        state.meter = ledger.meter;
-        state.biller = ledger.biller;
-    }
-    // Sessions: new ones inserted (a duplicate aborts), pending ones replaced.
-    if !inserted.is_empty() {
-        let sql = format!(
-            "INSERT INTO sessions (certify_id, account, state, created_at, body) VALUES {}",
-            placeholders(inserted.len(), 5)
-        );
-        let mut query = sqlx::query(&sql);
-        for session in inserted {
-            query = query
-                .bind(session.certify_id.to_string())
-                .bind(session.account.as_str().to_owned())
-                .bind(state_name(&session.state))
-                .bind(micros(session.created_at))
-                .bind(to_json(session)?);
-        }
-        query.execute(&mut **tx).await.map_err(db)?;
-    }
-    if !updated.is_empty() {
-        // VALUES columns are column1, column2, … in both SQLite and PostgreSQL.
-        let sql = format!(
-            "UPDATE sessions SET state = v.column2, body = v.column3 FROM (VALUES {}) AS v \
-             WHERE sessions.certify_id = v.column1 AND sessions.state = 'pending'",
-            placeholders(updated.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for session in updated {
-            query = query
-                .bind(session.certify_id.to_string())
-                .bind(state_name(&session.state))
-                .bind(to_json(session)?);
-        }
-        let done = query.execute(&mut **tx).await.map_err(db)?;
-        if done.rows_affected() != updated.len() as u64 {
-            return Ok(false);
+        let rows = Rows::of(batch, key, &accounts, &states)?;
+        let written = match *backend {
+            Backend::Postgres => write_postgres(pool, rows).await?,
+            Backend::Sqlite => write_sqlite(pool, rows).await?,
+        };
+        match written {
+            Written::All => {
+                known.remember(accounts.into_iter().zip(states).map(|(a, (r, s))| (a, r + 1, s)));
+                return Ok(Whole::Committed);
+            }
+            Written::Stale => {
+                counts.stale.fetch_add(1, Ordering::Relaxed);
+                known.forget(accounts.iter().copied());
+            }
+            Written::Refused => return Ok(Whole::Declined),
         }
     }
-    if completions.is_empty() {
-        return Ok(true);
-    }
-    // Records and the meter's exactly-once keys (a duplicate aborts).
-    let records: Vec<Record> = completions.iter().map(|c| Record::from_new(c.record.clone(), key)).collect();
-    if crate::records::insert_records(tx, &records).await? != records.len() as u64 {
-        return Ok(false);
-    }
-    let sql = format!(
-        "INSERT INTO usage_events (certify_id, account, event) VALUES {}",
-        placeholders(completions.len(), 3)
-    );
-    let mut query = sqlx::query(&sql);
-    for completion in completions {
-        query = query
-            .bind(completion.session.certify_id.to_string())
-            .bind(completion.session.account.as_str().to_owned())
-            .bind(to_json(&completion.usage)?);
-    }
-    if query.execute(&mut **tx).await.map_err(db)?.rows_affected() != completions.len() as u64 {
-        return Ok(false);
-    }
-    // The accounts' documents, in one statement.
-    let sql = format!(
-        "UPDATE accounts SET state = v.column2, revision = revision + 1 FROM (VALUES {}) AS v \
-         WHERE accounts.account = v.column1",
-        placeholders(accounts.len(), 2)
-    );
-    let mut query = sqlx::query(&sql);
-    for (state, account) in states.iter_mut().zip(&accounts) {
-        // The exactly-once set lives in `usage_events` (as `save_account` does).
-        state.meter.forget_applied();
-        query = query.bind(account.as_str().to_owned()).bind(to_json(state)?);
-    }
-    Ok(query.execute(&mut **tx).await.map_err(db)?.rows_affected() == accounts.len() as u64)
+    Ok(Whole::Declined)
 }
 
-/// The accounts' documents, locked, in the order of `accounts` (sorted, distinct); fewer
-/// when some are unknown.
+/// The account documents the committers last read or wrote, each with its row's
+/// revision (every write of an account row increments it). A batch computes from them
+/// and is written only while each row still has that revision, so an entry can be
+/// stale but never wrong. At most [`KNOWN_ACCOUNTS`] are held; beyond, the oldest
+/// knowledge is dropped wholesale.
+#[derive(Default)]
+pub(crate) struct KnownAccounts {
+    held: std::sync::Mutex<HashMap<AccountId, (i64, AccountState)>>,
+}
+
+/// Accounts whose documents the committers keep, at most.
+pub(crate) const KNOWN_ACCOUNTS: usize = 1_024;
+
+impl KnownAccounts {
+    /// `accounts`' documents and revisions (sorted, distinct), the ones not held read
+    /// from the database (unlocked); `None` when an account is unknown.
+    async fn read(
+        &self,
+        pool: &AnyPool,
+        accounts: &[AccountId],
+    ) -> Result<Option<Vec<(i64, AccountState)>>, StoreError> {
+        let held: Vec<Option<(i64, AccountState)>> = {
+            let map = self.held.lock().map_err(|_| StoreError::Unavailable("a committer panicked".into()))?;
+            accounts.iter().map(|a| map.get(a).cloned()).collect()
+        };
+        let missing: Vec<AccountId> =
+            accounts.iter().zip(&held).filter(|(_, h)| h.is_none()).map(|(a, _)| *a).collect();
+        let mut read = select_accounts(pool, &missing).await?.into_iter();
+        let mut found = Vec::with_capacity(accounts.len());
+        for (account, held) in accounts.iter().zip(held) {
+            match held {
+                Some(entry) => found.push(entry),
+                None => match read.next() {
+                    Some((id, revision, state)) if id == *account => {
+                        self.remember([(id, revision, state.clone())]);
+                        found.push((revision, state));
+                    }
+                    _ => return Ok(None),
+                },
+            }
+        }
+        Ok(Some(found))
+    }
+
+    /// Notes documents as written or read at their revisions (never going back to an
+    /// older one).
+    fn remember(&self, entries: impl IntoIterator<Item = (AccountId, i64, AccountState)>) {
+        let Ok(mut map) = self.held.lock() else { return };
+        for (account, revision, state) in entries {
+            if map.get(&account).is_some_and(|(held, _)| *held >= revision) {
+                continue;
+            }
+            if map.len() >= KNOWN_ACCOUNTS && !map.contains_key(&account) {
+                map.clear();
+            }
+            map.insert(account, (revision, state));
+        }
+    }
+
+    fn forget(&self, accounts: impl IntoIterator<Item = AccountId>) {
+        let Ok(mut map) = self.held.lock() else { return };
+        for account in accounts {
+            map.remove(&account);
+        }
+    }
+}
+
+/// The accounts whose batches are being written by this store's committers.
+#[derive(Default)]
+pub(crate) struct Claims {
+    busy: std::sync::Mutex<std::collections::HashSet<AccountId>>,
+    released: tokio::sync::Notify,
+}
+
+/// Accounts claimed until dropped.
+struct Claim<'a> {
+    claims: &'a Claims,
+    accounts: Vec<AccountId>,
+}
+
+impl Claims {
+    /// Waits until none of `accounts` is claimed, then claims them all at once (so two
+    /// batches never wait for each other).
+    async fn claim(&self, mut accounts: Vec<AccountId>) -> Claim<'_> {
+        accounts.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        accounts.dedup();
+        loop {
+            let released = self.released.notified();
+            let mut released = std::pin::pin!(released);
+            {
+                // Claims only spare stale reads (the revision check keeps writes right).
+                let Ok(mut busy) = self.busy.lock() else { break };
+                if accounts.iter().all(|a| !busy.contains(a)) {
+                    busy.extend(accounts.iter().copied());
+                    break;
+                }
+                // Registered before the lock is let go: a release in between still wakes.
+                released.as_mut().enable();
+            }
+            released.await;
+        }
+        Claim { claims: self, accounts }
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.claims.busy.lock() {
+            for account in &self.accounts {
+                busy.remove(account);
+            }
+        }
+        self.claims.released.notify_waiters();
+    }
+}
+
+/// The accounts' documents and revisions, unlocked, in the order of `accounts` (sorted,
+/// distinct); fewer when some are unknown.
 async fn select_accounts(
-    tx: &mut Transaction<'static, Any>,
+    pool: &AnyPool,
     accounts: &[AccountId],
-    lock: &str,
-) -> Result<Vec<AccountState>, StoreError> {
+) -> Result<Vec<(AccountId, i64, AccountState)>, StoreError> {
     if accounts.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = (1..=accounts.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT account, state FROM accounts WHERE account IN ({}) ORDER BY account{lock}",
-        list.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for account in accounts {
-        query = query.bind(account.as_str().to_owned());
-    }
-    let rows = query.fetch_all(&mut **tx).await.map_err(db)?;
-    let mut states = Vec::with_capacity(rows.len());
-    for (row, account) in rows.iter().zip(accounts) {
-        let found: String = row.try_get(0).map_err(db)?;
-        if found != account.as_str() {
-            // An unknown account in between: decide write by write.
-            return Ok(Vec::new());
-        }
+    let mut params = Params::default();
+    let list = params.rows(accounts.iter().map(|a| vec![Param::Text(a.as_str().to_owned())]));
+    let sql =
+        format!("SELECT account, state, revision FROM accounts WHERE account IN ({list}) ORDER BY account");
+    let rows = params.bind(&sql).fetch_all(pool).await.map_err(db)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get(0).map_err(db)?;
+        let account =
+            AccountId::new(&id).map_err(|e| crate::store::corrupt(format_args!("account {id}"), e))?;
         let text: String = row.try_get(1).map_err(db)?;
-        states.push(from_json(format_args!("account {account}"), &text)?);
+        let revision: i64 = row.try_get(2).map_err(db)?;
+        found.push((account, revision, from_json(format_args!("account {account}"), &text)?));
     }
-    Ok(states)
+    Ok(found)
+}
+
+/// A whole batch's rows, table by table, ready to bind.
+struct Rows {
+    /// `(account, document, revision read)`.
+    accounts: Vec<Vec<Param>>,
+    /// Pending sessions replaced: `(certify_id, state, body)`.
+    updated: Vec<Vec<Param>>,
+    /// New sessions: `(certify_id, account, state, created_at, body)`.
+    inserted: Vec<Vec<Param>>,
+    records: Vec<Vec<Param>>,
+    /// The meter's exactly-once keys: `(certify_id, account, event)`.
+    usage: Vec<Vec<Param>>,
+}
+
+impl Rows {
+    fn of(
+        batch: &[Queued],
+        key: &DigestKey,
+        accounts: &[AccountId],
+        states: &[(i64, AccountState)],
+    ) -> Result<Rows, StoreError> {
+        let text = |s: &str| Param::Text(s.to_owned());
+        let mut rows = Rows {
+            accounts: Vec::with_capacity(accounts.len()),
+            updated: Vec::new(),
+            inserted: Vec::new(),
+            records: Vec::new(),
+            usage: Vec::new(),
+        };
+        for (account, (revision, state)) in accounts.iter().zip(states) {
+            rows.accounts.push(vec![
+                text(account.as_str()),
+                Param::Text(to_json(state)?),
+                Param::Int(*revision),
+            ]);
+        }
+        for queued in batch {
+            let session = queued.write.session();
+            let (id, account) = (session.certify_id.to_string(), session.account.as_str());
+            let new = match &queued.write {
+                Write::Start(_) => true,
+                Write::Complete(completion) => completion.new_session,
+            };
+            if new {
+                rows.inserted.push(vec![
+                    text(&id),
+                    text(account),
+                    text(state_name(&session.state)),
+                    Param::Int(micros(session.created_at)),
+                    Param::Text(to_json(session)?),
+                ]);
+            } else {
+                rows.updated.push(vec![
+                    text(&id),
+                    text(state_name(&session.state)),
+                    Param::Text(to_json(session)?),
+                ]);
+            }
+            if let Write::Complete(completion) = &queued.write {
+                rows.records
+                    .push(crate::records::record_row(&Record::from_new(completion.record.clone(), key))?);
+                rows.usage.push(vec![text(&id), text(account), Param::Text(to_json(&completion.usage)?)]);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// What a whole-batch write did.
+enum Written {
+    /// Everything, committed.
+    All,
+    /// Nothing: an account's revision was no longer the one read.
+    Stale,
+    /// Nothing: a session was not pending, a key existed, or a statement failed.
+    Refused,
+}
+
+const INSERT_SESSIONS: &str = "INSERT INTO sessions (certify_id, account, state, created_at, body)";
+const INSERT_USAGE: &str = "INSERT INTO usage_events (certify_id, account, event)";
+
+/// PostgreSQL: the whole batch as one statement, so one round trip and one commit. Its
+/// first parts lock the accounts still at the revisions read and the sessions still
+/// pending (in sorted order, as every transaction here locks); the writes happen only
+/// if all of them were locked, and a duplicate key aborts the statement. Once locked,
+/// a row cannot change before the statement's commit, so the writes are exactly the
+/// checked ones.
+async fn write_postgres(pool: &AnyPool, rows: Rows) -> Result<Written, StoreError> {
+    let (accounts, sessions) = (rows.accounts.len(), rows.updated.len());
+    let mut params = Params::default();
+    let (mut locks, mut writes) = (Vec::new(), Vec::new());
+    let (mut count_accounts, mut count_sessions) = ("0", "0");
+    let guard = format!("(SELECT accounts = {accounts} AND sessions = {sessions} FROM checked)");
+    if accounts > 0 {
+        let values = params.rows(rows.accounts);
+        locks.push(format!(
+            "locked_accounts AS (SELECT a.account FROM accounts AS a, (VALUES {values}) AS v \
+             WHERE a.account = v.column1 AND a.revision = v.column3 ORDER BY a.account FOR UPDATE OF a)"
+        ));
+        count_accounts = "(SELECT COUNT(*) FROM locked_accounts)";
+        writes.push(format!(
+            "written_accounts AS (UPDATE accounts SET state = v.column2, revision = accounts.revision + 1 \
+             FROM (VALUES {values}) AS v WHERE accounts.account = v.column1 AND {guard} RETURNING 1)"
+        ));
+    }
+    if sessions > 0 {
+        let values = params.rows(rows.updated);
+        locks.push(format!(
+            "locked_sessions AS (SELECT s.certify_id FROM sessions AS s, (VALUES {values}) AS v \
+             WHERE s.certify_id = v.column1 AND s.state = 'pending' ORDER BY s.certify_id FOR UPDATE OF s)"
+        ));
+        count_sessions = "(SELECT COUNT(*) FROM locked_sessions)";
+        writes.push(format!(
+            "written_sessions AS (UPDATE sessions SET state = v.column2, body = v.column3 \
+             FROM (VALUES {values}) AS v WHERE sessions.certify_id = v.column1 AND {guard} RETURNING 1)"
+        ));
+    }
+    for (name, insert, values) in [
+        ("new_sessions", INSERT_SESSIONS.to_owned(), rows.inserted),
+        ("new_records", format!("INSERT INTO records ({RECORD_COLUMNS})"), rows.records),
+        ("new_usage", INSERT_USAGE.to_owned(), rows.usage),
+    ] {
+        if !values.is_empty() {
+            let values = params.rows(values);
+            writes.push(format!("{name} AS ({insert} SELECT * FROM (VALUES {values}) AS v WHERE {guard})"));
+        }
+    }
+    // The locks, then `checked` (which counts them), then the writes guarded by it: the
+    // locks are taken before any write.
+    let checked = format!(
+        "checked AS MATERIALIZED (SELECT {count_accounts} AS accounts, {count_sessions} AS sessions)"
+    );
+    let parts: Vec<String> = locks.into_iter().chain([checked]).chain(writes).collect();
+    let written_count = |name: &str, n: usize| {
+        if n > 0 { format!("(SELECT COUNT(*) FROM {name})") } else { "0".into() }
+    };
+    let sql = format!(
+        "WITH {} SELECT accounts, sessions, {}, {} FROM checked",
+        parts.join(", "),
+        written_count("written_accounts", accounts),
+        written_count("written_sessions", sessions),
+    );
+    let row = match params.bind(&sql).fetch_one(pool).await {
+        Ok(row) => row,
+        // The server refused the statement (a duplicate key, a deadlock): nothing of it
+        // was written.
+        Err(sqlx::Error::Database(_)) => return Ok(Written::Refused),
+        // Lost on the way: it may or may not have been committed.
+        Err(e) => return Err(db(e)),
+    };
+    let count =
+        |i: usize| row.try_get::<i64, _>(i).map_err(db).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let (locked_accounts, locked_sessions) = (count(0)?, count(1)?);
+    if locked_accounts != accounts {
+        return Ok(Written::Stale);
+    }
+    if locked_sessions != sessions {
+        return Ok(Written::Refused);
+    }
+    if (count(2)?, count(3)?) != (accounts, sessions) {
+        return Err(StoreError::Inconsistent("a whole batch wrote other rows than it locked".into()));
+    }
+    Ok(Written::All)
+}
+
+/// SQLite (one writer, so nothing changes between statements): the same writes as
+/// separate statements in one transaction, each checked by its row count.
+async fn write_sqlite(pool: &AnyPool, rows: Rows) -> Result<Written, StoreError> {
+    let Ok(mut tx) = pool.begin().await else { return Ok(Written::Refused) };
+    let (accounts, sessions) = (rows.accounts.len(), rows.updated.len());
+    // Each statement with the row count it must have, and what a shortfall means.
+    type Check = Option<(usize, Written)>;
+    let mut statements: Vec<(String, Params, Check)> = Vec::new();
+    let mut add = |head: &str, tail: &str, values: Vec<Vec<Param>>, check: Option<(usize, Written)>| {
+        if !values.is_empty() {
+            let mut params = Params::default();
+            let values = params.rows(values);
+            statements.push((format!("{head} VALUES {values}{tail}"), params, check));
+        }
+    };
+    // VALUES columns are column1, column2, … in both SQLite and PostgreSQL.
+    add(
+        "UPDATE accounts SET state = v.column2, revision = revision + 1 FROM (",
+        ") AS v WHERE accounts.account = v.column1 AND accounts.revision = v.column3",
+        rows.accounts,
+        Some((accounts, Written::Stale)),
+    );
+    add(
+        "UPDATE sessions SET state = v.column2, body = v.column3 FROM (",
+        ") AS v WHERE sessions.certify_id = v.column1 AND sessions.state = 'pending'",
+        rows.updated,
+        Some((sessions, Written::Refused)),
+    );
+    add(INSERT_SESSIONS, "", rows.inserted, None);
+    add(&format!("INSERT INTO records ({RECORD_COLUMNS})"), "", rows.records, None);
+    add(INSERT_USAGE, "", rows.usage, None);
+    for (sql, params, check) in statements {
+        // Dropping the transaction rolls it back.
+        let Ok(done) = params.bind(&sql).execute(&mut *tx).await else { return Ok(Written::Refused) };
+        if let Some((expected, otherwise)) = check
+            && done.rows_affected() != expected as u64
+        {
+            return Ok(otherwise);
+        }
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(Written::All)
 }
 
 /// One batch in one transaction, write by write; each outcome in the batch's order.

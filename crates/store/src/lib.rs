@@ -8,12 +8,14 @@ mod directory;
 mod error;
 mod exec;
 mod nonces;
+mod params;
 mod records;
 mod schema;
 mod store;
 
 pub use crate::account::AccountState;
 pub use crate::bills::BILLS_KEPT_DAYS;
+pub use crate::commit::Batches;
 pub use crate::error::OpenError;
 pub use crate::nonces::SqlNonces;
 pub use crate::records::RECORDS_ZONE;

@@ -21,6 +21,7 @@ use shiren_verify::StoreError;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::params::{Param, Params};
 use crate::store::{SqlStore, corrupt, db, to_json};
 
 /// The zone whose natural days statistics count (the console's UTC+8), as
@@ -82,60 +83,36 @@ pub(crate) async fn insert_record(
     tx: &mut Transaction<'static, Any>,
     record: &Record,
 ) -> Result<bool, StoreError> {
-    let sql = insert_sql(1);
-    match bind_records(sqlx::query(&sql), std::slice::from_ref(record))?.execute(&mut **tx).await {
+    let mut params = Params::default();
+    let sql = format!("INSERT INTO records ({RECORD_COLUMNS}) VALUES {}", params.rows([record_row(record)?]));
+    match params.bind(&sql).execute(&mut **tx).await {
         Ok(_) => Ok(true),
         Err(e) if crate::store::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(db(e)),
     }
 }
 
-/// Inserts several records in one statement (the group commit's fast path); `Ok(n)`
-/// with the number inserted — fewer than given means a certify ID existed, and the
-/// caller must not commit. A duplicate may also abort the statement (PostgreSQL), which
-/// is an `Err` the caller treats the same way.
-pub(crate) async fn insert_records(
-    tx: &mut Transaction<'static, Any>,
-    records: &[Record],
-) -> Result<u64, StoreError> {
-    if records.is_empty() {
-        return Ok(0);
-    }
-    let sql = insert_sql(records.len());
-    Ok(bind_records(sqlx::query(&sql), records)?.execute(&mut **tx).await.map_err(db)?.rows_affected())
-}
+/// The columns of a record row, in [`record_row`]'s order.
+pub(crate) const RECORD_COLUMNS: &str = "certify_id, account, completed_at, body, scene, product, passed, \
+     sub_code, outer_order_no, id_digest, created_ns, created_day";
 
-/// The INSERT of `rows` records with their filter columns.
-fn insert_sql(rows: usize) -> String {
-    format!(
-        "INSERT INTO records (certify_id, account, completed_at, body, scene, product, passed, sub_code, \
-         outer_order_no, id_digest, created_ns, created_day) VALUES {}",
-        crate::store::placeholders(rows, 12)
-    )
-}
-
-/// Binds each record's twelve columns, in `insert_sql`'s order.
-fn bind_records<'q>(
-    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    records: &[Record],
-) -> Result<sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>, StoreError> {
-    for record in records {
-        let c = Columns::of(record)?;
-        query = query
-            .bind(record.certify_id.to_string())
-            .bind(record.account.as_str().to_owned())
-            .bind(crate::store::micros(record.completed_at))
-            .bind(to_json(record)?)
-            .bind(c.scene)
-            .bind(c.product)
-            .bind(c.passed)
-            .bind(c.sub_code)
-            .bind(c.outer_order_no)
-            .bind(c.id_digest)
-            .bind(c.created_ns)
-            .bind(c.created_day);
-    }
-    Ok(query)
+/// A record's row: its key columns, its body and its filter columns.
+pub(crate) fn record_row(record: &Record) -> Result<Vec<Param>, StoreError> {
+    let c = Columns::of(record)?;
+    Ok(vec![
+        Param::Text(record.certify_id.to_string()),
+        Param::Text(record.account.as_str().to_owned()),
+        Param::Int(crate::store::micros(record.completed_at)),
+        Param::Text(to_json(record)?),
+        Param::Int(c.scene),
+        Param::Text(c.product.to_owned()),
+        Param::Int(c.passed),
+        Param::Int(c.sub_code),
+        Param::Text(c.outer_order_no),
+        Param::MaybeText(c.id_digest),
+        Param::Int(c.created_ns),
+        Param::Int(c.created_day),
+    ])
 }
 
 /// Rewrites a record's body and its filter columns (read flag, erased personal data).
@@ -185,7 +162,8 @@ pub(crate) async fn backfill(tx: &mut Transaction<'static, Any>) -> Result<(), s
     Ok(())
 }
 
-const RECORD_COLUMNS: &str = "certify_id, account, body, scene, product, passed, sub_code, outer_order_no, \
+/// The columns a query reads: the key columns, the body and the filter columns.
+const INDEXED_COLUMNS: &str = "certify_id, account, body, scene, product, passed, sub_code, outer_order_no, \
                               id_digest, created_ns, created_day";
 
 /// A record read with its filter columns, each checked against the body.
@@ -269,7 +247,8 @@ impl SqlStore {
             n if n > MAX_PAGE => return Err(RecordError::Limit(n).into()),
             n => n,
         };
-        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE account = $1 AND created_ns >= $2");
+        let mut sql =
+            format!("SELECT {INDEXED_COLUMNS} FROM records WHERE account = $1 AND created_ns >= $2");
         let mut values = vec![Value::Text(account.as_str().to_owned()), Value::Int(nanos(cutoff(now)))];
         let mut and = |condition: &str, value: Value, values: &mut Vec<Value>| {
             values.push(value);

@@ -93,6 +93,8 @@ pub struct SqlStore {
     pub(crate) nonce_queue: tokio::sync::mpsc::Sender<crate::nonces::Check>,
     /// The queue of the completions' committers (see `commit`).
     commit_queue: tokio::sync::mpsc::Sender<crate::commit::Queued>,
+    /// What the committers share (their counts are read by [`SqlStore::batches`]).
+    committed: std::sync::Arc<crate::commit::Committers>,
 }
 
 /// The flow's invariants as stored, read in one consistent snapshot (see
@@ -141,16 +143,6 @@ pub(crate) fn from_json<T: DeserializeOwned>(
     text: &str,
 ) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(what, e))
-}
-
-/// `($1, $2, …), (…)`: `rows` tuples of `columns` numbered placeholders, for one
-/// multi-row statement.
-pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
-    let tuple = |row: usize| {
-        let numbers: Vec<String> = (1..=columns).map(|c| format!("${}", row * columns + c)).collect();
-        format!("({})", numbers.join(", "))
-    };
-    (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
 }
 
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
@@ -391,11 +383,17 @@ impl SqlStore {
             Backend::Sqlite => 1,
             Backend::Postgres => (options.max_connections.saturating_mul(3) / 4).max(1),
         };
+        let committed = std::sync::Arc::new(crate::commit::Committers {
+            pool: pool.clone(),
+            backend,
+            key: options.digest_key.clone(),
+            known: crate::commit::KnownAccounts::default(),
+            claims: crate::commit::Claims::default(),
+            counts: crate::commit::Counts::default(),
+        });
         for _ in 0..committers {
             let task = crate::commit::run_committer(
-                pool.clone(),
-                backend.lock(),
-                options.digest_key.clone(),
+                std::sync::Arc::clone(&committed),
                 std::sync::Arc::clone(&queued),
             );
             exec.spawn(task)
@@ -409,6 +407,7 @@ impl SqlStore {
             exec,
             nonce_queue,
             commit_queue,
+            committed,
         })
     }
 
@@ -427,6 +426,11 @@ impl SqlStore {
         answer
             .recv()
             .map_err(|_| StoreError::Unavailable("the store's committers stopped mid-commit".into()))?
+    }
+
+    /// How the committers wrote their batches since this store opened.
+    pub fn batches(&self) -> crate::commit::Batches {
+        self.committed.counts.read()
     }
 
     /// Which database this is.

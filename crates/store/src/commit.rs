@@ -160,8 +160,13 @@ async fn commit_batch(
 ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     // One batch per account at a time in this process: the next one then reads the
     // document this one wrote, and never finds it stale.
-    let accounts: Vec<AccountId> = batch.iter().map(|q| q.write.session().account).collect();
-    let _claim = shared.claims.claim(accounts).await;
+    // (New sessions do not touch their account's row.)
+    let accounts: Vec<AccountId> = batch
+        .iter()
+        .filter(|q| matches!(q.write, Write::Complete(_)))
+        .map(|q| q.write.session().account)
+        .collect();
+    let _claim = shared.claims.claim(accounts.clone()).await;
     if commit_whole(shared, batch).await? == Whole::Committed {
         shared.counts.whole.fetch_add(1, Ordering::Relaxed);
         return Ok(batch.iter().map(|_| Ok(())).collect());
@@ -169,7 +174,7 @@ async fn commit_batch(
     shared.counts.each.fetch_add(1, Ordering::Relaxed);
     let outcomes = commit_each(&shared.pool, shared.backend.lock(), &shared.key, batch).await;
     // Written (or perhaps written) without the known documents: theirs are stale.
-    shared.known.forget(batch.iter().map(|q| q.write.session().account));
+    shared.known.forget(accounts);
     outcomes
 }
 

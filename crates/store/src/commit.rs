@@ -4,10 +4,11 @@
 //! (`fsync`), and an account's document is read and written once per batch, not per
 //! completion.
 //!
-//! A few committer tasks per store (one for SQLite's single writer) take up to
-//! [`BATCH`] completions each from one queue (at most [`QUEUE`] waiting; beyond,
-//! refused as busy). In one process, batches of one account are written one at a time
-//! ([`Claims`]). Nobody is answered before the commit.
+//! A few committer tasks per store (one for SQLite's single writer) each take up to
+//! [`BATCH`] writes at a time from their own queue (at most [`QUEUE`] waiting; beyond,
+//! refused as busy). An account's completions always go to the same committer
+//! ([`Write::committer`]), so in one process one account's batches are written one at a
+//! time, in order. Nobody is answered before the commit.
 //!
 //! The common case, every write of a batch accepted, is written whole
 //! ([`commit_whole`]), optimistically: the accounts' documents come from what the
@@ -46,7 +47,7 @@ use crate::store::{
     state_name, to_json, write_session, write_session_if,
 };
 
-/// Completions waiting, at most; beyond, a completion is refused as busy.
+/// Writes waiting for one committer, at most; beyond, a write is refused as busy.
 pub(crate) const QUEUE: usize = 4_096;
 
 /// Completions in one transaction, at most.
@@ -75,8 +76,21 @@ pub(crate) struct Queued {
     pub(crate) reply: std::sync::mpsc::SyncSender<Result<(), StoreError>>,
 }
 
-/// The queue, shared by a store's committers (each takes a batch in turn).
-pub(crate) type Queue = std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Queued>>>;
+impl Write {
+    /// Which of `committers` queues this write: an account's completions always the
+    /// same one, so one account's batches are written one at a time, in order, and
+    /// each reads the document the previous one wrote; new sessions (which do not
+    /// touch their account's row) spread by certify ID.
+    pub(crate) fn committer(&self, committers: usize) -> usize {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        match self {
+            Write::Start(session) => session.certify_id.hash(&mut hasher),
+            Write::Complete(completion) => completion.session.account.hash(&mut hasher),
+        }
+        (hasher.finish() % committers.max(1) as u64) as usize
+    }
+}
 
 /// What a store's committers share.
 pub(crate) struct Committers {
@@ -84,7 +98,6 @@ pub(crate) struct Committers {
     pub(crate) backend: Backend,
     pub(crate) key: DigestKey,
     pub(crate) known: KnownAccounts,
-    pub(crate) claims: Claims,
     pub(crate) counts: Counts,
 }
 
@@ -129,10 +142,13 @@ pub struct Batches {
 }
 
 /// A committer task: answers each completion after its batch committed.
-pub(crate) async fn run_committer(shared: std::sync::Arc<Committers>, queue: Queue) {
+pub(crate) async fn run_committer(
+    shared: std::sync::Arc<Committers>,
+    mut queue: tokio::sync::mpsc::Receiver<Queued>,
+) {
     let mut batch: Vec<Queued> = Vec::with_capacity(BATCH);
     loop {
-        let taken = queue.lock().await.recv_many(&mut batch, BATCH).await;
+        let taken = queue.recv_many(&mut batch, BATCH).await;
         if taken == 0 {
             return;
         }
@@ -158,15 +174,11 @@ async fn commit_batch(
     shared: &Committers,
     batch: &[Queued],
 ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    // One batch per account at a time in this process: the next one then reads the
-    // document this one wrote, and never finds it stale.
-    // (New sessions do not touch their account's row.)
     let accounts: Vec<AccountId> = batch
         .iter()
         .filter(|q| matches!(q.write, Write::Complete(_)))
         .map(|q| q.write.session().account)
         .collect();
-    let _claim = shared.claims.claim(accounts.clone()).await;
     if commit_whole(shared, batch).await? == Whole::Committed {
         shared.counts.whole.fetch_add(1, Ordering::Relaxed);
         return Ok(batch.iter().map(|_| Ok(())).collect());
@@ -313,55 +325,6 @@ impl KnownAccounts {
         for account in accounts {
             map.remove(&account);
         }
-    }
-}
-
-/// The accounts whose batches are being written by this store's committers.
-#[derive(Default)]
-pub(crate) struct Claims {
-    busy: std::sync::Mutex<std::collections::HashSet<AccountId>>,
-    released: tokio::sync::Notify,
-}
-
-/// Accounts claimed until dropped.
-struct Claim<'a> {
-    claims: &'a Claims,
-    accounts: Vec<AccountId>,
-}
-
-impl Claims {
-    /// Waits until none of `accounts` is claimed, then claims them all at once (so two
-    /// batches never wait for each other).
-    async fn claim(&self, mut accounts: Vec<AccountId>) -> Claim<'_> {
-        accounts.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        accounts.dedup();
-        loop {
-            let released = self.released.notified();
-            let mut released = std::pin::pin!(released);
-            {
-                // Claims only spare stale reads (the revision check keeps writes right).
-                let Ok(mut busy) = self.busy.lock() else { break };
-                if accounts.iter().all(|a| !busy.contains(a)) {
-                    busy.extend(accounts.iter().copied());
-                    break;
-                }
-                // Registered before the lock is let go: a release in between still wakes.
-                released.as_mut().enable();
-            }
-            released.await;
-        }
-        Claim { claims: self, accounts }
-    }
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut busy) = self.claims.busy.lock() {
-            for account in &self.accounts {
-                busy.remove(account);
-            }
-        }
-        self.claims.released.notify_waiters();
     }
 }
 

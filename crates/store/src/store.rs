@@ -91,8 +91,8 @@ pub struct SqlStore {
     pub(crate) exec: Executor,
     /// The queue of the nonce memory's batcher (see `nonces`).
     pub(crate) nonce_queue: tokio::sync::mpsc::Sender<crate::nonces::Check>,
-    /// The queue of the completions' committers (see `commit`).
-    commit_queue: tokio::sync::mpsc::Sender<crate::commit::Queued>,
+    /// The queues of the completions' committers, one each (see `commit`).
+    commit_queues: Vec<tokio::sync::mpsc::Sender<crate::commit::Queued>>,
     /// What the committers share (their counts are read by [`SqlStore::batches`]).
     committed: std::sync::Arc<crate::commit::Committers>,
 }
@@ -372,8 +372,6 @@ impl SqlStore {
         let (nonce_queue, queued) = tokio::sync::mpsc::channel(crate::nonces::QUEUE);
         exec.spawn(crate::nonces::run_batcher(pool.clone(), backend, queued))
             .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
-        let (commit_queue, queued) = tokio::sync::mpsc::channel(crate::commit::QUEUE);
-        let queued: crate::commit::Queue = std::sync::Arc::new(tokio::sync::Mutex::new(queued));
         // One committer per writer connection; on PostgreSQL three quarters of the pool
         // (a committer holds a connection only during its transaction), leaving the rest
         // for the nonce batcher and the reads. Measured with 8 connections
@@ -388,16 +386,14 @@ impl SqlStore {
             backend,
             key: options.digest_key.clone(),
             known: crate::commit::KnownAccounts::default(),
-            claims: crate::commit::Claims::default(),
             counts: crate::commit::Counts::default(),
         });
+        let mut commit_queues = Vec::new();
         for _ in 0..committers {
-            let task = crate::commit::run_committer(
-                std::sync::Arc::clone(&committed),
-                std::sync::Arc::clone(&queued),
-            );
-            exec.spawn(task)
+            let (queue, queued) = tokio::sync::mpsc::channel(crate::commit::QUEUE);
+            exec.spawn(crate::commit::run_committer(std::sync::Arc::clone(&committed), queued))
                 .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
+            commit_queues.push(queue);
         }
         Ok(SqlStore {
             pool,
@@ -406,7 +402,7 @@ impl SqlStore {
             digest_key: options.digest_key,
             exec,
             nonce_queue,
-            commit_queue,
+            commit_queues,
             committed,
         })
     }
@@ -414,7 +410,11 @@ impl SqlStore {
     /// Queues a write for the committers and waits for its batch's commit.
     fn group_commit(&self, write: crate::commit::Write) -> Result<(), StoreError> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.commit_queue.try_send(crate::commit::Queued { write, reply }).map_err(|e| match e {
+        let queue = self
+            .commit_queues
+            .get(write.committer(self.commit_queues.len()))
+            .ok_or_else(|| StoreError::Unavailable("the store has no committers".into()))?;
+        queue.try_send(crate::commit::Queued { write, reply }).map_err(|e| match e {
             tokio::sync::mpsc::error::TrySendError::Full(_) => StoreError::Unavailable(format!(
                 "the store is busy ({} writes waiting); retry shortly",
                 crate::commit::QUEUE

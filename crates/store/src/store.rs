@@ -624,6 +624,22 @@ impl FlowStore for SqlStore {
         })
     }
 
+    /// One read of the account's document.
+    fn scene_and_standing(
+        &self,
+        account: &AccountId,
+        id: SceneId,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<SceneView>, Result<(), CallCode>), StoreError> {
+        Ok(match self.account(*account)? {
+            Some(state) => (
+                SceneView::lookup(&state.scenes, account, id),
+                Ledger { meter: state.meter, biller: state.biller }.may_start(account, now),
+            ),
+            None => (None, Err(CallCode::NotActivated)),
+        })
+    }
+
     /// Queued for the next group commit (see `commit`), answered after it.
     fn start(&self, session: Session) -> Result<(), StoreError> {
         self.group_commit(crate::commit::Write::Start(Box::new(session)))

@@ -102,6 +102,18 @@ pub trait FlowStore {
     /// `Ok(Err(412))` when the account may not start a verification now.
     fn may_start(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Result<(), CallCode>, StoreError>;
 
+    /// [`FlowStore::scene`] and [`FlowStore::may_start`] together, as a verification's
+    /// start asks them: a store that keeps both in one place (a database row) answers
+    /// with one read.
+    fn scene_and_standing(
+        &self,
+        account: &AccountId,
+        id: SceneId,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<SceneView>, Result<(), CallCode>), StoreError> {
+        Ok((self.scene(account, id)?, self.may_start(account, now)?))
+    }
+
     /// Stores a new pending session.
     fn start(&self, session: Session) -> Result<(), StoreError>;
 
@@ -262,6 +274,17 @@ where
 
     fn may_start(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Result<(), CallCode>, StoreError> {
         Ok(self.lock()?.ledger.may_start(account, now))
+    }
+
+    /// Under one lock.
+    fn scene_and_standing(
+        &self,
+        account: &AccountId,
+        id: SceneId,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<SceneView>, Result<(), CallCode>), StoreError> {
+        let stores = self.lock()?;
+        Ok((stores.scene(account, id), stores.ledger.may_start(account, now)))
     }
 
     fn start(&self, session: Session) -> Result<(), StoreError> {

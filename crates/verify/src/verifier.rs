@@ -710,12 +710,12 @@ impl<St: FlowStore> Verifier<St> {
             })
         };
         // 404, then a product mismatch (401), then 410.
-        let view = self.store.scene(&requester.account, scene_id).map_err(|e| store_failed(&e))?.ok_or_else(
-            || {
-                let unusable = Unusable::NotFound(scene_id);
-                Refused::new(unusable.call_code(), unusable.to_string())
-            },
-        )?;
+        let (view, standing) =
+            self.store.scene_and_standing(&requester.account, scene_id, now).map_err(|e| store_failed(&e))?;
+        let view = view.ok_or_else(|| {
+            let unusable = Unusable::NotFound(scene_id);
+            Refused::new(unusable.call_code(), unusable.to_string())
+        })?;
         if let Some(refused) = mismatch(&view.scene) {
             return Err(refused);
         }
@@ -723,7 +723,7 @@ impl<St: FlowStore> Verifier<St> {
             return Err(Refused::new(unusable.call_code(), unusable.to_string()));
         }
         let scene = view.scene;
-        self.store.may_start(&requester.account, now).map_err(|e| store_failed(&e))?.map_err(|code| {
+        standing.map_err(|code| {
             Refused::new(code, "the account is overdue or suspended; top up to clear the debt")
         })?;
         let certify_id = CertifyId::from_bytes(self.plugins.ids.next_id());

@@ -44,35 +44,30 @@ pub(crate) async fn submit_photo(
     };
     // A device submits once, while the session waits: a second photo (a retry after
     // completion, a replayed URL) is refused, never scored again. Two submissions racing
-    // while it is pending both score, and the store completes it exactly once.
+    // while it is pending both score, and the store completes it exactly once. The
+    // session is read once, and its completion begun from what was read.
     let v = Arc::clone(&app.verifier);
-    let state = app.blocking(move || v.session(id).map(|s| s.map(|s| s.state))).await;
-    let refusal = match state {
-        Ok(Ok(Some(SessionState::Pending))) => None,
-        Ok(Ok(Some(SessionState::Completed { .. }))) => Some((
-            StatusCode::CONFLICT,
-            "SessionCompleted",
-            "this verification has completed; start a new one",
-        )),
-        Ok(Ok(Some(SessionState::Abandoned))) => {
-            Some((StatusCode::CONFLICT, "SessionExpired", "this verification has expired; start a new one"))
+    let begun = app
+        .blocking(move || match v.session(id) {
+            Ok(Some(session)) => match session.state {
+                SessionState::Pending => Ok(v.begin_complete_session(session, photo, Utc::now())),
+                SessionState::Completed { .. } => Err(NotTaken::Completed),
+                SessionState::Abandoned => Err(NotTaken::Expired),
+            },
+            Ok(None) => Err(NotTaken::NotFound),
+            Err(_) => Err(NotTaken::StoreFailed),
+        })
+        .await;
+    let outcome = match begun {
+        Ok(Ok(pending)) => crate::rpc::finish(&app, pending).await,
+        Ok(Err(not_taken)) => {
+            let (status, code, message) = not_taken.answer();
+            app.metrics.answered("device", code, started.elapsed().as_secs_f64());
+            let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": message});
+            return (status, Json(body)).into_response();
         }
-        Ok(Ok(None)) => Some((StatusCode::NOT_FOUND, "SessionNotFound", "no such verification")),
-        Ok(Err(_)) | Err(_) => {
-            Some((StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "the store is unavailable; retry"))
-        }
+        Err(e) => Err(e),
     };
-    if let Some((status, code, message)) = refusal {
-        app.metrics.answered("device", code, started.elapsed().as_secs_f64());
-        let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": message});
-        return (status, Json(body)).into_response();
-    }
-    let outcome = async {
-        let v = Arc::clone(&app.verifier);
-        let pending = app.blocking(move || v.begin_complete(&id.to_string(), photo, Utc::now())).await?;
-        crate::rpc::finish(&app, pending).await
-    }
-    .await;
     let seconds = started.elapsed().as_secs_f64();
     match outcome {
         Ok(response) => {
@@ -93,6 +88,32 @@ pub(crate) async fn submit_photo(
             tracing::warn!(operation = "device", code, error = %e, "unavailable");
             let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": e.to_string()});
             (status, Json(body)).into_response()
+        }
+    }
+}
+
+/// Why a device's photo was not taken.
+enum NotTaken {
+    Completed,
+    Expired,
+    NotFound,
+    StoreFailed,
+}
+
+impl NotTaken {
+    /// The HTTP status, code and message.
+    fn answer(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            NotTaken::Completed => {
+                (StatusCode::CONFLICT, "SessionCompleted", "this verification has completed; start a new one")
+            }
+            NotTaken::Expired => {
+                (StatusCode::CONFLICT, "SessionExpired", "this verification has expired; start a new one")
+            }
+            NotTaken::NotFound => (StatusCode::NOT_FOUND, "SessionNotFound", "no such verification"),
+            NotTaken::StoreFailed => {
+                (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "the store is unavailable; retry")
+            }
         }
     }
 }

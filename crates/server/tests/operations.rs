@@ -250,3 +250,26 @@ fn sigterm_finishes_in_flight_completions_and_logs_hold_nothing_personal() -> an
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// The device's endpoint takes one photo per session: a wrong token is 401, the photo
+/// completes the session, and a second photo is refused (409), never scored again.
+#[test]
+fn a_device_submits_one_photo_per_session() -> anyhow::Result<()> {
+    let dir = scratch("device")?;
+    let server = Server::start(&dir)?;
+    let (id, token) = server.init()?;
+    let path = format!("/device/v1/sessions/{id}/photo");
+    let selfie = photo()?;
+    let (status, body) = server.send("POST", &path, &[("Authorization", "Bearer not-the-token")], &selfie)?;
+    ensure!(status == 401 && body.contains("\"Unauthorized\""), "a wrong token: {status} {body}");
+    let bearer = format!("Bearer {token}");
+    let (status, body) = server.send("POST", &path, &[("Authorization", &bearer)], &selfie)?;
+    ensure!(status == 200 && body.contains("\"Code\":\"200\""), "the photo: {status} {body}");
+    let (status, body) = server.send("POST", &path, &[("Authorization", &bearer)], &selfie)?;
+    ensure!(status == 409 && body.contains("\"SessionCompleted\""), "a second photo: {status} {body}");
+    let described = server.describe(&id)?;
+    ensure!(described["ResultObject"]["Passed"] == "T", "completed once, passed: {described}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -308,23 +308,36 @@ impl<St: FlowStore> Verifier<St> {
         selfie: impl Into<Photo>,
         now: DateTime<Utc>,
     ) -> Pending<VerifyResult> {
-        let begun = (|| {
+        let read = (|| {
             let id = parse_certify_id(certify_id)?;
-            let session =
-                self.store.session(id).map_err(|e| store_failed(&e))?.ok_or_else(|| unknown(certify_id))?;
-            match &session.state {
-                SessionState::Completed { result, .. } => return Ok(Work::Settled(result.clone())),
-                SessionState::Abandoned => return Err(expired(certify_id)),
-                // Marked abandoned at commit (a stage only reads); nothing to score.
-                SessionState::Pending if !session.is_live(now, self.config.session_ttl) => {
-                    return Ok(Work::Expired(id));
-                }
-                SessionState::Pending => {}
-            }
-            let reference = session.reference.clone().map_or(Slot::Absent, Slot::Have);
-            Ok(self.job(Op::Complete, session, Slot::Have(selfie.into()), reference, false))
+            self.store.session(id).map_err(|e| store_failed(&e))?.ok_or_else(|| unknown(certify_id))
         })();
-        pending(begun)
+        match read {
+            Ok(session) => self.begin_complete_session(session, selfie, now),
+            Err(refused) => pending(Err(refused)),
+        }
+    }
+
+    /// [`Verifier::begin_complete`] of a session the caller has just read from this
+    /// verifier's store (say, to check its state first), without reading it again.
+    pub fn begin_complete_session(
+        &self,
+        session: Session,
+        selfie: impl Into<Photo>,
+        now: DateTime<Utc>,
+    ) -> Pending<VerifyResult> {
+        let id = session.certify_id;
+        let work = match &session.state {
+            SessionState::Completed { result, .. } => Ok(Work::Settled(result.clone())),
+            SessionState::Abandoned => Err(expired(&id.to_string())),
+            // Marked abandoned at commit (a stage only reads); nothing to score.
+            SessionState::Pending if !session.is_live(now, self.config.session_ttl) => Ok(Work::Expired(id)),
+            SessionState::Pending => {
+                let reference = session.reference.clone().map_or(Slot::Absent, Slot::Have);
+                Ok(self.job(Op::Complete, session, Slot::Have(selfie.into()), reference, false))
+            }
+        };
+        pending(work)
     }
 
     /// The person's photo in one call (begin, fulfil here, commit): scores it and

@@ -320,7 +320,7 @@ impl KnownAccounts {
         }
     }
 
-    fn forget(&self, accounts: impl IntoIterator<Item = AccountId>) {
+    pub(crate) fn forget(&self, accounts: impl IntoIterator<Item = AccountId>) {
         let Ok(mut map) = self.held.lock() else { return };
         for account in accounts {
             map.remove(&account);
@@ -637,26 +637,26 @@ async fn in_savepoint(
 ) -> Result<Result<(), StoreError>, StoreError> {
     sqlx::query("SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
     // The ledger changes last, once every row is written: a refusal leaves it as it was.
-    match complete(tx, ledger, key, completion).await {
+    let refused = match complete(tx, ledger, key, completion).await {
         Ok(()) => {
             sqlx::query("RELEASE SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
-            Ok(Ok(()))
+            return Ok(Ok(()));
         }
-        Err(Fatal(e)) => Err(e),
-        Err(refused) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
-            sqlx::query("RELEASE SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
-            let id = completion.session.certify_id;
-            Ok(Err(match refused {
-                // Say what the session is now, as stored.
-                NotWritten => match select_session(&mut **tx, id, "").await? {
-                    Some(held) => StoreError::NotPending(Box::new(held)),
-                    None => SessionError::NotFound(id).into(),
-                },
-                Refused(e) | Fatal(e) => e,
-            }))
-        }
-    }
+        Err(Fatal(e)) => return Err(e),
+        Err(NotWritten) => None,
+        Err(Refused(e)) => Some(e),
+    };
+    sqlx::query("ROLLBACK TO SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
+    sqlx::query("RELEASE SAVEPOINT completion").execute(&mut **tx).await.map_err(db)?;
+    let id = completion.session.certify_id;
+    Ok(Err(match refused {
+        Some(e) => e,
+        // Not written: say what the session is now, as stored.
+        None => match select_session(&mut **tx, id, "").await? {
+            Some(held) => StoreError::NotPending(Box::new(held)),
+            None => SessionError::NotFound(id).into(),
+        },
+    }))
 }
 
 /// Why a completion was not applied.

@@ -482,7 +482,7 @@ impl SqlStore {
         E: Send + 'static,
     {
         let (pool, lock) = (self.pool.clone(), self.backend.lock());
-        self.exec.run(async move {
+        let outcome = self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let mut state = select_account(&mut *tx, &account, lock)
                 .await?
@@ -493,7 +493,11 @@ impl SqlStore {
                 tx.commit().await.map_err(db)?;
             }
             Ok(outcome)
-        })
+        });
+        // The committers' copy is stale now (its revision check would find out; this
+        // spares their next batch the attempt).
+        self.committed.known.forget([account]);
+        outcome
     }
 
     /// Issues every bill due at `now`, account by account, each under its account's

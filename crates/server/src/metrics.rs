@@ -39,6 +39,14 @@ pub(crate) struct Completed {
     pub(crate) sub_code: String,
 }
 
+/// How the store's committers wrote a batch.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct BatchPath {
+    /// `whole`, `each` (write by write) or `stale` (a whole attempt found an account
+    /// changed by another process).
+    pub(crate) path: String,
+}
+
 /// The registry and its metrics.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -47,6 +55,8 @@ pub(crate) struct Metrics {
     pub(crate) completions: Family<Completed, Counter>,
     pub(crate) bills_issued: Counter,
     pub(crate) remaining_pack_units: Gauge,
+    /// Read from the store at each scrape.
+    store_batches: Family<BatchPath, Gauge>,
 }
 
 impl Metrics {
@@ -69,7 +79,21 @@ impl Metrics {
             "Units left in the served accounts' effective traffic packs (at the last billing tick)",
             remaining_pack_units.clone(),
         );
-        Metrics { registry, requests, latency, completions, bills_issued, remaining_pack_units }
+        let store_batches = Family::<BatchPath, Gauge>::default();
+        registry.register(
+            "store_batches",
+            "Batches the store's committers wrote since this process started, by path (whole, each, stale)",
+            store_batches.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            completions,
+            bills_issued,
+            remaining_pack_units,
+            store_batches,
+        }
     }
 
     /// Counts one answered request.
@@ -83,6 +107,11 @@ impl Metrics {
 
 /// `GET /metrics`.
 pub(crate) async fn render(State(app): State<Shared>) -> impl IntoResponse {
+    let batches = app.verifier.store.batches();
+    for (path, n) in [("whole", batches.whole), ("each", batches.each), ("stale", batches.stale)] {
+        let gauge = app.metrics.store_batches.get_or_create(&BatchPath { path: path.to_owned() });
+        gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
     let mut text = String::new();
     let status = match prometheus_client::encoding::text::encode(&mut text, &app.metrics.registry) {
         Ok(()) => axum::http::StatusCode::OK,

@@ -233,7 +233,12 @@ fn sigterm_finishes_in_flight_completions_and_logs_hold_nothing_personal() -> an
 
     let (status, metrics) = server.send("GET", "/metrics", &[], b"")?;
     ensure!(status == 200, "metrics: {status}");
-    for name in ["shiren_requests_total", "shiren_request_seconds", "# TYPE shiren_completions counter"] {
+    for name in [
+        "shiren_requests_total",
+        "shiren_request_seconds",
+        "# TYPE shiren_completions counter",
+        "shiren_store_batches{path=\"whole\"}",
+    ] {
         ensure!(metrics.contains(name), "metrics lack {name}");
     }
 

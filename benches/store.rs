@@ -7,6 +7,8 @@
 //!
 //! `sqlite/N` and `postgres/N`: N workers (threads of their own accounts) at once; the
 //! PostgreSQL store gets N connections, SQLite always has one writer connection.
+//! `postgres/8x1`: eight workers of one account (one bank's traffic: its completions
+//! go through one committer, in order).
 //!
 //! PostgreSQL from `SHIREN_TEST_POSTGRES` (default the local server), with synchronous
 //! commit on (the server's default; `SHIREN_BENCH_SYNCHRONOUS_COMMIT=off` turns it off
@@ -126,10 +128,12 @@ fn memory_verifier(
     )
 }
 
-/// Times `iters` completions spread over the tenants' threads; records latencies.
+/// Times `iters` completions spread over the tenants, each tenant's by `callers_each`
+/// threads at once; records latencies.
 fn complete_all<St: FlowStore + Sync>(
     v: &Verifier<St>,
     tenants: &[Tenant],
+    callers_each: usize,
     iters: u64,
     round: &mut u64,
     latencies: &Mutex<Vec<Duration>>,
@@ -139,12 +143,14 @@ fn complete_all<St: FlowStore + Sync>(
     v.forget_sessions_before(cst(30, 0)).unwrap();
     let per = iters.div_ceil(tenants.len() as u64);
     let ids: Vec<Vec<String>> = tenants.iter().map(|t| start(v, t, per, &format!("r{round}"))).collect();
+    let chunk = (per as usize).div_ceil(callers_each).max(1);
+    let ids: Vec<&[String]> = ids.iter().flat_map(|mine| mine.chunks(chunk)).collect();
     let begin = Instant::now();
     std::thread::scope(|s| {
         for mine in &ids {
             s.spawn(move || {
                 let mut local = Vec::with_capacity(mine.len());
-                for id in mine {
+                for id in *mine {
                     let t = Instant::now();
                     let done = v.complete_face_verify(id, b"pass", cst(23, 10));
                     local.push(t.elapsed());
@@ -176,7 +182,7 @@ fn completions(c: &mut Criterion) {
     let v = memory_verifier(worlds);
     let latencies = Mutex::new(Vec::new());
     group.bench_function("memory/1", |b| {
-        b.iter_custom(|iters| complete_all(&v, &one, iters, &mut round, &latencies))
+        b.iter_custom(|iters| complete_all(&v, &one, 1, iters, &mut round, &latencies))
     });
     report("memory/1", &latencies);
 
@@ -190,26 +196,32 @@ fn completions(c: &mut Criterion) {
         let latencies = Mutex::new(Vec::new());
         let label = format!("sqlite/{callers}");
         group.bench_function(&label, |b| {
-            b.iter_custom(|iters| complete_all(&v, &tenants, iters, &mut round, &latencies))
+            b.iter_custom(|iters| complete_all(&v, &tenants, 1, iters, &mut round, &latencies))
         });
         report(&label, &latencies);
         drop(v);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    for connections in [1u64, 8] {
+    // `postgres/8x1`: eight callers on one account (one bank's traffic), whose batches
+    // one committer writes in order.
+    for (connections, accounts) in [(1u64, 1u64), (8, 8), (8, 1)] {
         let db = support::postgres::Database::create("shiren_bench_");
+        let label = match accounts {
+            1 if connections > 1 => format!("postgres/{connections}x1"),
+            _ => format!("postgres/{connections}"),
+        };
         // For a measurement of what fsync costs only: the goal is with it on.
         if std::env::var("SHIREN_BENCH_SYNCHRONOUS_COMMIT").as_deref() == Ok("off") {
-            eprintln!("postgres/{connections}: synchronous_commit = off (measurement only)");
+            eprintln!("{label}: synchronous_commit = off (measurement only)");
             db.set("synchronous_commit = off");
         }
-        let (worlds, tenants): (Vec<_>, Vec<_>) = tenants(connections).into_iter().unzip();
+        let (worlds, tenants): (Vec<_>, Vec<_>) = tenants(accounts).into_iter().unzip();
         let v = sql_verifier(&db.url, worlds, connections as u32);
         let latencies = Mutex::new(Vec::new());
-        let label = format!("postgres/{connections}");
+        let callers_each = (connections / accounts) as usize;
         group.bench_function(&label, |b| {
-            b.iter_custom(|iters| complete_all(&v, &tenants, iters, &mut round, &latencies))
+            b.iter_custom(|iters| complete_all(&v, &tenants, callers_each, iters, &mut round, &latencies))
         });
         report(&label, &latencies);
         drop(v);

@@ -372,14 +372,15 @@ impl SqlStore {
         let (nonce_queue, queued) = tokio::sync::mpsc::channel(crate::nonces::QUEUE);
         exec.spawn(crate::nonces::run_batcher(pool.clone(), backend, queued))
             .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
-        // One committer per writer connection; on PostgreSQL three quarters of the pool
-        // (a committer holds a connection only during its transaction), leaving the rest
-        // for the nonce batcher and the reads. Measured with 8 connections
-        // (`cargo bench --bench store -- postgres/8`, same session): 2 committers
-        // 1,754/s, 4 1,783–1,960/s, 6 2,202/s, 8 1,967/s.
+        // SQLite: one writer. PostgreSQL: one committer per 8 connections, the rest for
+        // the nonce batcher and the reads. A whole batch is one statement, so fewer
+        // committers make bigger batches: with 8 connections (`cargo bench --bench store
+        // -- 'postgres/8$'`, one session) 1 committer gave 3,041/s, 2 2,538 and 2,707/s,
+        // 3 2,515/s, 6 2,557 and 2,505/s. More committers keep accounts apart when one
+        // account's batch is slow (decided write by write, or retried as stale).
         let committers = match backend {
             Backend::Sqlite => 1,
-            Backend::Postgres => (options.max_connections.saturating_mul(3) / 4).max(1),
+            Backend::Postgres => options.max_connections.div_ceil(8).max(1),
         };
         let committed = std::sync::Arc::new(crate::commit::Committers {
             pool: pool.clone(),

@@ -609,6 +609,20 @@ impl SqlStore {
     }
 }
 
+/// The account's scene, from its document (none for an unknown account).
+fn scene_of(state: Option<&AccountState>, account: &AccountId, id: SceneId) -> Option<SceneView> {
+    state.and_then(|s| SceneView::lookup(&s.scenes, account, id))
+}
+
+/// Whether the account may start a verification, from its document.
+fn standing_of(state: Option<AccountState>, account: &AccountId, now: DateTime<Utc>) -> Result<(), CallCode> {
+    match state {
+        Some(state) => Ledger { meter: state.meter, biller: state.biller }.may_start(account, now),
+        // Not open for billing: the biller's own answer for strangers.
+        None => Err(CallCode::NotActivated),
+    }
+}
+
 impl FlowStore for SqlStore {
     fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
         let pool = self.reader.clone();
@@ -616,17 +630,11 @@ impl FlowStore for SqlStore {
     }
 
     fn scene(&self, account: &AccountId, id: SceneId) -> Result<Option<SceneView>, StoreError> {
-        let state = self.account(*account)?;
-        let account = *account;
-        Ok(state.and_then(|s| SceneView::lookup(&s.scenes, &account, id)))
+        Ok(scene_of(self.account(*account)?.as_ref(), account, id))
     }
 
     fn may_start(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Result<(), CallCode>, StoreError> {
-        Ok(match self.account(*account)? {
-            Some(state) => Ledger { meter: state.meter, biller: state.biller }.may_start(account, now),
-            // Not open for billing: the biller's own answer for strangers.
-            None => Err(CallCode::NotActivated),
-        })
+        Ok(standing_of(self.account(*account)?, account, now))
     }
 
     /// One read of the account's document.
@@ -636,13 +644,8 @@ impl FlowStore for SqlStore {
         id: SceneId,
         now: DateTime<Utc>,
     ) -> Result<(Option<SceneView>, Result<(), CallCode>), StoreError> {
-        Ok(match self.account(*account)? {
-            Some(state) => (
-                SceneView::lookup(&state.scenes, account, id),
-                Ledger { meter: state.meter, biller: state.biller }.may_start(account, now),
-            ),
-            None => (None, Err(CallCode::NotActivated)),
-        })
+        let state = self.account(*account)?;
+        Ok((scene_of(state.as_ref(), account, id), standing_of(state, account, now)))
     }
 
     /// Queued for the next group commit (see `commit`), answered after it.

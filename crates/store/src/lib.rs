@@ -11,6 +11,7 @@ mod nonces;
 mod params;
 mod records;
 mod schema;
+mod sqlite_reads;
 mod store;
 
 pub use crate::account::AccountState;

@@ -22,7 +22,9 @@ use shiren_verify::{
     UsageLedger,
 };
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyPool, Executor as _, Row, Transaction};
+use std::str::FromStr as _;
 
 use crate::account::AccountState;
 use crate::error::OpenError;
@@ -31,6 +33,26 @@ use crate::schema;
 
 /// Read-only connections to a SQLite file, beside its one writer.
 const SQLITE_READERS: u32 = 4;
+
+/// A connection idle for longer is pinged before it is handed out again.
+const PING_WHEN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The pools' options. `sqlx` pings every connection on every acquire by default — one
+/// round trip more per query (a hop to the driver's thread on SQLite); only a connection
+/// idle for [`PING_WHEN_IDLE`] may have been cut meanwhile, so only it is pinged (a
+/// connection that breaks mid-query fails that query, which refuses, and is dropped).
+fn pool_options(connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(connections).test_before_acquire(false).before_acquire(
+        |conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_WHEN_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        },
+    )
+}
 
 /// Which database a URL names; the only difference in the SQL is row locking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +108,8 @@ pub struct SqlStore {
     /// Plain reads. SQLite: a pool of read-only connections beside the one writer (WAL
     /// readers never wait for the writer's commits); PostgreSQL: the same pool.
     pub(crate) reader: AnyPool,
+    /// SQLite: the request path's reads, on the calling thread (see `sqlite_reads`).
+    sqlite_reads: Option<crate::sqlite_reads::SqliteReads>,
     pub(crate) backend: Backend,
     digest_key: DigestKey,
     pub(crate) exec: Executor,
@@ -159,11 +183,13 @@ pub(crate) fn state_name(state: &SessionState) -> &'static str {
 
 /// A stored session, validated against its row's key columns.
 fn session_of(row: &AnyRow) -> Result<Session, StoreError> {
-    let id: String = row.try_get("certify_id").map_err(db)?;
-    let account: String = row.try_get("account").map_err(db)?;
-    let state: String = row.try_get("state").map_err(db)?;
-    let body: String = row.try_get("body").map_err(db)?;
-    let session: Session = from_json(format_args!("session {id}"), &body)?;
+    let text = |column| row.try_get::<String, _>(column).map_err(db);
+    session_from(&text("certify_id")?, &text("account")?, &text("state")?, &text("body")?)
+}
+
+/// A session from its row's columns, validated against its key columns.
+pub(crate) fn session_from(id: &str, account: &str, state: &str, body: &str) -> Result<Session, StoreError> {
+    let session: Session = from_json(format_args!("session {id}"), body)?;
     if session.certify_id.to_string() != id
         || session.account.as_str() != account
         || state_name(&session.state) != state
@@ -175,14 +201,22 @@ fn session_of(row: &AnyRow) -> Result<Session, StoreError> {
 
 /// A stored record, validated against its row's key columns.
 pub(crate) fn record_of(row: &AnyRow) -> Result<Record, StoreError> {
-    let id: String = row.try_get("certify_id").map_err(db)?;
-    let account: String = row.try_get("account").map_err(db)?;
-    let body: String = row.try_get("body").map_err(db)?;
-    let record: Record = from_json(format_args!("record {id}"), &body)?;
+    let text = |column| row.try_get::<String, _>(column).map_err(db);
+    record_from(&text("certify_id")?, &text("account")?, &text("body")?)
+}
+
+/// A record from its row's columns, validated against its key columns.
+pub(crate) fn record_from(id: &str, account: &str, body: &str) -> Result<Record, StoreError> {
+    let record: Record = from_json(format_args!("record {id}"), body)?;
     if record.certify_id.to_string() != id || record.account.as_str() != account {
         return Err(corrupt(format_args!("record {id}"), "its key columns disagree with its document"));
     }
     Ok(record)
+}
+
+/// An account's document from its row (validated as it is decoded).
+pub(crate) fn account_from(account: &AccountId, text: &str) -> Result<AccountState, StoreError> {
+    from_json(format_args!("account {account}"), text)
 }
 
 const SESSION_COLUMNS: &str = "certify_id, account, state, body";
@@ -207,10 +241,7 @@ pub(crate) async fn select_account<'c>(
         sqlx::query(&sql).bind(account.as_str().to_owned()).fetch_optional(executor).await.map_err(db)?;
     match row {
         None => Ok(None),
-        Some(row) => {
-            let text: String = row.try_get(0).map_err(db)?;
-            from_json(format_args!("account {account}"), &text).map(Some)
-        }
+        Some(row) => account_from(account, &row.try_get::<String, _>(0).map_err(db)?).map(Some),
     }
 }
 
@@ -313,14 +344,20 @@ impl SqlStore {
             _ => url.to_owned(),
         };
         let reader_url = url.clone();
+        let sqlite_reads = match backend {
+            Backend::Postgres => None,
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(&url).map_err(OpenError::Database)?;
+                Some(crate::sqlite_reads::SqliteReads::new(options.get_filename()))
+            }
+        };
         let connections = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => options.max_connections.max(1),
         };
         let pool = exec
             .run(async move {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(connections)
+                let pool = pool_options(connections)
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
                             if backend == Backend::Sqlite {
@@ -353,8 +390,7 @@ impl SqlStore {
             Backend::Sqlite => {
                 let url = reader_url;
                 exec.run(async move {
-                    AnyPoolOptions::new()
-                        .max_connections(SQLITE_READERS)
+                    pool_options(SQLITE_READERS)
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 conn.execute("PRAGMA busy_timeout = 5000").await?;
@@ -399,6 +435,7 @@ impl SqlStore {
         Ok(SqlStore {
             pool,
             reader,
+            sqlite_reads,
             backend,
             digest_key: options.digest_key,
             exec,
@@ -466,6 +503,9 @@ impl SqlStore {
 
     /// The account's packs, bills and scenes (validated on load).
     pub fn account(&self, account: AccountId) -> Result<Option<AccountState>, StoreError> {
+        if let Some(reads) = &self.sqlite_reads {
+            return reads.account(&account);
+        }
         let pool = self.reader.clone();
         self.exec.run(async move { select_account(&pool, &account, "").await })
     }
@@ -625,6 +665,9 @@ fn standing_of(state: Option<AccountState>, account: &AccountId, now: DateTime<U
 
 impl FlowStore for SqlStore {
     fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
+        if let Some(reads) = &self.sqlite_reads {
+            return reads.session(id);
+        }
         let pool = self.reader.clone();
         self.exec.run(async move { select_session(&pool, id, "").await })
     }
@@ -678,14 +721,19 @@ impl FlowStore for SqlStore {
     }
 
     fn mark_read(&self, account: &AccountId, id: CertifyId, _now: DateTime<Utc>) -> Result<(), StoreError> {
-        let (pool, reader, lock, account) =
-            (self.pool.clone(), self.reader.clone(), self.backend.lock(), *account);
-        self.exec.run(async move {
-            // Read already (every query after the first): nothing to write.
-            let seen = select_record(&reader, id, "").await?;
-            if seen.is_none_or(|record| record.account != account || record.read) {
-                return Ok(());
+        // Read already (every query after the first): nothing to write.
+        let seen = match &self.sqlite_reads {
+            Some(reads) => reads.record(id)?,
+            None => {
+                let reader = self.reader.clone();
+                self.exec.run(async move { select_record(&reader, id, "").await })?
             }
+        };
+        if seen.is_none_or(|record| record.account != *account || record.read) {
+            return Ok(());
+        }
+        let (pool, lock, account) = (self.pool.clone(), self.backend.lock(), *account);
+        self.exec.run(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let Some(mut record) = select_record(&mut *tx, id, lock).await? else { return Ok(()) };
             if record.account != account || record.read {

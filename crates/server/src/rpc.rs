@@ -19,7 +19,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use shiren_auth::{AuthError, Authenticated, V3Request, parse_query, verify_rpc, verify_v3};
 use shiren_catalog::{AccountId, CallCode, ProductCode};
-use shiren_verify::{ApiResponse, RequestContext, Requester, request_id};
+use shiren_verify::{ApiResponse, InitResult, Pending, RequestContext, Requester, VerifyResult, request_id};
 
 use crate::app::{Shared, Unavailable};
 use crate::ids::RandomIds;
@@ -111,36 +111,40 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
     let context = RequestContext { source_ip: Some(peer.ip()), secure_transport: Some(false) };
-    // One trip to the blocking pool authenticates and, for the reads, answers.
-    let authenticated = {
+    // One trip to the blocking pool authenticates and begins the operation — and
+    // answers it, when it needs no scoring.
+    let begun = {
         let app = Arc::clone(&app);
         let (method, uri, headers) = (method.to_string(), uri.clone(), header_pairs(&headers));
         app.clone()
             .blocking(move || {
-                authenticate(&app, &method, &uri, &headers, &body, context, true)
-                    .map(|call| answer_now(&app, call))
+                let call = authenticate(&app, &method, &uri, &headers, &body, context, true)
+                    .map_err(|failure| ("unauthenticated", failure))?;
+                let operation = operation_name(&call.action);
+                begin(&app, call).map(|begun| (operation, begun)).map_err(|failure| (operation, failure))
             })
             .await
     };
-    let (operation, outcome) = match authenticated {
-        Ok(Ok(Ready::Answered { operation, body })) => (operation, Ok(body)),
-        Ok(Ok(Ready::Call(call))) => {
-            let operation = call.action.clone();
-            (operation, run(&app, call).await)
+    let (operation, outcome) = match begun {
+        Ok(Ok((operation, Begun::Answered(body)))) => (operation, Ok(body)),
+        Ok(Ok((operation, Begun::Init(pending)))) => (operation, finish_init(&app, pending).await),
+        Ok(Ok((operation, Begun::Verify { pending, compare }))) => {
+            let answered = finish(&app, pending).await;
+            (operation, answered.map(|r| wire::verify_json(&r, compare)).map_err(Failure::from))
         }
-        Ok(Err(failure)) => ("unauthenticated".to_owned(), Err(failure)),
-        Err(unavailable) => ("unauthenticated".to_owned(), Err(Failure::Unavailable(unavailable))),
+        Ok(Err((operation, failure))) => (operation, Err(failure)),
+        Err(unavailable) => ("unauthenticated", Err(Failure::Unavailable(unavailable))),
     };
     let seconds = started.elapsed().as_secs_f64();
     match outcome {
         Ok(body) => {
             let code = body.get("Code").and_then(Value::as_str).unwrap_or("").to_owned();
-            app.metrics.answered(&operation, &code, seconds);
+            app.metrics.answered(operation, &code, seconds);
             tracing::info!(operation = %operation, code = %code, ms = seconds * 1e3, "answered");
             Json(body).into_response()
         }
         Err(failure) => {
-            app.metrics.answered(&operation, failure.code(), seconds);
+            app.metrics.answered(operation, failure.code(), seconds);
             // The code only: a signature mismatch's message holds the string to sign.
             tracing::info!(operation = %operation, code = failure.code(), ms = seconds * 1e3, "refused");
             failure.respond(&host)
@@ -233,100 +237,129 @@ fn admit(
     }
 }
 
-/// An authenticated request: answered already, or to run.
-enum Ready {
-    Answered { operation: String, body: Value },
-    Call(Call),
+/// An operation begun on the blocking thread that authenticated it: answered, or
+/// waiting for the scoring pool.
+enum Begun {
+    Answered(Value),
+    Init(Pending<InitResult>),
+    Verify { pending: Pending<VerifyResult>, compare: bool },
 }
 
-/// Answers the operations that only read or erase (no QPS limit, no scoring) on the
-/// blocking thread that authenticated them; hands the others back to [`run`].
-fn answer_now(app: &Shared, call: Call) -> Ready {
-    let Call { requester, action, params } = call;
-    let id = params.text("CertifyId").unwrap_or_default();
-    let body = match action.as_str() {
-        "DescribeFaceVerify" => {
-            wire::verify_json(&app.verifier.describe_face_verify(&requester, &id, Utc::now()), false)
-        }
-        "DeleteFaceVerifyResult" => match params.delete_mode() {
-            Ok(mode) => {
-                wire::delete_json(&app.verifier.delete_face_verify_result(&requester, &id, mode, Utc::now()))
-            }
-            Err(e) => wire::delete_json(&bad_param(&e)),
-        },
-        _ => return Ready::Call(Call { requester, action, params }),
-    };
-    Ready::Answered { operation: action, body }
+/// The operations of this endpoint, by name.
+const OPERATIONS: [&str; 6] = [
+    "InitFaceVerify",
+    "DescribeFaceVerify",
+    "ContrastFaceVerify",
+    "CompareFaceVerify",
+    "LivenessFaceVerify",
+    "DeleteFaceVerifyResult",
+];
+
+/// The operation's name for metrics and logs: one of [`OPERATIONS`], or `unknown` — a
+/// caller's made-up action never becomes a label of its own.
+fn operation_name(action: &str) -> &'static str {
+    OPERATIONS.iter().find(|&&name| name == action).copied().unwrap_or("unknown")
 }
 
-/// Runs one operation that scores faces or starts sessions.
-async fn run(app: &Shared, call: Call) -> Result<Value, Failure> {
+/// Begins `call` (the QPS limit, the flow's first stage) on the blocking thread that
+/// authenticated it. What needs no scoring — the reads, the erasure, an init without a
+/// reference photo to check, a refusal — is committed and answered right here, in the
+/// same trip; the rest goes on to the scoring pool.
+fn begin(app: &Shared, call: Call) -> Result<Begun, Failure> {
     let Call { requester, action, params } = call;
     let verifier = &app.verifier;
+    let answered = |body| Ok(Begun::Answered(body));
+    let verify = |pending: Pending<VerifyResult>, compare| match pending.need() {
+        None => answered(wire::verify_json(&commit_verify(app, pending), compare)),
+        Some(_) => Ok(Begun::Verify { pending, compare }),
+    };
     match action.as_str() {
+        "DescribeFaceVerify" => {
+            let id = params.text("CertifyId").unwrap_or_default();
+            answered(wire::verify_json(&verifier.describe_face_verify(&requester, &id, Utc::now()), false))
+        }
+        "DeleteFaceVerifyResult" => {
+            let id = params.text("CertifyId").unwrap_or_default();
+            answered(match params.delete_mode() {
+                Ok(mode) => {
+                    wire::delete_json(&verifier.delete_face_verify_result(&requester, &id, mode, Utc::now()))
+                }
+                Err(e) => wire::delete_json(&bad_param(&e)),
+            })
+        }
         "InitFaceVerify" => {
             let request = match params.init() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::init_json(&bad_param(&e), None)),
+                Err(e) => return answered(wire::init_json(&bad_param(&e), None)),
             };
             admit(app, requester.account, "InitFaceVerify", request.product_code.as_deref())?;
-            let v = Arc::clone(verifier);
-            let pending = app.blocking(move || v.begin_init(&requester, &request, Utc::now())).await?;
-            let pending = app.scoring.fulfil(verifier, pending).await?;
-            let v = Arc::clone(verifier);
-            let response = app.blocking(move || v.commit_init(pending, Utc::now())).await?;
-            let url = response.result_object.as_ref().map(|r| {
-                format!(
-                    "{}/device/v1/sessions/{}?token={}",
-                    app.public_url,
-                    r.certify_id,
-                    app.master.device_token(r.certify_id)
-                )
-            });
-            Ok(wire::init_json(&response, url))
+            let pending = verifier.begin_init(&requester, &request, Utc::now());
+            match pending.need() {
+                None => answered(init_answer(app, &verifier.commit_init(pending, Utc::now()))),
+                Some(_) => Ok(Begun::Init(pending)),
+            }
         }
         "ContrastFaceVerify" => {
             let request = match params.contrast() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::verify_json(&bad_param(&e), false)),
+                Err(e) => return answered(wire::verify_json(&bad_param(&e), false)),
             };
             admit(app, requester.account, "ContrastFaceVerify", request.product_code.as_deref())?;
-            let v = Arc::clone(verifier);
-            let pending = app.blocking(move || v.begin_contrast(&requester, &request, Utc::now())).await?;
-            Ok(wire::verify_json(&finish(app, pending).await?, false))
+            verify(verifier.begin_contrast(&requester, &request, Utc::now()), false)
         }
         "CompareFaceVerify" => {
             let request = match params.compare() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::verify_json(&bad_param(&e), true)),
+                Err(e) => return answered(wire::verify_json(&bad_param(&e), true)),
             };
             admit(app, requester.account, "CompareFaceVerify", request.product_code.as_deref())?;
-            let v = Arc::clone(verifier);
-            let pending = app.blocking(move || v.begin_compare(&requester, &request, Utc::now())).await?;
-            Ok(wire::verify_json(&finish(app, pending).await?, true))
+            verify(verifier.begin_compare(&requester, &request, Utc::now()), true)
         }
         "LivenessFaceVerify" => {
             let request = match params.liveness() {
                 Ok(r) => r,
-                Err(e) => return Ok(wire::verify_json(&bad_param(&e), false)),
+                Err(e) => return answered(wire::verify_json(&bad_param(&e), false)),
             };
             admit(app, requester.account, "LivenessFaceVerify", request.product_code.as_deref())?;
-            let v = Arc::clone(verifier);
-            let pending = app.blocking(move || v.begin_liveness(&requester, &request, Utc::now())).await?;
-            Ok(wire::verify_json(&finish(app, pending).await?, false))
+            verify(verifier.begin_liveness(&requester, &request, Utc::now()), false)
         }
         _ => Err(Failure::UnknownAction(shiren_auth::Quoted::new(&action).to_string())),
     }
 }
 
-/// Fulfils a verification's needs on the scoring pool and commits it.
+/// Checks an init's reference photo on the scoring pool, then commits it.
+async fn finish_init(app: &Shared, pending: Pending<InitResult>) -> Result<Value, Failure> {
+    let v = Arc::clone(&app.verifier);
+    let response =
+        app.scoring.fulfil_then(&app.verifier, pending, move |p| v.commit_init(p, Utc::now())).await?;
+    Ok(init_answer(app, &response))
+}
+
+/// An init's answer, with the device's URL (its per-session token) when it started.
+fn init_answer(app: &Shared, response: &ApiResponse<InitResult>) -> Value {
+    let url = response.result_object.as_ref().map(|r| {
+        format!(
+            "{}/device/v1/sessions/{}?token={}",
+            app.public_url,
+            r.certify_id,
+            app.master.device_token(r.certify_id)
+        )
+    });
+    wire::init_json(response, url)
+}
+
+/// Fulfils a verification's needs on the scoring pool and commits it there.
 pub(crate) async fn finish(
     app: &Shared,
-    pending: shiren_verify::Pending<shiren_verify::VerifyResult>,
-) -> Result<ApiResponse<shiren_verify::VerifyResult>, Unavailable> {
-    let pending = app.scoring.fulfil(&app.verifier, pending).await?;
-    let v = Arc::clone(&app.verifier);
-    let response = app.blocking(move || v.commit(pending, Utc::now())).await?;
+    pending: Pending<VerifyResult>,
+) -> Result<ApiResponse<VerifyResult>, Unavailable> {
+    let shared = Arc::clone(app);
+    app.scoring.fulfil_then(&app.verifier, pending, move |p| commit_verify(&shared, p)).await
+}
+
+/// Commits a verification (on a blocking thread) and counts its completion.
+fn commit_verify(app: &Shared, pending: Pending<VerifyResult>) -> ApiResponse<VerifyResult> {
+    let response = app.verifier.commit(pending, Utc::now());
     if let Some(result) = &response.result_object {
         let completed = crate::metrics::Completed {
             passed: if result.passed { "T" } else { "F" }.to_owned(),
@@ -334,5 +367,5 @@ pub(crate) async fn finish(
         };
         app.metrics.completions.get_or_create(&completed).inc();
     }
-    Ok(response)
+    response
 }

@@ -3,6 +3,7 @@
 //! async runtime; at most `queue` more wait for a turn, and beyond that a request is
 //! refused at once (`ServiceUnavailable`) rather than queueing without bound. A pending
 //! operation that needs nothing (a retry of a completed session, a refusal) skips it.
+//! What follows the scoring (the commit) runs on the same thread, after the turn.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +18,7 @@ use crate::app::Unavailable;
 #[derive(Debug)]
 pub(crate) struct Scoring {
     permits: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    waiting: Arc<AtomicUsize>,
     /// Requests that may wait for or hold a turn at once.
     bound: usize,
 }
@@ -28,38 +29,49 @@ impl Scoring {
         let workers = workers.max(1);
         Scoring {
             permits: Arc::new(Semaphore::new(workers)),
-            waiting: AtomicUsize::new(0),
+            waiting: Arc::new(AtomicUsize::new(0)),
             bound: workers.saturating_add(queue),
         }
     }
 
-    /// Meets every need of `pending` with the verifier's plug-ins, on a scoring turn.
-    pub(crate) async fn fulfil<T: Send + 'static>(
+    /// Meets every need of `pending` with the verifier's plug-ins on a scoring turn,
+    /// then runs `then` on the same blocking thread, after giving the turn back (a
+    /// commit waiting for its batch never holds a scoring turn).
+    pub(crate) async fn fulfil_then<T: Send + 'static, R: Send + 'static>(
         &self,
         verifier: &Arc<Verifier<SqlStore>>,
         mut pending: Pending<T>,
-    ) -> Result<Pending<T>, Unavailable> {
+        then: impl FnOnce(Pending<T>) -> R + Send + 'static,
+    ) -> Result<R, Unavailable> {
+        let joined =
+            |done: Result<R, tokio::task::JoinError>| done.map_err(|e| Unavailable::Worker(e.to_string()));
         if pending.need().is_none() {
-            return Ok(pending);
+            return joined(tokio::task::spawn_blocking(move || then(pending)).await);
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.bound {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(Unavailable::Busy);
         }
-        let permit = self.permits.clone().acquire_owned().await;
-        let permit = permit.map_err(|e| Unavailable::Worker(e.to_string()));
+        let waiting = Waiting(Arc::clone(&self.waiting));
+        let permit =
+            self.permits.clone().acquire_owned().await.map_err(|e| Unavailable::Worker(e.to_string()))?;
         let verifier = Arc::clone(verifier);
-        let done = match permit {
-            Ok(permit) => tokio::task::spawn_blocking(move || {
-                let _turn = permit;
+        joined(
+            tokio::task::spawn_blocking(move || {
                 verifier.plugins().fulfil(&mut pending);
-                pending
+                drop((permit, waiting));
+                then(pending)
             })
-            .await
-            .map_err(|e| Unavailable::Worker(e.to_string())),
-            Err(e) => Err(e),
-        };
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        done
+            .await,
+        )
+    }
+}
+
+/// One request counted against the pool's bound, until dropped.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

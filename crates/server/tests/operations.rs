@@ -103,8 +103,15 @@ impl Server {
         Ok((status, body))
     }
 
-    /// A signed RPC call; the JSON answer.
+    /// A signed RPC call answered 200; the JSON answer.
     fn call(&self, action: &str, params: &[(&str, &str)]) -> anyhow::Result<serde_json::Value> {
+        let (status, text) = self.signed(action, params)?;
+        ensure!(status == 200, "{action}: HTTP {status}: {text}");
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// A signed RPC call; the HTTP status and body.
+    fn signed(&self, action: &str, params: &[(&str, &str)]) -> anyhow::Result<(u16, String)> {
         let secret =
             AccessKeySecret::new(self.demo["access_key_secret"].as_str().context("secret")?.to_owned());
         let nonce = format!("{:032x}", rand::random::<u128>());
@@ -122,14 +129,7 @@ impl Server {
         ];
         all.extend_from_slice(params);
         let body = signed_rpc_query("POST", &all, &secret);
-        let (status, text) = self.send(
-            "POST",
-            "/",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            body.as_bytes(),
-        )?;
-        ensure!(status == 200, "{action}: HTTP {status}: {text}");
-        Ok(serde_json::from_str(&text)?)
+        self.send("POST", "/", &[("Content-Type", "application/x-www-form-urlencoded")], body.as_bytes())
     }
 
     /// Starts an ID_PRO session; (certify ID, device token).
@@ -274,6 +274,28 @@ fn a_device_submits_one_photo_per_session() -> anyhow::Result<()> {
     ensure!(status == 409 && body.contains("\"SessionCompleted\""), "a second photo: {status} {body}");
     let described = server.describe(&id)?;
     ensure!(described["ResultObject"]["Passed"] == "T", "completed once, passed: {described}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// A caller's made-up action is refused (404, the cloud's code) and counted under one
+/// `unknown` label: signed callers cannot grow the metrics without bound.
+#[test]
+fn made_up_actions_share_one_metrics_label() -> anyhow::Result<()> {
+    let dir = scratch("actions")?;
+    let server = Server::start(&dir)?;
+    for action in ["NoSuchActionOne", "NoSuchActionTwo"] {
+        let (status, body) = server.signed(action, &[])?;
+        ensure!(status == 404 && body.contains("\"InvalidAction.NotFound\""), "{action}: {status} {body}");
+    }
+    let (status, metrics) = server.send("GET", "/metrics", &[], b"")?;
+    ensure!(status == 200, "metrics: {status}");
+    ensure!(
+        metrics.contains("operation=\"unknown\",code=\"InvalidAction.NotFound\"} 2"),
+        "both counted as unknown: {metrics}"
+    );
+    ensure!(!metrics.contains("NoSuchAction"), "a made-up action became a label: {metrics}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

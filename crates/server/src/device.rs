@@ -1,7 +1,8 @@
 //! The device side of a session: the person's device submits its photo for a certify
 //! ID, authenticated by the session's device token (returned inside `CertifyUrl` at
 //! init), never by the caller's AccessKey. The photo completes the session through the
-//! staged flow: read on the blocking pool, scored on the scoring pool, committed once.
+//! staged flow: read on the blocking pool, scored on a scoring turn (on the same thread
+//! when one is free at once), committed once.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,20 +47,31 @@ pub(crate) async fn submit_photo(
     // completion, a replayed URL) is refused, never scored again. Two submissions racing
     // while it is pending both score, and the store completes it exactly once. The
     // session is read once, and its completion begun from what was read.
-    let v = Arc::clone(&app.verifier);
+    // When a scoring turn is free at once, the photo is scored and the session committed
+    // in that same trip to the blocking pool.
+    let shared = Arc::clone(&app);
     let begun = app
-        .blocking(move || match v.session(id) {
-            Ok(Some(session)) => match session.state {
-                SessionState::Pending => Ok(v.begin_complete_session(session, photo, Utc::now())),
-                SessionState::Completed { .. } => Err(NotTaken::Completed),
-                SessionState::Abandoned => Err(NotTaken::Expired),
-            },
-            Ok(None) => Err(NotTaken::NotFound),
-            Err(_) => Err(NotTaken::StoreFailed),
+        .blocking(move || {
+            let v = &shared.verifier;
+            let mut pending = match v.session(id) {
+                Ok(Some(session)) => match session.state {
+                    SessionState::Pending => v.begin_complete_session(session, photo, Utc::now()),
+                    SessionState::Completed { .. } => return Err(NotTaken::Completed),
+                    SessionState::Abandoned => return Err(NotTaken::Expired),
+                },
+                Ok(None) => return Err(NotTaken::NotFound),
+                Err(_) => return Err(NotTaken::StoreFailed),
+            };
+            Ok(if shared.scoring.fulfil_here(v, &mut pending) {
+                Ok(crate::rpc::commit_verify(&shared, pending))
+            } else {
+                Err(pending)
+            })
         })
         .await;
     let outcome = match begun {
-        Ok(Ok(pending)) => crate::rpc::finish(&app, pending).await,
+        Ok(Ok(Ok(response))) => Ok(response),
+        Ok(Ok(Err(pending))) => crate::rpc::finish(&app, pending).await,
         Ok(Err(not_taken)) => {
             let (status, code, message) = not_taken.answer();
             app.metrics.answered("device", code, started.elapsed().as_secs_f64());

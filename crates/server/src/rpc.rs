@@ -264,14 +264,18 @@ fn operation_name(action: &str) -> &'static str {
 /// Begins `call` (the QPS limit, the flow's first stage) on the blocking thread that
 /// authenticated it. What needs no scoring — the reads, the erasure, an init without a
 /// reference photo to check, a refusal — is committed and answered right here, in the
-/// same trip; the rest goes on to the scoring pool.
+/// same trip; so is what needs scoring when a scoring turn is free at once. The rest
+/// waits for a turn on the scoring pool.
 fn begin(app: &Shared, call: Call) -> Result<Begun, Failure> {
     let Call { requester, action, params } = call;
     let verifier = &app.verifier;
     let answered = |body| Ok(Begun::Answered(body));
-    let verify = |pending: Pending<VerifyResult>, compare| match pending.need() {
-        None => answered(wire::verify_json(&commit_verify(app, pending), compare)),
-        Some(_) => Ok(Begun::Verify { pending, compare }),
+    let verify = |mut pending: Pending<VerifyResult>, compare| {
+        if app.scoring.fulfil_here(verifier, &mut pending) {
+            answered(wire::verify_json(&commit_verify(app, pending), compare))
+        } else {
+            Ok(Begun::Verify { pending, compare })
+        }
     };
     match action.as_str() {
         "DescribeFaceVerify" => {
@@ -293,10 +297,11 @@ fn begin(app: &Shared, call: Call) -> Result<Begun, Failure> {
                 Err(e) => return answered(wire::init_json(&bad_param(&e), None)),
             };
             admit(app, requester.account, "InitFaceVerify", request.product_code.as_deref())?;
-            let pending = verifier.begin_init(&requester, &request, Utc::now());
-            match pending.need() {
-                None => answered(init_answer(app, &verifier.commit_init(pending, Utc::now()))),
-                Some(_) => Ok(Begun::Init(pending)),
+            let mut pending = verifier.begin_init(&requester, &request, Utc::now());
+            if app.scoring.fulfil_here(verifier, &mut pending) {
+                answered(init_answer(app, &verifier.commit_init(pending, Utc::now())))
+            } else {
+                Ok(Begun::Init(pending))
             }
         }
         "ContrastFaceVerify" => {
@@ -358,7 +363,7 @@ pub(crate) async fn finish(
 }
 
 /// Commits a verification (on a blocking thread) and counts its completion.
-fn commit_verify(app: &Shared, pending: Pending<VerifyResult>) -> ApiResponse<VerifyResult> {
+pub(crate) fn commit_verify(app: &Shared, pending: Pending<VerifyResult>) -> ApiResponse<VerifyResult> {
     let response = app.verifier.commit(pending, Utc::now());
     if let Some(result) = &response.result_object {
         let completed = crate::metrics::Completed {

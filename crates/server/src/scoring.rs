@@ -34,6 +34,31 @@ impl Scoring {
         }
     }
 
+    /// Meets every need of `pending` right here, on the calling blocking thread, when a
+    /// scoring turn is free at once (no request waits for one) — no hand-off to another
+    /// thread. `false` when none is: `pending` is unchanged and goes to
+    /// [`Scoring::fulfil_then`], which waits for a turn or refuses.
+    pub(crate) fn fulfil_here<T>(&self, verifier: &Verifier<SqlStore>, pending: &mut Pending<T>) -> bool {
+        if pending.need().is_none() {
+            return true;
+        }
+        let Some(turn) = self.turn_now() else { return false };
+        verifier.plugins().fulfil(pending);
+        drop(turn);
+        true
+    }
+
+    /// A scoring turn, if one is free at once and the bound allows one more request.
+    fn turn_now(&self) -> Option<Turn> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.bound {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let waiting = Waiting(Arc::clone(&self.waiting));
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(Turn { _permit: permit, _waiting: waiting })
+    }
+
     /// Meets every need of `pending` with the verifier's plug-ins on a scoring turn,
     /// then runs `then` on the same blocking thread, after giving the turn back (a
     /// commit waiting for its batch never holds a scoring turn).
@@ -67,11 +92,43 @@ impl Scoring {
     }
 }
 
+/// A scoring turn taken on the calling thread, given back when dropped.
+struct Turn {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _waiting: Waiting,
+}
+
 /// One request counted against the pool's bound, until dropped.
 struct Waiting(Arc<AtomicUsize>);
 
 impl Drop for Waiting {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_turn_here_is_taken_only_when_free_and_always_given_back() {
+        let scoring = Scoring::new(1, 1);
+        let first = scoring.turn_now().expect("a free turn");
+        assert!(scoring.turn_now().is_none(), "the one worker is busy");
+        assert_eq!(scoring.waiting.load(Ordering::Acquire), 1, "the refused attempt is not counted");
+        drop(first);
+        assert_eq!(scoring.waiting.load(Ordering::Acquire), 0);
+        assert!(scoring.turn_now().is_some(), "free again");
+        assert_eq!(scoring.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn the_bound_holds_for_turns_here() {
+        let scoring = Scoring::new(2, 0);
+        let _a = scoring.turn_now().expect("a first turn");
+        let _b = scoring.turn_now().expect("a second turn");
+        assert!(scoring.turn_now().is_none(), "two workers, no queue: the bound is two");
+        assert_eq!(scoring.waiting.load(Ordering::Acquire), 2);
     }
 }

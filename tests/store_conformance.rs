@@ -452,6 +452,34 @@ fn postgres_matches_in_memory() {
     assert_eq!(console(&v, account, scene, legacy), expected_console());
 }
 
+/// The request path's reads keep their PostgreSQL connections between queries. When the
+/// server ends them (a restart, an idle timeout), a read on one fails as unavailable —
+/// refused, never a wrong answer or a panic — the broken connection is dropped, and the
+/// reads after it succeed on fresh ones.
+#[test]
+fn postgres_reads_recover_when_the_server_drops_their_connections() {
+    let db = support::postgres::Database::create("shiren_held");
+    let (v, account, scene, _) = sql(&db.url);
+    let caller = shiren::verify::Requester::ram_user(account, "kyc-service");
+    let id =
+        v.init_face_verify(&caller, &request(scene, "h1"), cst(23, 10)).result_object.unwrap().certify_id;
+    for _ in 0..3 {
+        assert_eq!(v.store.session(id).unwrap().unwrap().certify_id, id);
+    }
+    db.disconnect_all();
+    let mut failed = 0;
+    while let Err(e) = v.store.session(id) {
+        assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+        failed += 1;
+        assert!(failed <= 4, "more failures than connections (4): a broken one was kept");
+    }
+    for _ in 0..10 {
+        assert_eq!(v.store.session(id).unwrap().unwrap().certify_id, id);
+        assert!(v.store.account(account).unwrap().is_some());
+    }
+    println!("reads failed after the disconnect: {failed}");
+}
+
 #[test]
 fn tampered_rows_are_typed_errors() {
     let (url, _dir) = sqlite_url();

@@ -38,6 +38,21 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Ends every connection to this database from the server's side, as a restart or
+    /// an idle timeout would.
+    pub(crate) fn disconnect_all(&self) {
+        run(
+            &self.admin,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                self.name
+            ),
+        );
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         run(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));

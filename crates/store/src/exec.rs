@@ -38,6 +38,11 @@ impl Executor {
         Ok(())
     }
 
+    /// Enters the runtime's context (for dropping what spawns a task when dropped).
+    pub(crate) fn enter(&self) -> Option<tokio::runtime::EnterGuard<'_>> {
+        self.runtime.as_ref().map(Runtime::enter)
+    }
+
     /// Runs `work` to completion on the calling thread, in the runtime's context.
     pub(crate) fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where

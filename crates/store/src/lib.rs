@@ -7,6 +7,7 @@ mod commit;
 mod directory;
 mod error;
 mod exec;
+mod held;
 mod nonces;
 mod params;
 mod records;

@@ -35,7 +35,7 @@ use crate::schema;
 const SQLITE_READERS: u32 = 4;
 
 /// A connection idle for longer is pinged before it is handed out again.
-const PING_WHEN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const PING_WHEN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The pools' options. `sqlx` pings every connection on every acquire by default — one
 /// round trip more per query (a hop to the driver's thread on SQLite); only a connection
@@ -110,6 +110,8 @@ pub struct SqlStore {
     pub(crate) reader: AnyPool,
     /// SQLite: the request path's reads, on the calling thread (see `sqlite_reads`).
     sqlite_reads: Option<crate::sqlite_reads::SqliteReads>,
+    /// PostgreSQL: the request path's reads keep their connections (see `held`).
+    held: crate::held::Held,
     pub(crate) backend: Backend,
     digest_key: DigestKey,
     pub(crate) exec: Executor,
@@ -119,6 +121,15 @@ pub struct SqlStore {
     commit_queues: Vec<tokio::sync::mpsc::Sender<crate::commit::Queued>>,
     /// What the committers share (their counts are read by [`SqlStore::batches`]).
     committed: std::sync::Arc<crate::commit::Committers>,
+}
+
+impl Drop for SqlStore {
+    /// Kept connections go back to their pool inside the store's runtime (returning one
+    /// spawns a task there), before the runtime shuts down.
+    fn drop(&mut self) {
+        let _context = self.exec.enter();
+        self.held.release();
+    }
 }
 
 /// The flow's invariants as stored, read in one consistent snapshot (see
@@ -432,7 +443,15 @@ impl SqlStore {
                 .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
             commit_queues.push(queue);
         }
+        let held = crate::held::Held::new(
+            pool.clone(),
+            match backend {
+                Backend::Postgres => crate::held::KEEP.min(connections as usize / 2),
+                Backend::Sqlite => 0,
+            },
+        );
         Ok(SqlStore {
+            held,
             pool,
             reader,
             sqlite_reads,
@@ -506,8 +525,7 @@ impl SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.account(&account);
         }
-        let pool = self.reader.clone();
-        self.exec.run(async move { select_account(&pool, &account, "").await })
+        self.exec.run(self.held.read(async |conn| select_account(conn, &account, "").await))
     }
 
     /// Changes an account's packs, bills or scenes through their own APIs, atomically:
@@ -668,8 +686,7 @@ impl FlowStore for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.session(id);
         }
-        let pool = self.reader.clone();
-        self.exec.run(async move { select_session(&pool, id, "").await })
+        self.exec.run(self.held.read(async |conn| select_session(conn, id, "").await))
     }
 
     fn scene(&self, account: &AccountId, id: SceneId) -> Result<Option<SceneView>, StoreError> {
@@ -724,10 +741,7 @@ impl FlowStore for SqlStore {
         // Read already (every query after the first): nothing to write.
         let seen = match &self.sqlite_reads {
             Some(reads) => reads.record(id)?,
-            None => {
-                let reader = self.reader.clone();
-                self.exec.run(async move { select_record(&reader, id, "").await })?
-            }
+            None => self.exec.run(self.held.read(async |conn| select_record(conn, id, "").await))?,
         };
         if seen.is_none_or(|record| record.account != *account || record.read) {
             return Ok(());

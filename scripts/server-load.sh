@@ -3,7 +3,8 @@
 # itself after a fixed number of requests). Prints requests/s and p50/p99 for:
 #   describe   DescribeFaceVerify of a completed session (SQLite)
 #   session    InitFaceVerify + the device's photo, fixed scorer (SQLite, then PostgreSQL
-#              with 8 connections when SHIREN_TEST_POSTGRES names a server)
+#              with 8 connections at concurrency 32 and 64 when SHIREN_TEST_POSTGRES
+#              names a server)
 #   face       the same with the real face pipeline, on 1 and then 2 scoring workers
 # Sizes: SHIREN_LOAD_SCALE (default 1) multiplies every request count.
 #
@@ -54,7 +55,10 @@ if [ -n "${SHIREN_TEST_POSTGRES:-}" ]; then
   db="shiren_load_$$"
   psql "$SHIREN_TEST_POSTGRES" -qc "CREATE DATABASE $db" >/dev/null
   start_server pg "${SHIREN_TEST_POSTGRES%/*}/$db" --scorer fixed --db-connections 8 --qps-scale 1000
+  # At two concurrencies: more sessions in flight make bigger batches (one statement
+  # and one commit each), so PostgreSQL's CPU per session falls as concurrency rises.
   load pg --scenario session --requests $((4000 * scale)) --concurrency 32
+  load pg --scenario session --requests $((4000 * scale)) --concurrency 64
   stop_server
   psql "$SHIREN_TEST_POSTGRES" -qc "DROP DATABASE $db" >/dev/null
 fi

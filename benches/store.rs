@@ -34,11 +34,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use shiren::catalog::AccountId;
 use shiren::records::DigestKey;
 use shiren::verify::{
-    FixedScorer, FlowStore, InMemorySessions, InMemoryStore, InitRequest, Permissions, Plugins, Requester,
-    Signer, Stores, Verifier, VerifierConfig,
+    FixedScorer, FlowStore, InMemorySessions, InMemoryStore, Permissions, Plugins, Requester, Signer, Stores,
+    Verifier, VerifierConfig,
 };
 use shiren_store::{SqlStore, StoreOptions};
-use support::{PERSON_ID, PERSON_NAME, cst};
+use support::cst;
 
 /// Every main account may call for itself (RAM's rule for the account itself): the
 /// bench's tenants are separate main accounts sharing one verifier.
@@ -64,24 +64,6 @@ fn tenants(n: u64) -> Vec<(support::Demo, Tenant)> {
                 support::demo_of(account, Box::new(FixedScorer), Bytes::from_static(b"authority")).unwrap();
             let tenant = Tenant { caller: Requester::main_account(account), scene: demo.id_pro_scene.get() };
             (demo, tenant)
-        })
-        .collect()
-}
-
-/// Starts `n` sessions for `tenant`; returns their certify IDs.
-fn start<St: FlowStore>(v: &Verifier<St>, tenant: &Tenant, n: u64, tag: &str) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            let request = InitRequest {
-                scene_id: Some(tenant.scene),
-                outer_order_no: Some(format!("{tag}x{i}")),
-                product_code: Some("ID_PRO".into()),
-                cert_name: Some(PERSON_NAME.into()),
-                cert_no: Some(PERSON_ID.into()),
-                ..InitRequest::default()
-            };
-            let r = v.init_face_verify(&tenant.caller, &request, cst(23, 10));
-            r.result_object.unwrap_or_else(|| panic!("{}", r.message)).certify_id.to_string()
         })
         .collect()
 }
@@ -142,7 +124,10 @@ fn complete_all<St: FlowStore + Sync>(
     // Ended sessions of earlier rounds go, as a service's retention sweep would.
     v.forget_sessions_before(cst(30, 0)).unwrap();
     let per = iters.div_ceil(tenants.len() as u64);
-    let ids: Vec<Vec<String>> = tenants.iter().map(|t| start(v, t, per, &format!("r{round}"))).collect();
+    let ids: Vec<Vec<String>> = tenants
+        .iter()
+        .map(|t| support::start_sessions(v, &t.caller, t.scene, per as usize, &format!("r{round}x")).unwrap())
+        .collect();
     let chunk = (per as usize).div_ceil(callers_each).max(1);
     let ids: Vec<&[String]> = ids.iter().flat_map(|mine| mine.chunks(chunk)).collect();
     let begin = Instant::now();

@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use shiren::records::DigestKey;
-use shiren::verify::{FixedScorer, InitRequest, Verifier, VerifierConfig};
+use shiren::verify::{FixedScorer, Verifier, VerifierConfig};
 use shiren_store::{SqlStore, StoreOptions};
-use support::{PERSON_ID, PERSON_NAME, cst};
+use support::cst;
 
 const SESSIONS: usize = 120;
 const THREADS: usize = 8;
@@ -36,20 +36,7 @@ fn race(url: &str) {
             .unwrap_or_else(|e| panic!("opening {url}: {e}"));
     store.create_account(account, support::account_state(memory.into_inner().unwrap())).unwrap();
     let v = Verifier::new(store, plugins, VerifierConfig::default());
-    let ids: Vec<String> = (0..SESSIONS)
-        .map(|i| {
-            let request = InitRequest {
-                scene_id: Some(scene.get()),
-                outer_order_no: Some(format!("race{i}")),
-                product_code: Some("ID_PRO".into()),
-                cert_name: Some(PERSON_NAME.into()),
-                cert_no: Some(PERSON_ID.into()),
-                ..InitRequest::default()
-            };
-            let r = v.init_face_verify(&caller, &request, cst(23, 10));
-            r.result_object.unwrap_or_else(|| panic!("{}", r.message)).certify_id.to_string()
-        })
-        .collect();
+    let ids = support::start_sessions(&v, &caller, scene.get(), SESSIONS, "race").unwrap();
     let (passed, refused) = (AtomicU64::new(0), AtomicU64::new(0));
     std::thread::scope(|s| {
         for t in 0..THREADS {
@@ -102,20 +89,7 @@ fn postgres_two_stores_never_write_back_a_stale_account() {
     let (_, plugins) =
         support::demo(Box::new(FixedScorer), Bytes::from_static(b"authority")).unwrap().verifier.into_parts();
     let b = Verifier::new(SqlStore::open(&db.url, options()).unwrap(), plugins, VerifierConfig::default());
-    let ids: Vec<String> = (0..SESSIONS)
-        .map(|i| {
-            let request = InitRequest {
-                scene_id: Some(scene.get()),
-                outer_order_no: Some(format!("two{i}")),
-                product_code: Some("ID_PRO".into()),
-                cert_name: Some(PERSON_NAME.into()),
-                cert_no: Some(PERSON_ID.into()),
-                ..InitRequest::default()
-            };
-            let r = a.init_face_verify(&caller, &request, cst(23, 10));
-            r.result_object.unwrap_or_else(|| panic!("{}", r.message)).certify_id.to_string()
-        })
-        .collect();
+    let ids = support::start_sessions(&a, &caller, scene.get(), SESSIONS, "two").unwrap();
     let (first, rest) = ids.split_at(20);
     // Alternating: every completion after the first two finds its store's copy stale.
     for (i, id) in first.iter().enumerate() {

@@ -24,9 +24,36 @@ use shiren::ram::{Directory, PolicyType, Quotas, Target};
 use shiren::records::{DigestKey, InMemoryRecords};
 use shiren::scene::{InMemoryRegistry, NewScene, PhotoStorage, SceneId, SceneRegistry};
 use shiren::verify::{
-    CounterIds, DirectoryPermissions, FaceScorer, InMemoryAuthority, InMemoryPhotos, InMemorySessions,
-    InMemoryStore, Ledger, Plugins, Requester, Stores, Verifier, VerifierConfig,
+    CounterIds, DirectoryPermissions, FaceScorer, FlowStore, InMemoryAuthority, InMemoryPhotos,
+    InMemorySessions, InMemoryStore, InitRequest, Ledger, Plugins, Requester, Stores, Verifier,
+    VerifierConfig,
 };
+
+/// Starts `n` ID_PRO sessions of the demo person in `scene` at 23:10 CST, order numbers
+/// `{tag}{i}`; their certify IDs. A refusal is an error (set-up for tests and benches).
+pub(crate) fn start_sessions<St: FlowStore>(
+    v: &Verifier<St>,
+    caller: &Requester,
+    scene: u64,
+    n: usize,
+    tag: &str,
+) -> anyhow::Result<Vec<String>> {
+    (0..n)
+        .map(|i| {
+            let request = InitRequest {
+                scene_id: Some(scene),
+                outer_order_no: Some(format!("{tag}{i}")),
+                product_code: Some("ID_PRO".into()),
+                cert_name: Some(PERSON_NAME.into()),
+                cert_no: Some(PERSON_ID.into()),
+                ..InitRequest::default()
+            };
+            let r = v.init_face_verify(caller, &request, cst(23, 10));
+            let started = r.result_object.with_context(|| format!("session {i} refused: {}", r.message))?;
+            Ok(started.certify_id.to_string())
+        })
+        .collect()
+}
 
 /// The resident ID the authority knows, with its name.
 pub(crate) const PERSON_ID: &str = "110101199003074477";

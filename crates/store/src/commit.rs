@@ -68,15 +68,7 @@ impl Write {
             Write::Complete(completion) => &completion.session,
         }
     }
-}
 
-/// One write, queued for a committer.
-pub(crate) struct Queued {
-    pub(crate) write: Write,
-    pub(crate) reply: std::sync::mpsc::SyncSender<Result<(), StoreError>>,
-}
-
-impl Write {
     /// Which of `committers` queues this write: an account's completions always the
     /// same one, so one account's batches are written one at a time, in order, and
     /// each reads the document the previous one wrote; new sessions (which do not
@@ -90,6 +82,12 @@ impl Write {
         }
         (hasher.finish() % committers.max(1) as u64) as usize
     }
+}
+
+/// One write, queued for a committer.
+pub(crate) struct Queued {
+    pub(crate) write: Write,
+    pub(crate) reply: std::sync::mpsc::SyncSender<Result<(), StoreError>>,
 }
 
 /// What a store's committers share.
@@ -174,11 +172,6 @@ async fn commit_batch(
     shared: &Committers,
     batch: &[Queued],
 ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    let accounts: Vec<AccountId> = batch
-        .iter()
-        .filter(|q| matches!(q.write, Write::Complete(_)))
-        .map(|q| q.write.session().account)
-        .collect();
     if commit_whole(shared, batch).await? == Whole::Committed {
         shared.counts.whole.fetch_add(1, Ordering::Relaxed);
         return Ok(batch.iter().map(|_| Ok(())).collect());
@@ -186,7 +179,8 @@ async fn commit_batch(
     shared.counts.each.fetch_add(1, Ordering::Relaxed);
     let outcomes = commit_each(&shared.pool, shared.backend.lock(), &shared.key, batch).await;
     // Written (or perhaps written) without the known documents: theirs are stale.
-    shared.known.forget(accounts);
+    let completed = batch.iter().filter(|q| matches!(q.write, Write::Complete(_)));
+    shared.known.forget(completed.map(|q| q.write.session().account));
     outcomes
 }
 

@@ -38,9 +38,9 @@ impl Executor {
         Ok(())
     }
 
-    /// Enters the runtime's context (for dropping what spawns a task when dropped).
-    pub(crate) fn enter(&self) -> Option<tokio::runtime::EnterGuard<'_>> {
-        self.runtime.as_ref().map(Runtime::enter)
+    /// The runtime's handle (for dropping what spawns a task when dropped).
+    pub(crate) fn handle(&self) -> Option<tokio::runtime::Handle> {
+        self.runtime.as_ref().map(|runtime| runtime.handle().clone())
     }
 
     /// Runs `work` to completion on the calling thread, in the runtime's context.

@@ -26,15 +26,17 @@ pub(crate) const KEEP: usize = 4;
 /// The kept connections of one pool.
 #[derive(Debug)]
 pub(crate) struct Held {
+    /// The store's runtime: a connection given back to the pool spawns a task there.
+    runtime: Option<tokio::runtime::Handle>,
     pool: AnyPool,
     idle: Mutex<Vec<(PoolConnection<Any>, Instant)>>,
     keep: usize,
 }
 
 impl Held {
-    /// Keeps at most `keep` of `pool`'s connections.
-    pub(crate) fn new(pool: AnyPool, keep: usize) -> Held {
-        Held { pool, idle: Mutex::default(), keep }
+    /// Keeps at most `keep` of `pool`'s connections; gives them back inside `runtime`.
+    pub(crate) fn new(runtime: Option<tokio::runtime::Handle>, pool: AnyPool, keep: usize) -> Held {
+        Held { runtime, pool, idle: Mutex::default(), keep }
     }
 
     /// Runs `read` on a kept connection (or one from the pool), and keeps it after.
@@ -71,9 +73,13 @@ impl Held {
             idle.push((conn, Instant::now()));
         }
     }
+}
 
-    /// Gives every kept connection back to the pool (call inside the store's runtime).
-    pub(crate) fn release(&self) {
+impl Drop for Held {
+    /// Gives every kept connection back to the pool, inside the store's runtime (the
+    /// store drops this before its runtime).
+    fn drop(&mut self) {
+        let _context = self.runtime.as_ref().map(tokio::runtime::Handle::enter);
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }

@@ -111,6 +111,7 @@ pub struct SqlStore {
     /// SQLite: the request path's reads, on the calling thread (see `sqlite_reads`).
     sqlite_reads: Option<crate::sqlite_reads::SqliteReads>,
     /// PostgreSQL: the request path's reads keep their connections (see `held`).
+    /// Declared before `exec`, so it is dropped while the runtime still runs.
     held: crate::held::Held,
     pub(crate) backend: Backend,
     digest_key: DigestKey,
@@ -121,15 +122,6 @@ pub struct SqlStore {
     commit_queues: Vec<tokio::sync::mpsc::Sender<crate::commit::Queued>>,
     /// What the committers share (their counts are read by [`SqlStore::batches`]).
     committed: std::sync::Arc<crate::commit::Committers>,
-}
-
-impl Drop for SqlStore {
-    /// Kept connections go back to their pool inside the store's runtime (returning one
-    /// spawns a task there), before the runtime shuts down.
-    fn drop(&mut self) {
-        let _context = self.exec.enter();
-        self.held.release();
-    }
 }
 
 /// The flow's invariants as stored, read in one consistent snapshot (see
@@ -443,13 +435,12 @@ impl SqlStore {
                 .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
             commit_queues.push(queue);
         }
-        let held = crate::held::Held::new(
-            pool.clone(),
-            match backend {
-                Backend::Postgres => crate::held::KEEP.min(connections as usize / 2),
-                Backend::Sqlite => 0,
-            },
-        );
+        // Half the pool at most: the rest stays for the writers and the console.
+        let keep = match backend {
+            Backend::Postgres => crate::held::KEEP.min(connections as usize / 2),
+            Backend::Sqlite => 0,
+        };
+        let held = crate::held::Held::new(exec.handle(), pool.clone(), keep);
         Ok(SqlStore {
             held,
             pool,

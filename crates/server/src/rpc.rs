@@ -1,8 +1,9 @@
 //! The cloud's RPC endpoint (`GET /` or `POST /`, version 2019-03-07): authenticate
 //! the request (`shiren-auth`: RPC HMAC-SHA1 or ACS3-HMAC-SHA256, the replay window and
 //! nonces), name its requester, apply the account's QPS limit, then run the operation
-//! through the staged flow — store reads and writes on the blocking pool, face scoring
-//! on the scoring pool — and answer in the cloud's JSON. Authentication failures are
+//! through the staged flow — on one blocking thread when it needs no scoring or a
+//! scoring turn is free at once, else scored and committed on the scoring pool — and
+//! answer in the cloud's JSON. Authentication failures are
 //! the cloud's error responses (HTTP 4xx with `Code`); everything after is HTTP 200
 //! with the flow's call code, as the cloud does.
 

@@ -8,7 +8,7 @@
 //! broken. Kept connections count against the pool's size like any checked-out one.
 //!
 //! Measured (`scripts/server-load.sh`'s PostgreSQL sessions, concurrency 64, three
-//! alternating pairs in one session): PostgreSQL's CPU per session fell 4–9 % and
+//! alternating pairs in one session): PostgreSQL's CPU per session fell 6–10 % and
 //! throughput rose about 3 % (2,042/2,260/2,190 against 1,920/2,177/2,201 sessions/s).
 
 use std::sync::Mutex;

@@ -71,8 +71,15 @@ impl App {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Unavailable> {
-        tokio::task::spawn_blocking(work).await.map_err(|e| Unavailable::Worker(e.to_string()))
+        blocking(work).await
     }
+}
+
+/// Runs `work` on tokio's blocking pool; a panic in it is [`Unavailable::Worker`].
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Unavailable> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| Unavailable::Worker(e.to_string()))
 }
 
 /// The routes, with the body limit and a time limit per request.

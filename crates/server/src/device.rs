@@ -15,7 +15,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::json;
 use shiren_catalog::CertifyId;
-use shiren_verify::{SessionState, request_id};
+use shiren_verify::{ApiResponse, Pending, SessionState, VerifyResult, request_id};
 
 use crate::app::{Shared, Unavailable};
 use crate::ids::RandomIds;
@@ -56,23 +56,23 @@ pub(crate) async fn submit_photo(
             let mut pending = match v.session(id) {
                 Ok(Some(session)) => match session.state {
                     SessionState::Pending => v.begin_complete_session(session, photo, Utc::now()),
-                    SessionState::Completed { .. } => return Err(NotTaken::Completed),
-                    SessionState::Abandoned => return Err(NotTaken::Expired),
+                    SessionState::Completed { .. } => return Taken::Refused(NotTaken::Completed),
+                    SessionState::Abandoned => return Taken::Refused(NotTaken::Expired),
                 },
-                Ok(None) => return Err(NotTaken::NotFound),
-                Err(_) => return Err(NotTaken::StoreFailed),
+                Ok(None) => return Taken::Refused(NotTaken::NotFound),
+                Err(_) => return Taken::Refused(NotTaken::StoreFailed),
             };
-            Ok(if shared.scoring.fulfil_here(v, &mut pending) {
-                Ok(crate::rpc::commit_verify(&shared, pending))
+            if shared.scoring.fulfil_here(v, &mut pending) {
+                Taken::Answered(crate::rpc::commit_verify(&shared, pending))
             } else {
-                Err(pending)
-            })
+                Taken::Waits(pending)
+            }
         })
         .await;
     let outcome = match begun {
-        Ok(Ok(Ok(response))) => Ok(response),
-        Ok(Ok(Err(pending))) => crate::rpc::finish(&app, pending).await,
-        Ok(Err(not_taken)) => {
+        Ok(Taken::Answered(response)) => Ok(response),
+        Ok(Taken::Waits(pending)) => crate::rpc::finish(&app, pending).await,
+        Ok(Taken::Refused(not_taken)) => {
             let (status, code, message) = not_taken.answer();
             app.metrics.answered("device", code, started.elapsed().as_secs_f64());
             let body = json!({"RequestId": request_id(&RandomIds), "Code": code, "Message": message});
@@ -102,6 +102,16 @@ pub(crate) async fn submit_photo(
             (status, Json(body)).into_response()
         }
     }
+}
+
+/// What the trip to the blocking pool made of a device's photo.
+enum Taken {
+    /// Scored on a turn that was free at once, and committed.
+    Answered(ApiResponse<VerifyResult>),
+    /// Begun; it waits for a scoring turn.
+    Waits(Pending<VerifyResult>),
+    /// Not taken.
+    Refused(NotTaken),
 }
 
 /// Why a device's photo was not taken.

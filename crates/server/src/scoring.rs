@@ -12,7 +12,7 @@ use shiren_store::SqlStore;
 use shiren_verify::{Pending, Verifier};
 use tokio::sync::Semaphore;
 
-use crate::app::Unavailable;
+use crate::app::{Unavailable, blocking};
 
 /// The pool.
 #[derive(Debug)]
@@ -50,13 +50,19 @@ impl Scoring {
 
     /// A scoring turn, if one is free at once and the bound allows one more request.
     fn turn_now(&self) -> Option<Turn> {
+        let waiting = self.count_in()?;
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(Turn { _permit: permit, _waiting: waiting })
+    }
+
+    /// One more request counted against the bound, until the guard is dropped; `None`
+    /// (and nothing counted) when the bound is reached.
+    fn count_in(&self) -> Option<Waiting> {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.bound {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        let waiting = Waiting(Arc::clone(&self.waiting));
-        let permit = self.permits.clone().try_acquire_owned().ok()?;
-        Some(Turn { _permit: permit, _waiting: waiting })
+        Some(Waiting(Arc::clone(&self.waiting)))
     }
 
     /// Meets every need of `pending` with the verifier's plug-ins on a scoring turn,
@@ -68,27 +74,19 @@ impl Scoring {
         mut pending: Pending<T>,
         then: impl FnOnce(Pending<T>) -> R + Send + 'static,
     ) -> Result<R, Unavailable> {
-        let joined =
-            |done: Result<R, tokio::task::JoinError>| done.map_err(|e| Unavailable::Worker(e.to_string()));
         if pending.need().is_none() {
-            return joined(tokio::task::spawn_blocking(move || then(pending)).await);
+            return blocking(move || then(pending)).await;
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.bound {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(Unavailable::Busy);
-        }
-        let waiting = Waiting(Arc::clone(&self.waiting));
+        let waiting = self.count_in().ok_or(Unavailable::Busy)?;
         let permit =
             self.permits.clone().acquire_owned().await.map_err(|e| Unavailable::Worker(e.to_string()))?;
         let verifier = Arc::clone(verifier);
-        joined(
-            tokio::task::spawn_blocking(move || {
-                verifier.plugins().fulfil(&mut pending);
-                drop((permit, waiting));
-                then(pending)
-            })
-            .await,
-        )
+        blocking(move || {
+            verifier.plugins().fulfil(&mut pending);
+            drop((permit, waiting));
+            then(pending)
+        })
+        .await
     }
 }
 
@@ -120,6 +118,17 @@ mod tests {
         drop(first);
         assert_eq!(scoring.waiting.load(Ordering::Acquire), 0);
         assert!(scoring.turn_now().is_some(), "free again");
+        assert_eq!(scoring.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn a_request_past_the_bound_is_not_counted() {
+        let scoring = Scoring::new(1, 1);
+        let first = scoring.count_in().expect("room for the worker's request");
+        let second = scoring.count_in().expect("room for one waiting");
+        assert!(scoring.count_in().is_none(), "one worker and a queue of one: the bound is two");
+        assert_eq!(scoring.waiting.load(Ordering::Acquire), 2, "the refused request is not counted");
+        drop((first, second));
         assert_eq!(scoring.waiting.load(Ordering::Acquire), 0);
     }
 

@@ -99,6 +99,16 @@ impl std::fmt::Debug for StoreOptions {
     }
 }
 
+/// The request path's reads (a session, an account, a record's read flag), one way per
+/// backend.
+#[derive(Debug)]
+enum RequestReads {
+    /// On the calling thread through `rusqlite` (see `sqlite_reads`).
+    Sqlite(crate::sqlite_reads::SqliteReads),
+    /// On connections kept between queries (see `held`).
+    Postgres(crate::held::Held),
+}
+
 /// The flow's state in SQLite or PostgreSQL. `Sync`: share one store between every
 /// worker of a process; several processes may share one PostgreSQL database.
 #[derive(Debug)]
@@ -108,11 +118,9 @@ pub struct SqlStore {
     /// Plain reads. SQLite: a pool of read-only connections beside the one writer (WAL
     /// readers never wait for the writer's commits); PostgreSQL: the same pool.
     pub(crate) reader: AnyPool,
-    /// SQLite: the request path's reads, on the calling thread (see `sqlite_reads`).
-    sqlite_reads: Option<crate::sqlite_reads::SqliteReads>,
-    /// PostgreSQL: the request path's reads keep their connections (see `held`).
-    /// Declared before `exec`, so it is dropped while the runtime still runs.
-    held: crate::held::Held,
+    /// The request path's reads. Declared before `exec`, so kept PostgreSQL
+    /// connections are given back while the runtime still runs.
+    reads: RequestReads,
     pub(crate) backend: Backend,
     digest_key: DigestKey,
     pub(crate) exec: Executor,
@@ -347,12 +355,11 @@ impl SqlStore {
             _ => url.to_owned(),
         };
         let reader_url = url.clone();
-        let sqlite_reads = match backend {
+        let sqlite_file = match backend {
             Backend::Postgres => None,
-            Backend::Sqlite => {
-                let options = SqliteConnectOptions::from_str(&url).map_err(OpenError::Database)?;
-                Some(crate::sqlite_reads::SqliteReads::new(options.get_filename()))
-            }
+            Backend::Sqlite => Some(
+                SqliteConnectOptions::from_str(&url).map_err(OpenError::Database)?.get_filename().to_owned(),
+            ),
         };
         let connections = match backend {
             Backend::Sqlite => 1,
@@ -435,17 +442,19 @@ impl SqlStore {
                 .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
             commit_queues.push(queue);
         }
-        // Half the pool at most: the rest stays for the writers and the console.
-        let keep = match backend {
-            Backend::Postgres => crate::held::KEEP.min(connections as usize / 2),
-            Backend::Sqlite => 0,
+        let reads = match sqlite_file {
+            Some(file) => RequestReads::Sqlite(crate::sqlite_reads::SqliteReads::new(&file)),
+            // Half the pool at most: the rest stays for the writers and the console.
+            None => RequestReads::Postgres(crate::held::Held::new(
+                exec.handle(),
+                pool.clone(),
+                crate::held::KEEP.min(connections as usize / 2),
+            )),
         };
-        let held = crate::held::Held::new(exec.handle(), pool.clone(), keep);
         Ok(SqlStore {
-            held,
+            reads,
             pool,
             reader,
-            sqlite_reads,
             backend,
             digest_key: options.digest_key,
             exec,
@@ -513,10 +522,12 @@ impl SqlStore {
 
     /// The account's packs, bills and scenes (validated on load).
     pub fn account(&self, account: AccountId) -> Result<Option<AccountState>, StoreError> {
-        if let Some(reads) = &self.sqlite_reads {
-            return reads.account(&account);
+        match &self.reads {
+            RequestReads::Sqlite(reads) => reads.account(&account),
+            RequestReads::Postgres(held) => {
+                self.exec.run(held.read(async |conn| select_account(conn, &account, "").await))
+            }
         }
-        self.exec.run(self.held.read(async |conn| select_account(conn, &account, "").await))
     }
 
     /// Changes an account's packs, bills or scenes through their own APIs, atomically:
@@ -674,10 +685,12 @@ fn standing_of(state: Option<AccountState>, account: &AccountId, now: DateTime<U
 
 impl FlowStore for SqlStore {
     fn session(&self, id: CertifyId) -> Result<Option<Session>, StoreError> {
-        if let Some(reads) = &self.sqlite_reads {
-            return reads.session(id);
+        match &self.reads {
+            RequestReads::Sqlite(reads) => reads.session(id),
+            RequestReads::Postgres(held) => {
+                self.exec.run(held.read(async |conn| select_session(conn, id, "").await))
+            }
         }
-        self.exec.run(self.held.read(async |conn| select_session(conn, id, "").await))
     }
 
     fn scene(&self, account: &AccountId, id: SceneId) -> Result<Option<SceneView>, StoreError> {
@@ -730,9 +743,11 @@ impl FlowStore for SqlStore {
 
     fn mark_read(&self, account: &AccountId, id: CertifyId, _now: DateTime<Utc>) -> Result<(), StoreError> {
         // Read already (every query after the first): nothing to write.
-        let seen = match &self.sqlite_reads {
-            Some(reads) => reads.record(id)?,
-            None => self.exec.run(self.held.read(async |conn| select_record(conn, id, "").await))?,
+        let seen = match &self.reads {
+            RequestReads::Sqlite(reads) => reads.record(id)?,
+            RequestReads::Postgres(held) => {
+                self.exec.run(held.read(async |conn| select_record(conn, id, "").await))?
+            }
         };
         if seen.is_none_or(|record| record.account != *account || record.read) {
             return Ok(());

@@ -307,4 +307,18 @@ fn a_database_error_refuses_the_request() {
         );
         assert!(nonces.last_error().is_some(), "the database error is kept for the log");
     }
+    // Mended, the memory answers again: a failed batch left no transaction behind.
+    runtime.block_on(async {
+        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE nonces (digest TEXT PRIMARY KEY, account TEXT NOT NULL, \
+             access_key_id TEXT NOT NULL, seen_at BIGINT NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    });
+    assert_eq!(nonces.check_and_remember_for("acct1", "ak1", "n2", now()), Ok(()));
+    assert_eq!(nonces.check_and_remember_for("acct1", "ak1", "n2", now()), Err(AuthError::NonceUsed));
 }

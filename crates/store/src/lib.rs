@@ -12,6 +12,7 @@ mod nonces;
 mod params;
 mod records;
 mod schema;
+mod sqlite_nonces;
 mod sqlite_reads;
 mod store;
 

@@ -38,7 +38,7 @@
 //! has no "unavailable" error yet), and the error is kept for the caller to log
 //! ([`SqlNonces::last_error`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -59,15 +59,15 @@ pub(crate) const BATCH: usize = 256;
 const HOUSEKEEPING: Duration = Duration::seconds(1);
 
 /// The decision of one check.
-type Outcome = Result<(), AuthError>;
+pub(crate) type Outcome = Result<(), AuthError>;
 
 /// One check, queued for the batcher.
 #[derive(Debug)]
 pub(crate) struct Check {
-    account: String,
-    key: String,
-    digest: String,
-    now: DateTime<Utc>,
+    pub(crate) account: String,
+    pub(crate) key: String,
+    pub(crate) digest: String,
+    pub(crate) now: DateTime<Utc>,
     limits: NonceLimits,
     reply: std::sync::mpsc::SyncSender<Result<Outcome, StoreError>>,
 }
@@ -115,7 +115,7 @@ fn live_after(now: DateTime<Utc>) -> i64 {
 
 /// A counter row: (account, scope, AccessKey ID), scope `a` (the account; key `""`) or
 /// `k` (one AccessKey of the account). Sorted: an account's row before its keys'.
-type Scope = (String, &'static str, String);
+pub(crate) type Scope = (String, &'static str, String);
 
 fn account_scope(account: &str) -> Scope {
     (account.to_owned(), "a", String::new())
@@ -149,27 +149,59 @@ impl Counters {
     }
 }
 
-/// Locks and reads one counter row, creating it at zero if missing.
-async fn lock_counter(
-    tx: &mut Transaction<'_, Any>,
+/// The statements of a nonce transaction, one method each, run inside an open
+/// transaction: the batch's decisions above them are written once, for both drivers.
+/// `SqlxTx` runs them through `sqlx` (PostgreSQL's batches, and housekeeping on both
+/// databases); `sqlite_nonces` through `rusqlite` on the SQLite batcher's own
+/// connection, where every method is synchronous (its futures are ready at once).
+pub(crate) trait NonceSql {
+    /// `held` of a counter row, locked until the transaction ends; `None` if missing.
+    async fn counter(&mut self, scope: &Scope) -> Result<Option<i64>, StoreError>;
+    /// Creates a counter row at zero, unless one exists.
+    async fn create_counter(&mut self, scope: &Scope) -> Result<(), StoreError>;
+    /// Every key counter row of `account`, locked, as (AccessKey ID, held) in key order.
+    async fn key_counters(&mut self, account: &str) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Sets a counter row's `held`.
+    async fn set_counter(&mut self, scope: &Scope, held: i64) -> Result<(), StoreError>;
+    /// Deletes the rows seen at or before `expired` holding one of `digests`; returns
+    /// each deleted row's (account, AccessKey ID).
+    async fn delete_expired(
+        &mut self,
+        expired: i64,
+        digests: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Inserts a row per check whose digest no row holds; returns the digests inserted.
+    async fn insert(&mut self, batch: &[Check]) -> Result<HashSet<String>, StoreError>;
+    /// Deletes the rows holding `digests`.
+    async fn delete(&mut self, digests: &[&str]) -> Result<(), StoreError>;
+    /// Deletes the rows of `account` seen at or before `live_after`; returns each
+    /// deleted row's AccessKey ID.
+    async fn prune(&mut self, account: &str, live_after: i64) -> Result<Vec<String>, StoreError>;
+}
+
+/// [`NonceSql`] through `sqlx`, on either database.
+pub(crate) struct SqlxTx<'t, 'c> {
+    tx: &'t mut Transaction<'c, Any>,
     backend: Backend,
-    scope: &Scope,
-) -> Result<u64, StoreError> {
-    let select = format!(
-        "SELECT held FROM nonce_counts WHERE account = $1 AND scope = $2 AND access_key_id = $3{}",
-        backend.lock()
-    );
-    for _ in 0..2 {
-        let row = sqlx::query(&select)
+}
+
+impl NonceSql for SqlxTx<'_, '_> {
+    async fn counter(&mut self, scope: &Scope) -> Result<Option<i64>, StoreError> {
+        let sql = format!(
+            "SELECT held FROM nonce_counts WHERE account = $1 AND scope = $2 AND access_key_id = $3{}",
+            self.backend.lock()
+        );
+        let row = sqlx::query(&sql)
             .bind(scope.0.clone())
             .bind(scope.1)
             .bind(scope.2.clone())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut **self.tx)
             .await
             .map_err(db)?;
-        if let Some(row) = row {
-            return Ok(nonnegative(row.try_get(0).map_err(db)?));
-        }
+        row.map(|row| row.try_get(0).map_err(db)).transpose()
+    }
+
+    async fn create_counter(&mut self, scope: &Scope) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO nonce_counts (account, scope, access_key_id, held) VALUES ($1, $2, $3, 0) \
              ON CONFLICT (account, scope, access_key_id) DO NOTHING",
@@ -177,33 +209,116 @@ async fn lock_counter(
         .bind(scope.0.clone())
         .bind(scope.1)
         .bind(scope.2.clone())
-        .execute(&mut **tx)
+        .execute(&mut **self.tx)
         .await
         .map_err(db)?;
+        Ok(())
+    }
+
+    async fn key_counters(&mut self, account: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = format!(
+            "SELECT access_key_id, held FROM nonce_counts WHERE account = $1 AND scope = 'k' \
+             ORDER BY access_key_id{}",
+            self.backend.lock()
+        );
+        let rows = sqlx::query(&sql).bind(account.to_owned()).fetch_all(&mut **self.tx).await.map_err(db)?;
+        rows.iter().map(|row| Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))).collect()
+    }
+
+    async fn set_counter(&mut self, scope: &Scope, held: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE nonce_counts SET held = $4 WHERE account = $1 AND scope = $2 AND access_key_id = $3",
+        )
+        .bind(scope.0.clone())
+        .bind(scope.1)
+        .bind(scope.2.clone())
+        .bind(held)
+        .execute(&mut **self.tx)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    /// One statement for the whole batch (one round trip).
+    async fn delete_expired(
+        &mut self,
+        expired: i64,
+        digests: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = format!(
+            "DELETE FROM nonces WHERE seen_at <= $1 AND digest IN ({}) RETURNING account, access_key_id",
+            placeholders(2, digests.len())
+        );
+        let mut query = sqlx::query(&sql).bind(expired);
+        for digest in digests {
+            query = query.bind(digest.to_string());
+        }
+        let rows = query.fetch_all(&mut **self.tx).await.map_err(db)?;
+        rows.iter().map(|row| Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))).collect()
+    }
+
+    /// One statement for the whole batch (one round trip).
+    async fn insert(&mut self, batch: &[Check]) -> Result<HashSet<String>, StoreError> {
+        let values: Vec<String> =
+            (0..batch.len()).map(|i| format!("({})", placeholders(4 * i + 1, 4))).collect();
+        let sql = format!(
+            "INSERT INTO nonces (digest, account, access_key_id, seen_at) VALUES {} \
+             ON CONFLICT (digest) DO NOTHING RETURNING digest",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for c in batch {
+            query =
+                query.bind(c.digest.clone()).bind(c.account.clone()).bind(c.key.clone()).bind(micros(c.now));
+        }
+        let rows = query.fetch_all(&mut **self.tx).await.map_err(db)?;
+        rows.iter().map(|row| row.try_get::<String, _>(0).map_err(db)).collect()
+    }
+
+    async fn delete(&mut self, digests: &[&str]) -> Result<(), StoreError> {
+        let sql = format!("DELETE FROM nonces WHERE digest IN ({})", placeholders(1, digests.len()));
+        let mut query = sqlx::query(&sql);
+        for digest in digests {
+            query = query.bind(digest.to_string());
+        }
+        query.execute(&mut **self.tx).await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn prune(&mut self, account: &str, live_after: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<AnyRow> =
+            sqlx::query("DELETE FROM nonces WHERE account = $1 AND seen_at <= $2 RETURNING access_key_id")
+                .bind(account.to_owned())
+                .bind(live_after)
+                .fetch_all(&mut **self.tx)
+                .await
+                .map_err(db)?;
+        rows.iter().map(|row| row.try_get(0).map_err(db)).collect()
+    }
+}
+
+/// Locks and reads one counter row, creating it at zero if missing.
+async fn lock_counter(tx: &mut impl NonceSql, scope: &Scope) -> Result<u64, StoreError> {
+    for _ in 0..2 {
+        if let Some(held) = tx.counter(scope).await? {
+            return Ok(nonnegative(held));
+        }
+        tx.create_counter(scope).await?;
     }
     Err(StoreError::Unavailable("a nonce counter row vanished while it was being created".into()))
 }
 
 /// Locks and loads every key row of `account` not yet held (the account's row is held).
 async fn lock_whole_account(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
+    tx: &mut impl NonceSql,
     counters: &mut Counters,
     account: &str,
 ) -> Result<(), StoreError> {
     if counters.whole.contains(account) {
         return Ok(());
     }
-    let sql = format!(
-        "SELECT access_key_id, held FROM nonce_counts WHERE account = $1 AND scope = 'k' \
-         ORDER BY access_key_id{}",
-        backend.lock()
-    );
-    let rows = sqlx::query(&sql).bind(account.to_owned()).fetch_all(&mut **tx).await.map_err(db)?;
-    for row in rows {
-        let key: String = row.try_get(0).map_err(db)?;
-        let held = nonnegative(row.try_get(1).map_err(db)?);
-        counters.held.entry(key_scope(account, &key)).or_insert((held, false));
+    for (key, held) in tx.key_counters(account).await? {
+        counters.held.entry(key_scope(account, &key)).or_insert((nonnegative(held), false));
     }
     counters.whole.insert(account.to_owned());
     Ok(())
@@ -212,44 +327,26 @@ async fn lock_whole_account(
 /// Deletes the account's rows seen at or before `live_after`, keeping its counters
 /// (all locked first) equal to its rows. Returns how many.
 async fn prune_account(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
+    tx: &mut impl NonceSql,
     counters: &mut Counters,
     account: &str,
     live_after: i64,
 ) -> Result<u64, StoreError> {
-    lock_whole_account(tx, backend, counters, account).await?;
-    let rows: Vec<AnyRow> =
-        sqlx::query("DELETE FROM nonces WHERE account = $1 AND seen_at <= $2 RETURNING access_key_id")
-            .bind(account.to_owned())
-            .bind(live_after)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(db)?;
-    for row in &rows {
-        let key: String = row.try_get(0).map_err(db)?;
+    lock_whole_account(tx, counters, account).await?;
+    let keys = tx.prune(account, live_after).await?;
+    for key in &keys {
         counters.add(&account_scope(account), -1);
-        counters.add(&key_scope(account, &key), -1);
+        counters.add(&key_scope(account, key), -1);
     }
-    Ok(rows.len() as u64)
+    Ok(keys.len() as u64)
 }
 
 /// Writes back the counters a transaction changed.
-async fn write_counters(tx: &mut Transaction<'_, Any>, counters: &Counters) -> Result<(), StoreError> {
+async fn write_counters(tx: &mut impl NonceSql, counters: &Counters) -> Result<(), StoreError> {
     for (scope, &(held, changed)) in &counters.held {
-        if !changed {
-            continue;
+        if changed {
+            tx.set_counter(scope, i64::try_from(held).unwrap_or(i64::MAX)).await?;
         }
-        sqlx::query(
-            "UPDATE nonce_counts SET held = $4 WHERE account = $1 AND scope = $2 AND access_key_id = $3",
-        )
-        .bind(scope.0.clone())
-        .bind(scope.1)
-        .bind(scope.2.clone())
-        .bind(i64::try_from(held).unwrap_or(i64::MAX))
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
     }
     Ok(())
 }
@@ -273,11 +370,12 @@ async fn forget_expired(pool: &AnyPool, backend: Backend, live_after: i64) -> Re
         }
         for account in accounts {
             let mut tx = pool.begin().await.map_err(db)?;
+            let mut sql = SqlxTx { tx: &mut tx, backend };
             let mut counters = Counters::default();
-            let held = lock_counter(&mut tx, backend, &account_scope(&account)).await?;
+            let held = lock_counter(&mut sql, &account_scope(&account)).await?;
             counters.held.insert(account_scope(&account), (held, false));
-            forgotten += prune_account(&mut tx, backend, &mut counters, &account, live_after).await?;
-            write_counters(&mut tx, &counters).await?;
+            forgotten += prune_account(&mut sql, &mut counters, &account, live_after).await?;
+            write_counters(&mut sql, &counters).await?;
             tx.commit().await.map_err(db)?;
         }
     }
@@ -293,10 +391,14 @@ async fn total_held(pool: &AnyPool) -> Result<u64, StoreError> {
     Ok(nonnegative(row.try_get(0).map_err(db)?))
 }
 
-/// The batcher's own state: when it last kept house, and the total it believes.
+/// The batcher's own state: where it writes, when it last kept house, and the total
+/// it believes.
 struct Batcher {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: the batcher's own connection (see `sqlite_nonces`); PostgreSQL: none,
+    /// batches run on the pool.
+    sqlite: Option<crate::sqlite_nonces::SqliteNonces>,
     kept_house_at: Option<DateTime<Utc>>,
     total: u64,
 }
@@ -323,46 +425,74 @@ impl Batcher {
     /// Runs a batch in one transaction; the outcomes in the batch's order.
     async fn run(&mut self, batch: &[Check]) -> Result<Vec<Outcome>, StoreError> {
         self.keep_house(batch).await?;
-        let mut order: Vec<(usize, &Check)> = batch.iter().enumerate().collect();
-        order.sort_by(|(_, a), (_, b)| (&a.account, &a.key, &a.digest).cmp(&(&b.account, &b.key, &b.digest)));
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // Lock every counter of the batch in sorted order: an account before its keys.
-        let mut counters = Counters::default();
-        let mut scopes: Vec<Scope> =
-            batch.iter().flat_map(|c| [account_scope(&c.account), key_scope(&c.account, &c.key)]).collect();
-        scopes.sort();
-        scopes.dedup();
-        for scope in scopes {
-            let held = lock_counter(&mut tx, self.backend, &scope).await?;
-            counters.held.insert(scope, (held, false));
-        }
-        free_expired_digests(&mut tx, &mut counters, batch).await?;
-        let mut inserted = insert_digests(&mut tx, batch).await?;
-        let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(batch.len());
-        let mut refused = Vec::new();
         let mut total = self.total;
-        for (i, c) in order {
-            // The replay check proper: the primary key. Of two checks of one digest
-            // in a batch, the first in order holds the inserted row.
-            let outcome = if inserted.remove(&c.digest) {
-                let outcome = decide(&mut tx, self.backend, &mut counters, &mut total, c).await?;
-                if outcome.is_err() {
-                    refused.push(c.digest.as_str());
-                }
-                outcome
-            } else {
-                Err(AuthError::NonceUsed)
-            };
-            outcomes.push((i, outcome));
-        }
-        delete_digests(&mut tx, &refused).await?;
-        write_counters(&mut tx, &counters).await?;
-        tx.commit().await.map_err(db)?;
+        let outcomes = match &mut self.sqlite {
+            None => {
+                let mut tx = self.pool.begin().await.map_err(db)?;
+                let outcomes =
+                    decide_batch(&mut SqlxTx { tx: &mut tx, backend: self.backend }, batch, &mut total)
+                        .await?;
+                tx.commit().await.map_err(db)?;
+                outcomes
+            }
+            Some(sqlite) => {
+                // The pool's one writer, held idle meanwhile: no other write of this
+                // process waits on SQLite's lock (whose retries sleep milliseconds).
+                let _writer = self.pool.acquire().await.map_err(db)?;
+                tokio::task::block_in_place(|| sqlite.run(batch, &mut total))?
+            }
+        };
         self.total = total;
-        // Back in the batch's order.
-        outcomes.sort_by_key(|&(i, _)| i);
-        Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
+        Ok(outcomes)
     }
+}
+
+/// A batch's decisions inside its transaction (the caller commits): every counter of
+/// the batch locked, expired rows of its digests freed, its rows inserted, each check
+/// decided, the refused checks' rows deleted and the counters written back. Outcomes
+/// in the batch's order; `total` updated.
+pub(crate) async fn decide_batch(
+    tx: &mut impl NonceSql,
+    batch: &[Check],
+    total: &mut u64,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut order: Vec<(usize, &Check)> = batch.iter().enumerate().collect();
+    order.sort_by(|(_, a), (_, b)| (&a.account, &a.key, &a.digest).cmp(&(&b.account, &b.key, &b.digest)));
+    // Lock every counter of the batch in sorted order: an account before its keys.
+    let mut counters = Counters::default();
+    let mut scopes: Vec<Scope> =
+        batch.iter().flat_map(|c| [account_scope(&c.account), key_scope(&c.account, &c.key)]).collect();
+    scopes.sort();
+    scopes.dedup();
+    for scope in scopes {
+        let held = lock_counter(tx, &scope).await?;
+        counters.held.insert(scope, (held, false));
+    }
+    free_expired_digests(tx, &mut counters, batch).await?;
+    let mut inserted = tx.insert(batch).await?;
+    let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(batch.len());
+    let mut refused = Vec::new();
+    for (i, c) in order {
+        // The replay check proper: the primary key. Of two checks of one digest in a
+        // batch, the first in order holds the inserted row.
+        let outcome = if inserted.remove(&c.digest) {
+            let outcome = decide(tx, &mut counters, total, c).await?;
+            if outcome.is_err() {
+                refused.push(c.digest.as_str());
+            }
+            outcome
+        } else {
+            Err(AuthError::NonceUsed)
+        };
+        outcomes.push((i, outcome));
+    }
+    if !refused.is_empty() {
+        tx.delete(&refused).await?;
+    }
+    write_counters(tx, &counters).await?;
+    // Back in the batch's order.
+    outcomes.sort_by_key(|&(i, _)| i);
+    Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
 }
 
 /// `$first, $first+1, …` for `n` values.
@@ -370,25 +500,17 @@ fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Expired rows holding a digest of the batch give way (one statement), their
-/// counters kept equal to their rows. "Expired" for every check of the batch: at or
-/// before the earliest check's retention cutoff.
+/// Expired rows holding a digest of the batch give way, their counters kept equal to
+/// their rows. "Expired" for every check of the batch: at or before the earliest
+/// check's retention cutoff.
 async fn free_expired_digests(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut impl NonceSql,
     counters: &mut Counters,
     batch: &[Check],
 ) -> Result<(), StoreError> {
     let expired = batch.iter().map(|c| live_after(c.now)).min().unwrap_or(i64::MIN);
-    let sql = format!(
-        "DELETE FROM nonces WHERE seen_at <= $1 AND digest IN ({}) RETURNING account, access_key_id",
-        placeholders(2, batch.len())
-    );
-    let mut query = sqlx::query(&sql).bind(expired);
-    for c in batch {
-        query = query.bind(c.digest.clone());
-    }
-    for row in query.fetch_all(&mut **tx).await.map_err(db)? {
-        let (account, key): (String, String) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
+    let digests: Vec<&str> = batch.iter().map(|c| c.digest.as_str()).collect();
+    for (account, key) in tx.delete_expired(expired, &digests).await? {
         let (account, key) = (account_scope(&account), key_scope(&account, &key));
         // A digest names its AccessKey, so its row is of a key this batch has locked —
         // unless the key moved to another account (then this batch refuses, and the
@@ -404,49 +526,9 @@ async fn free_expired_digests(
     Ok(())
 }
 
-/// Inserts a row per check whose digest no row holds (one statement); returns the
-/// digests inserted.
-async fn insert_digests(
-    tx: &mut Transaction<'_, Any>,
-    batch: &[Check],
-) -> Result<std::collections::HashSet<String>, StoreError> {
-    let values: Vec<String> = (0..batch.len()).map(|i| format!("({})", placeholders(4 * i + 1, 4))).collect();
-    let sql = format!(
-        "INSERT INTO nonces (digest, account, access_key_id, seen_at) VALUES {} \
-         ON CONFLICT (digest) DO NOTHING RETURNING digest",
-        values.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for c in batch {
-        query = query.bind(c.digest.clone()).bind(c.account.clone()).bind(c.key.clone()).bind(micros(c.now));
-    }
-    query
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(|row| row.try_get::<String, _>(0).map_err(db))
-        .collect()
-}
-
-/// Deletes the rows of refused checks (one statement).
-async fn delete_digests(tx: &mut Transaction<'_, Any>, digests: &[&str]) -> Result<(), StoreError> {
-    if digests.is_empty() {
-        return Ok(());
-    }
-    let sql = format!("DELETE FROM nonces WHERE digest IN ({})", placeholders(1, digests.len()));
-    let mut query = sqlx::query(&sql);
-    for digest in digests {
-        query = query.bind(digest.to_string());
-    }
-    query.execute(&mut **tx).await.map_err(db)?;
-    Ok(())
-}
-
 /// The shares' decision for a check whose row was inserted.
 async fn decide(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
+    tx: &mut impl NonceSql,
     counters: &mut Counters,
     total: &mut u64,
     c: &Check,
@@ -458,7 +540,7 @@ async fn decide(
     let mut refused = refusal(counters, *total);
     if matches!(refused, Some(AuthError::NonceQuotaExceeded { .. })) {
         // A share looks full: its expired rows go, then it is decided on live rows.
-        let pruned = prune_account(tx, backend, counters, &c.account, live_after(c.now)).await?;
+        let pruned = prune_account(tx, counters, &c.account, live_after(c.now)).await?;
         *total = total.saturating_sub(pruned);
         refused = refusal(counters, *total);
     }
@@ -475,9 +557,10 @@ async fn decide(
 pub(crate) async fn run_batcher(
     pool: AnyPool,
     backend: Backend,
+    sqlite: Option<crate::sqlite_nonces::SqliteNonces>,
     mut queue: tokio::sync::mpsc::Receiver<Check>,
 ) {
-    let mut batcher = Batcher { pool, backend, kept_house_at: None, total: 0 };
+    let mut batcher = Batcher { pool, backend, sqlite, kept_house_at: None, total: 0 };
     let mut batch = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut batch, BATCH).await > 0 {
         match batcher.run(&batch).await {

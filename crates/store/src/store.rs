@@ -416,7 +416,8 @@ impl SqlStore {
             }
         };
         let (nonce_queue, queued) = tokio::sync::mpsc::channel(crate::nonces::QUEUE);
-        exec.spawn(crate::nonces::run_batcher(pool.clone(), backend, queued))
+        let sqlite_nonces = sqlite_file.as_deref().map(crate::sqlite_nonces::SqliteNonces::new);
+        exec.spawn(crate::nonces::run_batcher(pool.clone(), backend, sqlite_nonces, queued))
             .map_err(|e| OpenError::Database(sqlx::Error::Configuration(e.to_string().into())))?;
         // SQLite: one writer. PostgreSQL: one committer per 8 connections, the rest for
         // the nonce batcher and the reads. A whole batch is one statement, so fewer

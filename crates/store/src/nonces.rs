@@ -21,7 +21,10 @@
 //! busy) for one task per store, which runs up to [`BATCH`] of them in one transaction
 //! — one durable commit (`fsync`) for all — and answers each only after that commit.
 //! Within a batch the checks run in (account, key, digest) order; two requests that
-//! race are concurrent, so any order is theirs.
+//! race are concurrent, so any order is theirs. The batch's decisions
+//! ([`decide_batch`]) are written once over [`NonceSql`], the statements they need:
+//! through `sqlx` on PostgreSQL (set-wise, one round trip per step), through `rusqlite`
+//! on SQLite (`sqlite_nonces`, no thread hand-off per statement).
 //!
 //! Quotas are decided the way `BoundedNonces` decides them, in the same order and with
 //! the same errors: a replay (`NonceUsed`), then the account's share, the key's share,

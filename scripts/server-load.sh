@@ -52,15 +52,17 @@ stop_server
 
 if [ -n "${SHIREN_TEST_POSTGRES:-}" ]; then
   echo "--- PostgreSQL (8 connections), fixed scorer"
-  db="shiren_load_$$"
-  psql "$SHIREN_TEST_POSTGRES" -qc "CREATE DATABASE $db" >/dev/null
-  start_server pg "${SHIREN_TEST_POSTGRES%/*}/$db" --scorer fixed --db-connections 8 --qps-scale 1000
-  # At two concurrencies: more sessions in flight make bigger batches (one statement
-  # and one commit each), so PostgreSQL's CPU per session falls as concurrency rises.
-  load pg --scenario session --requests $((4000 * scale)) --concurrency 32
-  load pg --scenario session --requests $((4000 * scale)) --concurrency 64
-  stop_server
-  psql "$SHIREN_TEST_POSTGRES" -qc "DROP DATABASE $db" >/dev/null
+  # At two concurrencies, each on a fresh database: more sessions in flight make bigger
+  # batches (one statement and one commit each), so PostgreSQL's CPU per session falls
+  # as concurrency rises.
+  for concurrency in 32 64; do
+    db="shiren_load_$$_$concurrency"
+    psql "$SHIREN_TEST_POSTGRES" -qc "CREATE DATABASE $db" >/dev/null
+    start_server "pg$concurrency" "${SHIREN_TEST_POSTGRES%/*}/$db" --scorer fixed --db-connections 8 --qps-scale 1000
+    load "pg$concurrency" --scenario session --requests $((4000 * scale)) --concurrency "$concurrency"
+    stop_server
+    psql "$SHIREN_TEST_POSTGRES" -qc "DROP DATABASE $db" >/dev/null
+  done
 fi
 
 echo "--- SQLite, the real face pipeline (ID_PRO: selfie vs the authority's photo)"

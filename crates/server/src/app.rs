@@ -65,17 +65,8 @@ pub(crate) enum Unavailable {
     Busy,
 }
 
-impl App {
-    /// Runs `work` (store I/O, never face scoring) on the blocking pool.
-    pub(crate) async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Unavailable> {
-        blocking(work).await
-    }
-}
-
-/// Runs `work` on tokio's blocking pool; a panic in it is [`Unavailable::Worker`].
+/// Runs `work` (store I/O, never face scoring) on tokio's blocking pool; a panic in it
+/// is [`Unavailable::Worker`].
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Unavailable> {

@@ -33,7 +33,7 @@ use shiren_store::AccountState;
 use shiren_verify::{RequestContext, Requester, request_id};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::app::Shared;
+use crate::app::{Shared, blocking};
 use crate::ids::RandomIds;
 
 /// The longest range of daily bills one call returns.
@@ -170,21 +170,20 @@ async fn admit(app: &Shared, operation: &'static str, signed: Signed) -> Result<
     let context = RequestContext { source_ip: Some(peer.ip()), secure_transport: Some(false) };
     let worker = Arc::clone(app);
     let signed_body = body.clone();
-    let call = app
-        .blocking(move || {
-            crate::rpc::authenticate(
-                &worker,
-                method.as_str(),
-                &uri,
-                &crate::rpc::header_pairs(&headers),
-                &signed_body,
-                context,
-                false,
-            )
-            .map(|call| (call, uri))
-        })
-        .await
-        .map_err(unavailable)?;
+    let call = blocking(move || {
+        crate::rpc::authenticate(
+            &worker,
+            method.as_str(),
+            &uri,
+            &crate::rpc::header_pairs(&headers),
+            &signed_body,
+            context,
+            false,
+        )
+        .map(|call| (call, uri))
+    })
+    .await
+    .map_err(unavailable)?;
     let (call, uri) =
         call.map_err(|f| Refusal::Auth { code: f.code(), status: f.status(), message: f.to_string() })?;
     if call.action != operation {
@@ -211,7 +210,7 @@ async fn answer(
 ) -> Response {
     let started = Instant::now();
     let outcome = match admit(&app, operation, signed).await {
-        Ok(console) => app.blocking(move || run(&console)).await.unwrap_or_else(|e| Err(unavailable(e))),
+        Ok(console) => blocking(move || run(&console)).await.unwrap_or_else(|e| Err(unavailable(e))),
         Err(refusal) => Err(refusal),
     };
     let seconds = started.elapsed().as_secs_f64();

@@ -17,7 +17,7 @@ use serde_json::json;
 use shiren_catalog::CertifyId;
 use shiren_verify::{ApiResponse, Pending, SessionState, VerifyResult, request_id};
 
-use crate::app::{Shared, Unavailable};
+use crate::app::{Shared, Unavailable, blocking};
 use crate::ids::RandomIds;
 
 /// `POST /device/v1/sessions/{certify_id}/photo` with `Authorization: Bearer <token>`.
@@ -50,25 +50,24 @@ pub(crate) async fn submit_photo(
     // When a scoring turn is free at once, the photo is scored and the session committed
     // in that same trip to the blocking pool.
     let shared = Arc::clone(&app);
-    let begun = app
-        .blocking(move || {
-            let v = &shared.verifier;
-            let mut pending = match v.session(id) {
-                Ok(Some(session)) => match session.state {
-                    SessionState::Pending => v.begin_complete_session(session, photo, Utc::now()),
-                    SessionState::Completed { .. } => return Taken::Refused(NotTaken::Completed),
-                    SessionState::Abandoned => return Taken::Refused(NotTaken::Expired),
-                },
-                Ok(None) => return Taken::Refused(NotTaken::NotFound),
-                Err(_) => return Taken::Refused(NotTaken::StoreFailed),
-            };
-            if shared.scoring.fulfil_here(v, &mut pending) {
-                Taken::Answered(crate::rpc::commit_verify(&shared, pending))
-            } else {
-                Taken::Waits(pending)
-            }
-        })
-        .await;
+    let begun = blocking(move || {
+        let v = &shared.verifier;
+        let mut pending = match v.session(id) {
+            Ok(Some(session)) => match session.state {
+                SessionState::Pending => v.begin_complete_session(session, photo, Utc::now()),
+                SessionState::Completed { .. } => return Taken::Refused(NotTaken::Completed),
+                SessionState::Abandoned => return Taken::Refused(NotTaken::Expired),
+            },
+            Ok(None) => return Taken::Refused(NotTaken::NotFound),
+            Err(_) => return Taken::Refused(NotTaken::StoreFailed),
+        };
+        if shared.scoring.fulfil_here(v, &mut pending) {
+            Taken::Answered(crate::rpc::commit_verify(&shared, pending))
+        } else {
+            Taken::Waits(pending)
+        }
+    })
+    .await;
     let outcome = match begun {
         Ok(Taken::Answered(response)) => Ok(response),
         Ok(Taken::Waits(pending)) => crate::rpc::finish(&app, pending).await,

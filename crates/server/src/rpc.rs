@@ -22,7 +22,7 @@ use shiren_auth::{AuthError, Authenticated, V3Request, parse_query, verify_rpc, 
 use shiren_catalog::{AccountId, CallCode, ProductCode};
 use shiren_verify::{ApiResponse, InitResult, Pending, RequestContext, Requester, VerifyResult, request_id};
 
-use crate::app::{Shared, Unavailable};
+use crate::app::{Shared, Unavailable, blocking};
 use crate::ids::RandomIds;
 use crate::wire::{self, BadParam, Params};
 
@@ -117,14 +117,13 @@ pub(crate) async fn handle(
     let begun = {
         let app = Arc::clone(&app);
         let (method, uri, headers) = (method.to_string(), uri.clone(), header_pairs(&headers));
-        app.clone()
-            .blocking(move || {
-                let call = authenticate(&app, &method, &uri, &headers, &body, context, true)
-                    .map_err(|failure| ("unauthenticated", failure))?;
-                let operation = operation_name(&call.action);
-                begin(&app, call).map(|begun| (operation, begun)).map_err(|failure| (operation, failure))
-            })
-            .await
+        blocking(move || {
+            let call = authenticate(&app, &method, &uri, &headers, &body, context, true)
+                .map_err(|failure| ("unauthenticated", failure))?;
+            let operation = operation_name(&call.action);
+            begin(&app, call).map(|begun| (operation, begun)).map_err(|failure| (operation, failure))
+        })
+        .await
     };
     let (operation, outcome) = match begun {
         Ok(Ok((operation, Begun::Answered(body)))) => (operation, Ok(body)),

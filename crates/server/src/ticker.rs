@@ -11,7 +11,7 @@ use chrono::Utc;
 use shiren_catalog::{AccountId, PackType};
 use tokio::sync::watch;
 
-use crate::app::Shared;
+use crate::app::{Shared, blocking};
 
 /// How long ended sessions are kept before they are forgotten (their records stay 180
 /// days; a session is only needed to answer retries and DescribeFaceVerify).
@@ -32,7 +32,7 @@ pub(crate) async fn run(
             _ = stop.changed() => return,
         }
         let (worker, accounts) = (Arc::clone(&app), accounts.clone());
-        let tick = app.blocking(move || tick(&worker, &accounts)).await;
+        let tick = blocking(move || tick(&worker, &accounts)).await;
         if let Err(e) = tick {
             tracing::warn!(error = %e, "billing tick did not run");
         }

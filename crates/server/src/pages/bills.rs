@@ -16,6 +16,7 @@ use serde::Deserialize;
 use shiren_billing::{DailyBill, LineKind, Standing};
 
 use super::{Ctx, Lang, Stop, WebState, local_time, with_lang};
+use crate::app::blocking;
 
 /// The longest range of daily bills one page shows (the API's limit).
 const MAX_BILL_DAYS: i64 = 92;
@@ -122,17 +123,14 @@ async fn render(ctx: &Ctx, q: &BillsQuery) -> Result<Response, Stop> {
         .unwrap_or_else(|| today.with_day(1).unwrap_or(today));
     // Bills and the statement through the store: archived days come from its table.
     let (app, wanted) = (Arc::clone(&ctx.app), range.clone());
-    let (bills, statement) = ctx
-        .app
-        .blocking(move || {
-            let store = &app.verifier.store;
-            let bills =
-                wanted.and_then(|(from, to)| store.bills(account, from, to).map_err(|e| e.to_string()));
-            let statement = store.statement(account, month.year(), month.month()).map_err(|e| e.to_string());
-            (bills, statement)
-        })
-        .await
-        .map_err(|e| ctx.failure(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?;
+    let (bills, statement) = blocking(move || {
+        let store = &app.verifier.store;
+        let bills = wanted.and_then(|(from, to)| store.bills(account, from, to).map_err(|e| e.to_string()));
+        let statement = store.statement(account, month.year(), month.month()).map_err(|e| e.to_string());
+        (bills, statement)
+    })
+    .await
+    .map_err(|e| ctx.failure(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?;
     let (from_text, to_text) = match &range {
         Ok((from, to)) => (from.to_string(), to.to_string()),
         Err(_) => (q.from.clone().unwrap_or_default(), q.to.clone().unwrap_or_default()),

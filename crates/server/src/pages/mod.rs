@@ -47,7 +47,7 @@ use shiren_verify::Requester;
 use subtle::ConstantTimeEq as _;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::app::Shared;
+use crate::app::{Shared, blocking};
 use crate::keys::MasterKey;
 pub(crate) use crate::pages::i18n::Lang;
 
@@ -283,7 +283,7 @@ impl Ctx {
     /// The account's state.
     async fn state(&self) -> Result<AccountState, Stop> {
         let (app, account) = (Arc::clone(&self.app), self.session.account);
-        match self.app.blocking(move || app.verifier.store.account(account)).await {
+        match blocking(move || app.verifier.store.account(account)).await {
             Ok(Ok(Some(state))) => Ok(state),
             Ok(Ok(None)) => Err(self.failure(StatusCode::NOT_FOUND, "the account has no state here").into()),
             Ok(Err(e)) => Err(self.failure(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()).into()),
@@ -298,10 +298,8 @@ impl Ctx {
         change: impl FnOnce(&mut AccountState, AccountId) -> Result<T, E> + Send + 'static,
     ) -> Result<Result<T, E>, Stop> {
         let (app, account) = (Arc::clone(&self.app), self.session.account);
-        let outcome = self
-            .app
-            .blocking(move || app.verifier.store.update_account(account, move |s| change(s, account)))
-            .await;
+        let outcome =
+            blocking(move || app.verifier.store.update_account(account, move |s| change(s, account))).await;
         match outcome {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(e)) => Err(self.failure(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()).into()),

@@ -22,6 +22,7 @@ use shiren_scene::{SceneId, SceneRegistry};
 use shiren_verify::StoreError;
 
 use super::{Ctx, Lang, Stop, WebState, local_time, with_lang};
+use crate::app::blocking;
 
 /// The query string of the page.
 #[derive(Debug, Default, Deserialize)]
@@ -104,7 +105,7 @@ fn to_query(q: &RecordsQuery) -> Result<Query, String> {
 /// The same store call as `DescribeRecords`.
 async fn run(ctx: &Ctx, query: Query) -> Result<Result<Page, String>, Stop> {
     let (app, account) = (Arc::clone(&ctx.app), ctx.session.account);
-    match ctx.app.blocking(move || app.verifier.store.query_records(account, &query, Utc::now())).await {
+    match blocking(move || app.verifier.store.query_records(account, &query, Utc::now())).await {
         Ok(Ok(page)) => Ok(Ok(page)),
         Ok(Err(StoreError::Record(e))) => Ok(Err(e.to_string())),
         Ok(Err(e)) => Err(ctx.failure(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()).into()),

@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq as _;
 use super::{
     Ctx, LANG_COOKIE, Lang, SESSION_SECONDS, WebState, cookie, frame, session_cookie, set_session_cookie,
 };
+use crate::app::blocking;
 use crate::keys::MasterKey;
 
 /// `?lang=`.
@@ -125,13 +126,11 @@ pub(crate) async fn submit(
     }
     let (worker, name, password) = (Arc::clone(&web.app), form.login_name.clone(), form.password.clone());
     // argon2 costs tens of milliseconds: off the async runtime.
-    let outcome = web
-        .app
-        .blocking(move || {
-            let Ok(tenants) = worker.tenants.0.read() else { return None };
-            tenants.sign_in(&name, &password)
-        })
-        .await;
+    let outcome = blocking(move || {
+        let Ok(tenants) = worker.tenants.0.read() else { return None };
+        tenants.sign_in(&name, &password)
+    })
+    .await;
     let Ok(Some((account, who))) = outcome else {
         if !web.limiter.failed(&form.login_name, ip, Instant::now()) {
             return refuse(StatusCode::TOO_MANY_REQUESTS, "sign_in_limited");

@@ -19,6 +19,7 @@ use shiren_verify::StoreError;
 
 use super::chart::{Series, line_chart};
 use super::{Ctx, WebState, with_lang};
+use crate::app::blocking;
 
 /// `?scene=&range=7d|30d|custom&from=&to=&lang=`.
 #[derive(Debug, Deserialize)]
@@ -77,11 +78,7 @@ async fn render(ctx: &Ctx, q: &StatsQuery) -> Response {
         (_, Err(e)) => Err(e),
         (Some(scene), Ok(range)) => {
             let (app, account) = (Arc::clone(&ctx.app), ctx.session.account);
-            match ctx
-                .app
-                .blocking(move || app.verifier.store.statistics(account, scene, range, Utc::now()))
-                .await
-            {
+            match blocking(move || app.verifier.store.statistics(account, scene, range, Utc::now())).await {
                 Ok(Ok(stats)) => Ok(stats),
                 Ok(Err(StoreError::Record(shiren_records::RecordError::Range(
                     e @ RangeError::TooLong { .. },

@@ -1,6 +1,6 @@
 //! What every handler shares ([`App`]) and the router: which path goes where, and the
 //! request limits in front of them. Handlers never run the flow on the async runtime:
-//! store calls go to the blocking pool ([`App::blocking`]), face scoring to the bounded
+//! store calls go to the blocking pool ([`blocking`]), face scoring to the bounded
 //! scoring pool ([`crate::scoring::Scoring`]).
 
 use std::sync::Arc;

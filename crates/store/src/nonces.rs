@@ -23,8 +23,8 @@
 //! Within a batch the checks run in (account, key, digest) order; two requests that
 //! race are concurrent, so any order is theirs. The batch's decisions
 //! ([`decide_batch`]) are written once over [`NonceSql`], the statements they need:
-//! through `sqlx` on PostgreSQL (set-wise, one round trip per step), through `rusqlite`
-//! on SQLite (`sqlite_nonces`, no thread hand-off per statement).
+//! through `sqlx` on PostgreSQL (a batch's digests in one statement per step), through
+//! `rusqlite` on SQLite (`sqlite_nonces`: no thread hand-off per statement).
 //!
 //! Quotas are decided the way `BoundedNonces` decides them, in the same order and with
 //! the same errors: a replay (`NonceUsed`), then the account's share, the key's share,
@@ -183,7 +183,7 @@ pub(crate) trait NonceSql {
 }
 
 /// [`NonceSql`] through `sqlx`, on either database.
-pub(crate) struct SqlxTx<'t, 'c> {
+struct SqlxTx<'t, 'c> {
     tx: &'t mut Transaction<'c, Any>,
     backend: Backend,
 }

@@ -199,3 +199,36 @@ impl NonceSql for Statements<'_> {
 fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_that_would_wait_is_an_error_not_a_hang() {
+        let pending = std::future::pending::<Result<(), StoreError>>();
+        assert!(matches!(ready(pending), Err(StoreError::Unavailable(_))));
+        assert_eq!(ready(async { Ok::<_, StoreError>(7) }).unwrap(), 7);
+    }
+
+    #[test]
+    fn a_missing_file_refuses_the_batch_and_keeps_no_connection() {
+        let mut nonces = SqliteNonces::new(Path::new("/nonexistent/shiren/n.db"));
+        let mut total = 3;
+        assert!(matches!(nonces.run(&[], &mut total), Err(StoreError::Unavailable(_))));
+        assert!(nonces.conn.is_none());
+        assert_eq!(total, 3);
+    }
+
+    #[test]
+    fn a_file_not_in_wal_mode_is_refused() {
+        let dir = std::env::temp_dir().join(format!("shiren-nonces-wal-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("n.db");
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+        let refused = open(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(matches!(refused, Err(StoreError::Unavailable(text)) if text.contains("not WAL")));
+    }
+}

@@ -17,17 +17,13 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 use shiren_verify::StoreError;
 
 use crate::nonces::{Check, NonceSql, Outcome, Scope, decide_batch};
+use crate::sqlite_reads::{BUSY_TIMEOUT, unavailable};
 use crate::store::micros;
-
-/// How long a batch waits for another process's write lock (as the `sqlx` pools'
-/// `busy_timeout`).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The batcher's connection to one SQLite file.
 #[derive(Debug)]
@@ -194,10 +190,6 @@ impl NonceSql for Statements<'_> {
             .and_then(|mut delete| delete.query_map((account, live_after), |row| row.get(0))?.collect())
             .map_err(unavailable)
     }
-}
-
-fn unavailable(e: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
 }
 
 #[cfg(test)]

@@ -28,8 +28,9 @@ use crate::store::{account_from, record_from, session_from};
 /// Connections at most; a read waits for one beyond.
 pub(crate) const READERS: usize = 8;
 
-/// How long a read waits for a locked database (as the `sqlx` pools' `busy_timeout`).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a SQLite connection of `rusqlite` (a read here, a nonce batch in
+/// `sqlite_nonces`) waits for a locked database (as the `sqlx` pools' `busy_timeout`).
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The read connections of one SQLite file.
 #[derive(Debug)]
@@ -140,7 +141,8 @@ impl SqliteReads {
     }
 }
 
-fn unavailable(e: rusqlite::Error) -> StoreError {
+/// A `rusqlite` error as the store's (shared with `sqlite_nonces`).
+pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 

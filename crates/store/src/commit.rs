@@ -434,62 +434,25 @@ const INSERT_USAGE: &str = "INSERT INTO usage_events (certify_id, account, event
 /// if all of them were locked, and a duplicate key aborts the statement. Once locked,
 /// a row cannot change before the statement's commit, so the writes are exactly the
 /// checked ones.
+///
+/// Each table's rows are bound as one JSON array of rows ([`WHOLE_BATCH`]), so the
+/// statement's text is the same for every batch: the server parses it once per
+/// connection and plans it from its cache. (With a placeholder per value, each batch
+/// size was a new statement, and parsing and planning cost more than running it.)
 async fn write_postgres(pool: &AnyPool, rows: Rows) -> Result<Written, StoreError> {
     let (accounts, sessions) = (rows.accounts.len(), rows.updated.len());
-    let mut params = Params::default();
-    let (mut locks, mut writes) = (Vec::new(), Vec::new());
-    let (mut count_accounts, mut count_sessions) = ("0", "0");
-    let guard = format!("(SELECT accounts = {accounts} AND sessions = {sessions} FROM checked)");
-    if accounts > 0 {
-        let values = params.rows(rows.accounts);
-        locks.push(format!(
-            "locked_accounts AS (SELECT a.account FROM accounts AS a, (VALUES {values}) AS v \
-             WHERE a.account = v.column1 AND a.revision = v.column3 ORDER BY a.account FOR UPDATE OF a)"
-        ));
-        count_accounts = "(SELECT COUNT(*) FROM locked_accounts)";
-        writes.push(format!(
-            "written_accounts AS (UPDATE accounts SET state = v.column2, revision = accounts.revision + 1 \
-             FROM (VALUES {values}) AS v WHERE accounts.account = v.column1 AND {guard} RETURNING 1)"
-        ));
-    }
-    if sessions > 0 {
-        let values = params.rows(rows.updated);
-        locks.push(format!(
-            "locked_sessions AS (SELECT s.certify_id FROM sessions AS s, (VALUES {values}) AS v \
-             WHERE s.certify_id = v.column1 AND s.state = 'pending' ORDER BY s.certify_id FOR UPDATE OF s)"
-        ));
-        count_sessions = "(SELECT COUNT(*) FROM locked_sessions)";
-        writes.push(format!(
-            "written_sessions AS (UPDATE sessions SET state = v.column2, body = v.column3 \
-             FROM (VALUES {values}) AS v WHERE sessions.certify_id = v.column1 AND {guard} RETURNING 1)"
-        ));
-    }
-    for (name, insert, values) in [
-        ("new_sessions", INSERT_SESSIONS.to_owned(), rows.inserted),
-        ("new_records", format!("INSERT INTO records ({RECORD_COLUMNS})"), rows.records),
-        ("new_usage", INSERT_USAGE.to_owned(), rows.usage),
-    ] {
-        if !values.is_empty() {
-            let values = params.rows(values);
-            writes.push(format!("{name} AS ({insert} SELECT * FROM (VALUES {values}) AS v WHERE {guard})"));
-        }
-    }
-    // The locks, then `checked` (which counts them), then the writes guarded by it: the
-    // locks are taken before any write.
-    let checked = format!(
-        "checked AS MATERIALIZED (SELECT {count_accounts} AS accounts, {count_sessions} AS sessions)"
-    );
-    let parts: Vec<String> = locks.into_iter().chain([checked]).chain(writes).collect();
-    let written_count = |name: &str, n: usize| {
-        if n > 0 { format!("(SELECT COUNT(*) FROM {name})") } else { "0".into() }
-    };
-    let sql = format!(
-        "WITH {} SELECT accounts, sessions, {}, {} FROM checked",
-        parts.join(", "),
-        written_count("written_accounts", accounts),
-        written_count("written_sessions", sessions),
-    );
-    let row = match params.bind(&sql).fetch_one(pool).await {
+    let count = |n: usize| i64::try_from(n).map_err(|_| StoreError::Inconsistent("a batch too large".into()));
+    let row = match sqlx::query(&WHOLE_BATCH)
+        .bind(to_json(&rows.accounts)?)
+        .bind(to_json(&rows.updated)?)
+        .bind(to_json(&rows.inserted)?)
+        .bind(to_json(&rows.records)?)
+        .bind(to_json(&rows.usage)?)
+        .bind(count(accounts)?)
+        .bind(count(sessions)?)
+        .fetch_one(pool)
+        .await
+    {
         Ok(row) => row,
         // The server refused the statement (a duplicate key, a deadlock): nothing of it
         // was written.
@@ -511,6 +474,55 @@ async fn write_postgres(pool: &AnyPool, rows: Rows) -> Result<Written, StoreErro
     }
     Ok(Written::All)
 }
+
+/// [`write_postgres`]'s statement. `$1`…`$5` are [`Rows`]' tables as JSON arrays of
+/// rows, each row an array in the order `Rows` documents; `$6` and `$7` the number of
+/// accounts and of replaced sessions, which the locks must all have found. The locks
+/// (each row found by its primary key, in key order), then `checked` (which counts
+/// them), then the writes guarded by it: the locks are taken before any write.
+///
+/// Its plan is cached per connection, possibly while the tables are still empty, so
+/// every row is reached through its unique index whatever the tables' statistics say:
+/// the locks look each row up by key (a lateral subquery, which the planner runs once
+/// per row), and the locked rows are rewritten by `INSERT … ON CONFLICT DO UPDATE` on
+/// their key (always a conflict, as each was just locked), never by a join the planner
+/// could turn into a scan of the whole table.
+static WHOLE_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let rows = |n: usize| format!("jsonb_array_elements(${n}::jsonb) AS r");
+    let guard = "(SELECT accounts = $6 AND sessions = $7 FROM checked)";
+    format!(
+        "WITH account_rows AS (SELECT r->>0 AS account, r->>1 AS state, (r->>2)::bigint AS revision \
+           FROM {accounts} ORDER BY 1), \
+         session_rows AS (SELECT r->>0 AS certify_id, r->>1 AS state, r->>2 AS body FROM {updated} ORDER BY 1), \
+         locked_accounts AS (SELECT v.account, v.state, a.revision FROM account_rows AS v, \
+           LATERAL (SELECT revision FROM accounts WHERE account = v.account AND revision = v.revision \
+           FOR UPDATE) AS a), \
+         locked_sessions AS (SELECT v.certify_id, s.account, v.state, s.created_at, v.body FROM session_rows AS v, \
+           LATERAL (SELECT account, created_at FROM sessions WHERE certify_id = v.certify_id \
+           AND state = 'pending' FOR UPDATE) AS s), \
+         checked AS MATERIALIZED (SELECT (SELECT COUNT(*) FROM locked_accounts) AS accounts, \
+           (SELECT COUNT(*) FROM locked_sessions) AS sessions), \
+         written_accounts AS (INSERT INTO accounts (account, state, revision) \
+           SELECT account, state, revision FROM locked_accounts WHERE {guard} \
+           ON CONFLICT (account) DO UPDATE SET state = EXCLUDED.state, revision = accounts.revision + 1 \
+           RETURNING 1), \
+         written_sessions AS ({INSERT_SESSIONS} SELECT * FROM locked_sessions WHERE {guard} \
+           ON CONFLICT (certify_id) DO UPDATE SET state = EXCLUDED.state, body = EXCLUDED.body RETURNING 1), \
+         new_sessions AS ({INSERT_SESSIONS} SELECT r->>0, r->>1, r->>2, (r->>3)::bigint, r->>4 \
+           FROM {inserted} WHERE {guard}), \
+         new_records AS (INSERT INTO records ({RECORD_COLUMNS}) SELECT r->>0, r->>1, (r->>2)::bigint, r->>3, \
+           (r->>4)::bigint, r->>5, (r->>6)::bigint, (r->>7)::bigint, r->>8, r->>9, (r->>10)::bigint, \
+           (r->>11)::bigint FROM {records} WHERE {guard}), \
+         new_usage AS ({INSERT_USAGE} SELECT r->>0, r->>1, r->>2 FROM {usage} WHERE {guard}) \
+         SELECT accounts, sessions, (SELECT COUNT(*) FROM written_accounts), \
+           (SELECT COUNT(*) FROM written_sessions) FROM checked",
+        accounts = rows(1),
+        updated = rows(2),
+        inserted = rows(3),
+        records = rows(4),
+        usage = rows(5),
+    )
+});
 
 /// SQLite (one writer, so nothing changes between statements): the same writes as
 /// separate statements in one transaction, each checked by its row count.

@@ -1,6 +1,9 @@
 //! The values bound to one multi-row statement, and the numbered placeholders that
 //! name them: several tables' rows can share one statement (PostgreSQL's whole-batch
 //! commit), so the numbering continues from part to part. Owns no SQL of its own.
+//!
+//! A value also serialises as itself in JSON (a string, a number or `null`), for the
+//! statements that bind a table's rows as one JSON array instead.
 
 use sqlx::Any;
 use sqlx::any::AnyArguments;
@@ -11,6 +14,16 @@ pub(crate) enum Param {
     Text(String),
     Int(i64),
     MaybeText(Option<String>),
+}
+
+impl serde::Serialize for Param {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Param::Text(text) => serializer.serialize_str(text),
+            Param::Int(n) => serializer.serialize_i64(*n),
+            Param::MaybeText(text) => text.serialize(serializer),
+        }
+    }
 }
 
 /// The values of one statement, in placeholder order.
@@ -55,5 +68,18 @@ mod tests {
         assert_eq!(a, "($1, $2), ($3, $4)");
         assert_eq!(b, "($5)");
         assert_eq!(params.rows(Vec::<Vec<Param>>::new()), "");
+    }
+
+    #[test]
+    fn rows_serialise_as_json_arrays() -> Result<(), serde_json::Error> {
+        let rows = vec![
+            vec![Param::Text("a\"b".into()), Param::Int(i64::MIN), Param::MaybeText(None)],
+            vec![Param::Text(String::new()), Param::Int(i64::MAX), Param::MaybeText(Some("x".into()))],
+        ];
+        assert_eq!(
+            serde_json::to_string(&rows)?,
+            r#"[["a\"b",-9223372036854775808,null],["",9223372036854775807,"x"]]"#
+        );
+        Ok(())
     }
 }

@@ -441,15 +441,12 @@ const INSERT_USAGE: &str = "INSERT INTO usage_events (certify_id, account, event
 /// size was a new statement, and parsing and planning cost more than running it.)
 async fn write_postgres(pool: &AnyPool, rows: Rows) -> Result<Written, StoreError> {
     let (accounts, sessions) = (rows.accounts.len(), rows.updated.len());
-    let count = |n: usize| i64::try_from(n).map_err(|_| StoreError::Inconsistent("a batch too large".into()));
     let row = match sqlx::query(&WHOLE_BATCH)
         .bind(to_json(&rows.accounts)?)
         .bind(to_json(&rows.updated)?)
         .bind(to_json(&rows.inserted)?)
         .bind(to_json(&rows.records)?)
         .bind(to_json(&rows.usage)?)
-        .bind(count(accounts)?)
-        .bind(count(sessions)?)
         .fetch_one(pool)
         .await
     {
@@ -476,10 +473,10 @@ async fn write_postgres(pool: &AnyPool, rows: Rows) -> Result<Written, StoreErro
 }
 
 /// [`write_postgres`]'s statement. `$1`…`$5` are [`Rows`]' tables as JSON arrays of
-/// rows, each row an array in the order `Rows` documents; `$6` and `$7` the number of
-/// accounts and of replaced sessions, which the locks must all have found. The locks
-/// (each row found by its primary key, in key order), then `checked` (which counts
-/// them), then the writes guarded by it: the locks are taken before any write.
+/// rows, each row an array in the order `Rows` documents. The locks (each row found by
+/// its primary key, in key order), then `checked` (which counts them, and whether they
+/// found every row given), then the writes guarded by it: the locks are taken before
+/// any write.
 ///
 /// Its plan is cached per connection, possibly while the tables are still empty, so
 /// every row is reached through its unique index whatever the tables' statistics say:
@@ -489,7 +486,7 @@ async fn write_postgres(pool: &AnyPool, rows: Rows) -> Result<Written, StoreErro
 /// could turn into a scan of the whole table.
 static WHOLE_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let rows = |n: usize| format!("jsonb_array_elements(${n}::jsonb) AS r");
-    let guard = "(SELECT accounts = $6 AND sessions = $7 FROM checked)";
+    let guard = "(SELECT complete FROM checked)";
     format!(
         "WITH account_rows AS (SELECT r->>0 AS account, r->>1 AS state, (r->>2)::bigint AS revision \
            FROM {accounts} ORDER BY 1), \
@@ -500,8 +497,10 @@ static WHOLE_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          locked_sessions AS (SELECT v.certify_id, s.account, v.state, s.created_at, v.body FROM session_rows AS v, \
            LATERAL (SELECT account, created_at FROM sessions WHERE certify_id = v.certify_id \
            AND state = 'pending' FOR UPDATE) AS s), \
-         checked AS MATERIALIZED (SELECT (SELECT COUNT(*) FROM locked_accounts) AS accounts, \
-           (SELECT COUNT(*) FROM locked_sessions) AS sessions), \
+         checked AS MATERIALIZED (SELECT accounts, sessions, \
+           accounts = (SELECT COUNT(*) FROM account_rows) AND sessions = (SELECT COUNT(*) FROM session_rows) \
+           AS complete FROM (SELECT (SELECT COUNT(*) FROM locked_accounts) AS accounts, \
+           (SELECT COUNT(*) FROM locked_sessions) AS sessions) AS locked), \
          written_accounts AS (INSERT INTO accounts (account, state, revision) \
            SELECT account, state, revision FROM locked_accounts WHERE {guard} \
            ON CONFLICT (account) DO UPDATE SET state = EXCLUDED.state, revision = accounts.revision + 1 \

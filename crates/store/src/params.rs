@@ -1,9 +1,8 @@
 //! The values bound to one multi-row statement, and the numbered placeholders that
-//! name them: several tables' rows can share one statement (PostgreSQL's whole-batch
-//! commit), so the numbering continues from part to part. Owns no SQL of its own.
+//! name them (numbered on from the values already held). Owns no SQL of its own.
 //!
-//! A value also serialises as itself in JSON (a string, a number or `null`), for the
-//! statements that bind a table's rows as one JSON array instead.
+//! A value also serialises as itself in JSON (a string, a number or `null`), for
+//! PostgreSQL's whole-batch commit, which binds each table's rows as one JSON array.
 
 use sqlx::Any;
 use sqlx::any::AnyArguments;
